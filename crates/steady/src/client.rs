@@ -1,0 +1,248 @@
+//! The client and its builder: where the policy stack is assembled.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::Method;
+
+use crate::classify::{Classify, DefaultClassifier};
+use crate::clock::{Clock, SystemClock};
+use crate::redirect::Redirects;
+use crate::request::RequestBuilder;
+use crate::retry::Retry;
+use crate::timeout::Timeouts;
+use crate::Error;
+
+/// Default limit on a response body: 100 MiB, counted after decompression.
+pub const DEFAULT_MAX_BODY: u64 = 100 * 1024 * 1024;
+
+/// A resilient HTTP client. Cheap to clone: clones share connections and policies.
+///
+/// Every call runs through the same stack, outermost first:
+///
+/// 1. **deadline**: one limit for the whole call; everything below runs in what is left;
+/// 2. **retry**: classify each attempt, decide whether another one can succeed, wait
+///    (backoff, `Retry-After`) only when the wait ends before the deadline;
+/// 3. **redirects**: followed by steady, credentials stripped across origins;
+/// 4. **timeouts** of one exchange: connect and read-idle, on the connection itself;
+/// 5. **body limit**: counted while the body streams in, after decompression.
+///
+/// The deadline is outermost because it is the promise made to the caller ("this call
+/// returns within 60s"); retry sits inside it so that no attempt or wait can break that
+/// promise; redirects sit inside one attempt so that a retry starts the chain again
+/// from the URL the caller gave.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<ClientInner>,
+}
+
+pub(crate) struct ClientInner {
+    pub(crate) http: reqwest::Client,
+    pub(crate) timeouts: Timeouts,
+    pub(crate) retry: Retry,
+    pub(crate) redirects: Redirects,
+    pub(crate) max_body: u64,
+    pub(crate) classifier: Box<dyn Classify>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) rng: Mutex<fastrand::Rng>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("steady::Client")
+            .field("timeouts", &self.inner.timeouts)
+            .field("retry", &self.inner.retry)
+            .field("redirects", &self.inner.redirects)
+            .field("max_body", &self.inner.max_body)
+            .finish()
+    }
+}
+
+impl Client {
+    /// A client with steady's defaults (see [`ClientBuilder`]).
+    ///
+    /// # Errors
+    /// When the TLS backend cannot be initialised.
+    pub fn new() -> Result<Client, Error> {
+        Client::builder().build()
+    }
+
+    /// A builder to change the defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A request with any method.
+    pub fn request(&self, method: Method, url: &str) -> RequestBuilder {
+        RequestBuilder::new(self.clone(), method, url)
+    }
+
+    /// A GET request.
+    pub fn get(&self, url: &str) -> RequestBuilder {
+        self.request(Method::GET, url)
+    }
+
+    /// A HEAD request.
+    pub fn head(&self, url: &str) -> RequestBuilder {
+        self.request(Method::HEAD, url)
+    }
+
+    /// A POST request. Retried only with an `Idempotency-Key` or when nothing was sent.
+    pub fn post(&self, url: &str) -> RequestBuilder {
+        self.request(Method::POST, url)
+    }
+
+    /// A PUT request.
+    pub fn put(&self, url: &str) -> RequestBuilder {
+        self.request(Method::PUT, url)
+    }
+
+    /// A PATCH request. Retried only with an `Idempotency-Key` or when nothing was sent.
+    pub fn patch(&self, url: &str) -> RequestBuilder {
+        self.request(Method::PATCH, url)
+    }
+
+    /// A DELETE request.
+    pub fn delete(&self, url: &str) -> RequestBuilder {
+        self.request(Method::DELETE, url)
+    }
+
+    /// The client's time limits.
+    pub fn timeouts(&self) -> Timeouts {
+        self.inner.timeouts
+    }
+
+    /// The client's retry policy.
+    pub fn retry_policy(&self) -> &Retry {
+        &self.inner.retry
+    }
+}
+
+/// Configures a [`Client`]. Every setter states its default.
+#[must_use]
+pub struct ClientBuilder {
+    timeouts: Timeouts,
+    retry: Retry,
+    redirects: Redirects,
+    max_body: u64,
+    classifier: Box<dyn Classify>,
+    clock: Arc<dyn Clock>,
+    user_agent: String,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            timeouts: Timeouts::default(),
+            retry: Retry::default(),
+            redirects: Redirects::default(),
+            max_body: DEFAULT_MAX_BODY,
+            classifier: Box::new(DefaultClassifier),
+            clock: Arc::new(SystemClock),
+            user_agent: concat!("steady/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// Limit on setting up one connection: DNS, TCP and TLS (default 3.05s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.connect = timeout;
+        self
+    }
+
+    /// Longest silence allowed between two reads: waiting for the response head or
+    /// inside the body (default 27s). A server that trickles bytes resets it; the
+    /// deadline still ends the call.
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.read = timeout;
+        self
+    }
+
+    /// One limit for the whole call: all attempts, all waits between them, all
+    /// redirects and the whole body (default 60s).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.timeouts.deadline = deadline;
+        self
+    }
+
+    /// All three time limits at once.
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// The retry policy (default [`Retry::exponential`]: 3 retries, 1s base, 30s cap,
+    /// full jitter, `Retry-After` up to 6h).
+    pub fn retry(mut self, retry: Retry) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Redirect handling (default: follow up to 10, credentials stripped across origins).
+    pub fn redirects(mut self, redirects: Redirects) -> Self {
+        self.redirects = redirects;
+        self
+    }
+
+    /// The largest response body accepted, in bytes after decompression (default
+    /// 100 MiB). A larger body fails the call instead of exhausting memory.
+    pub fn max_body(mut self, bytes: u64) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// What each attempt's result means (default [`DefaultClassifier`]).
+    pub fn classifier(mut self, classifier: impl Classify) -> Self {
+        self.classifier = Box::new(classifier);
+        self
+    }
+
+    /// The clock for waits and the deadline (default [`SystemClock`]; tests use
+    /// [`crate::clock::SkipClock`]).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The `User-Agent` header (default `steady/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// When the TLS backend cannot be initialised or the user agent is not a valid
+    /// header value.
+    pub fn build(self) -> Result<Client, Error> {
+        // steady links ring as rustls' crypto provider; install it unless the host
+        // application already chose one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .connect_timeout(self.timeouts.connect)
+            .read_timeout(self.timeouts.read)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(self.user_agent)
+            .build()
+            .map_err(|e| Error::usage(format!("the HTTP client cannot be built: {e}")).with_source(e))?;
+        let rng = match self.retry.seed {
+            Some(seed) => fastrand::Rng::with_seed(seed),
+            None => fastrand::Rng::new(),
+        };
+        Ok(Client {
+            inner: Arc::new(ClientInner {
+                http,
+                timeouts: self.timeouts,
+                retry: self.retry,
+                redirects: self.redirects,
+                max_body: self.max_body,
+                classifier: self.classifier,
+                clock: self.clock,
+                rng: Mutex::new(rng),
+            }),
+        })
+    }
+}

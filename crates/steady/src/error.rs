@@ -1,0 +1,471 @@
+//! One error type for every way a call can fail, and the questions to ask it.
+//!
+//! A caller needs to know *which layer* failed before it can act: the network
+//! (transport), the server's verdict on the request (HTTP 4xx: fix the request; 5xx:
+//! their server failed), or the content (semantic: a 2xx whose body is not what was
+//! asked for). [`Error`] is opaque; its surface is questions: [`Error::layer`],
+//! [`Error::is_timeout`], [`Error::status`], [`Error::server_message`],
+//! [`Error::attempts`], [`Error::is_retryable`], and [`Error::explain`] for people.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+
+use crate::attempt::{status_words, Attempt, StopReason};
+use crate::classify::Fault;
+use crate::duration::human;
+use crate::redact::Scrubber;
+
+pub(crate) type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// Where a call failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Layer {
+    /// No complete response: DNS, refused, reset, TLS, timeout.
+    Transport,
+    /// A complete response whose status says the call failed (4xx, 5xx, a 3xx not
+    /// followed).
+    Http,
+    /// A 2xx whose body is not what was asked for.
+    Semantic,
+    /// Not sent because a guard (circuit breaker, budget) refused it.
+    Guard,
+    /// The request could not be built (bad URL, bad header, bad credential).
+    Usage,
+}
+
+impl Layer {
+    /// The stable lowercase name: `transport`, `http`, `semantic`, `guard`, `usage`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Transport => "transport",
+            Layer::Http => "http",
+            Layer::Semantic => "semantic",
+            Layer::Guard => "guard",
+            Layer::Usage => "usage",
+        }
+    }
+}
+
+impl fmt::Display for Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Kind {
+    Usage(String),
+    Fault(Fault),
+    Status,
+    RedirectNotFollowed,
+    TooManyRedirects(usize),
+    RedirectRefused(String),
+    Semantic(String),
+}
+
+/// Why a call failed. See the [module docs](self).
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: Kind,
+    method: Option<Method>,
+    url: Option<String>,
+    status: Option<StatusCode>,
+    headers: Option<HeaderMap>,
+    body: Option<Bytes>,
+    server_message: Option<String>,
+    attempts: Vec<Attempt>,
+    elapsed: Duration,
+    stop: Option<StopReason>,
+    retryable: bool,
+    source: Option<BoxError>,
+    scrubber: Scrubber,
+}
+
+impl Error {
+    pub(crate) fn new(kind: Kind) -> Self {
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                method: None,
+                url: None,
+                status: None,
+                headers: None,
+                body: None,
+                server_message: None,
+                attempts: Vec::new(),
+                elapsed: Duration::ZERO,
+                stop: None,
+                retryable: false,
+                source: None,
+                scrubber: Scrubber::default(),
+            }),
+        }
+    }
+
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
+        Error::new(Kind::Usage(message.into()))
+    }
+
+    pub(crate) fn with_request(mut self, method: &Method, url: String) -> Self {
+        self.inner.method = Some(method.clone());
+        self.inner.url = Some(url);
+        self
+    }
+
+    pub(crate) fn with_response(
+        mut self,
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Self {
+        let message = crate::explain::from_headers(&body, &headers);
+        self.inner.server_message = message.map(|m| self.inner.scrubber.scrub(&m));
+        self.inner.status = Some(status);
+        self.inner.headers = Some(headers);
+        self.inner.body = Some(body);
+        self
+    }
+
+    pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.inner.source = Some(source.into());
+        self
+    }
+
+    pub(crate) fn with_scrubber(mut self, scrubber: Scrubber) -> Self {
+        self.inner.scrubber = scrubber;
+        self
+    }
+
+    pub(crate) fn with_outcome(
+        mut self,
+        attempts: Vec<Attempt>,
+        elapsed: Duration,
+        stop: StopReason,
+        retryable: bool,
+    ) -> Self {
+        self.inner.attempts = attempts;
+        self.inner.elapsed = elapsed;
+        self.inner.stop = Some(stop);
+        self.inner.retryable = retryable;
+        self
+    }
+
+    pub(crate) fn scrubber(&self) -> &Scrubber {
+        &self.inner.scrubber
+    }
+
+    /// The layer that failed.
+    pub fn layer(&self) -> Layer {
+        match &self.inner.kind {
+            Kind::Usage(_) => Layer::Usage,
+            Kind::Fault(_) => Layer::Transport,
+            Kind::Status
+            | Kind::RedirectNotFollowed
+            | Kind::TooManyRedirects(_)
+            | Kind::RedirectRefused(_) => Layer::Http,
+            Kind::Semantic(_) => Layer::Semantic,
+        }
+    }
+
+    /// A stable snake_case name of what failed, for machine output: `dns`,
+    /// `connection_refused`, `connect_timeout`, `read_timeout`, `deadline`,
+    /// `client_error`, `server_error`, `redirect_not_followed`, `too_many_redirects`,
+    /// `redirect_refused`, `invalid_json`, `semantic`, `usage`, ...
+    pub fn kind(&self) -> &'static str {
+        match &self.inner.kind {
+            Kind::Usage(_) => "usage",
+            Kind::Fault(fault) => fault.name(),
+            Kind::Status => match self.inner.status {
+                Some(s) if s.is_client_error() => "client_error",
+                Some(s) if s.is_server_error() => "server_error",
+                _ => "unexpected_status",
+            },
+            Kind::RedirectNotFollowed => "redirect_not_followed",
+            Kind::TooManyRedirects(_) => "too_many_redirects",
+            Kind::RedirectRefused(_) => "redirect_refused",
+            Kind::Semantic(problem) if problem.starts_with(crate::semantic::INVALID_JSON) => {
+                "invalid_json"
+            }
+            Kind::Semantic(_) => "semantic",
+        }
+    }
+
+    /// The transport fault, for a transport failure.
+    pub fn fault(&self) -> Option<Fault> {
+        match self.inner.kind {
+            Kind::Fault(fault) => Some(fault),
+            _ => None,
+        }
+    }
+
+    /// Whether a timeout (connect, read or the total deadline) ended the call.
+    pub fn is_timeout(&self) -> bool {
+        self.fault().is_some_and(Fault::is_timeout)
+    }
+
+    /// Whether the call failed while connecting (DNS, refused, connect timeout).
+    pub fn is_connect(&self) -> bool {
+        self.fault().is_some_and(Fault::nothing_sent)
+    }
+
+    /// Whether a redirect was not followed, refused, or one too many.
+    pub fn is_redirect(&self) -> bool {
+        matches!(
+            self.inner.kind,
+            Kind::RedirectNotFollowed | Kind::TooManyRedirects(_) | Kind::RedirectRefused(_)
+        )
+    }
+
+    /// Whether the last failure was of a kind that another attempt could fix (the
+    /// classifier said so), whatever stopped the retries.
+    pub fn is_retryable(&self) -> bool {
+        self.inner.retryable
+    }
+
+    /// The status of the final response, if one arrived.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.inner.status
+    }
+
+    /// The headers of the final response, if one arrived.
+    pub fn headers(&self) -> Option<&HeaderMap> {
+        self.inner.headers.as_ref()
+    }
+
+    /// The body of the final response, if one arrived.
+    pub fn body(&self) -> Option<&Bytes> {
+        self.inner.body.as_ref()
+    }
+
+    /// What the server said: the message in its error body (`"token expired"`, the
+    /// fields of a `422`), or a short excerpt. Credentials are scrubbed.
+    pub fn server_message(&self) -> Option<&str> {
+        self.inner.server_message.as_deref()
+    }
+
+    /// The number of attempts made (0 when nothing was sent).
+    pub fn attempts(&self) -> u32 {
+        self.inner.attempts.len() as u32
+    }
+
+    /// Every attempt, with what came back and what steady decided.
+    pub fn attempt_log(&self) -> &[Attempt] {
+        &self.inner.attempts
+    }
+
+    /// Why steady stopped retrying, when it made at least one attempt.
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        self.inner.stop
+    }
+
+    /// How long the call took, waits included.
+    pub fn elapsed(&self) -> Duration {
+        self.inner.elapsed
+    }
+
+    /// The request method, once known.
+    pub fn method(&self) -> Option<&Method> {
+        self.inner.method.as_ref()
+    }
+
+    /// The request URL with credentials redacted, once known.
+    pub fn url(&self) -> Option<&str> {
+        self.inner.url.as_deref()
+    }
+
+    /// What went wrong, in one line, without the request.
+    pub fn what(&self) -> String {
+        let text = match &self.inner.kind {
+            Kind::Usage(message) => message.clone(),
+            Kind::Fault(fault) => fault_words(*fault).to_owned(),
+            Kind::Status => format!(
+                "HTTP {}",
+                self.inner.status.map(status_words).unwrap_or_default()
+            ),
+            Kind::RedirectNotFollowed => format!(
+                "HTTP {}: redirect not followed{}",
+                self.inner.status.map(status_words).unwrap_or_default(),
+                self.location()
+                    .map(|l| format!(" (Location: {l})"))
+                    .unwrap_or_default()
+            ),
+            Kind::TooManyRedirects(max) => format!("more than {max} redirects"),
+            Kind::RedirectRefused(why) => format!("redirect refused: {why}"),
+            Kind::Semantic(problem) => format!(
+                "{} but the body is not what was asked for: {problem}",
+                self.inner.status.map(status_words).unwrap_or_default()
+            ),
+        };
+        self.inner.scrubber.scrub(&text)
+    }
+
+    fn location(&self) -> Option<String> {
+        let location = self.inner.headers.as_ref()?.get(reqwest::header::LOCATION)?;
+        Some(self.inner.scrubber.scrub(&String::from_utf8_lossy(location.as_bytes())))
+    }
+
+    /// What to do next, in one sentence for a person.
+    pub fn hint(&self) -> String {
+        match &self.inner.kind {
+            Kind::Usage(_) => "Fix the request; nothing was sent.".into(),
+            Kind::Fault(fault) => fault_hint(*fault).into(),
+            Kind::Status => status_hint(self.inner.status).into(),
+            Kind::RedirectNotFollowed => match self.location() {
+                Some(location) => format!("Follow redirects, or call {location} directly."),
+                None => "Follow redirects, or call the new location directly.".into(),
+            },
+            Kind::TooManyRedirects(_) => {
+                "The redirects loop or chain too long: check the URL with redirects off.".into()
+            }
+            Kind::RedirectRefused(_) => {
+                "Call the new location directly if you trust it, with credentials meant for it."
+                    .into()
+            }
+            Kind::Semantic(_) => {
+                "The server answered but not with what was asked for: check the endpoint, the query and the Accept header; retrying will not help.".into()
+            }
+        }
+    }
+
+    /// What the layer means, in a few words.
+    fn layer_words(&self) -> &'static str {
+        match self.layer() {
+            Layer::Transport => "transport layer: no complete response",
+            Layer::Http => match self.inner.status {
+                _ if self.is_redirect() => "http layer: redirect",
+                Some(s) if s.is_client_error() => "http layer: the server refused the request",
+                Some(s) if s.is_server_error() => "http layer: their server failed",
+                _ => "http layer",
+            },
+            Layer::Semantic => "semantic layer: a 2xx with the wrong content",
+            Layer::Guard => "guard: not sent",
+            Layer::Usage => "usage: nothing was sent",
+        }
+    }
+
+    /// One to three lines for a person: what happened and at which layer; what the
+    /// server said; how many attempts over how long, why steady stopped, and what to
+    /// do next.
+    pub fn explain(&self) -> String {
+        let mut lines = Vec::with_capacity(3);
+        let request = match (&self.inner.method, &self.inner.url) {
+            (Some(m), Some(u)) => format!(" ({m} {u})"),
+            _ => String::new(),
+        };
+        if let Layer::Usage = self.layer() {
+            return format!("{}{request}", self.what());
+        }
+        lines.push(format!("{}{request} [{}]", self.what(), self.layer_words()));
+        if let Some(message) = self.server_message() {
+            lines.push(format!("server said: {message}"));
+        }
+        let attempts = match self.attempts() {
+            1 => "1 attempt".to_owned(),
+            n => format!("{n} attempts"),
+        };
+        let stop = match self.inner.stop {
+            Some(StopReason::NotRetryable) | None => String::new(),
+            Some(reason) => format!("; not retrying: {reason}"),
+        };
+        lines.push(format!(
+            "{attempts} in {}{stop}. {}",
+            human(self.inner.elapsed),
+            self.hint()
+        ));
+        lines.join("\n")
+    }
+}
+
+/// A fault in words.
+pub(crate) fn fault_words(fault: Fault) -> &'static str {
+    match fault {
+        Fault::Dns => "DNS lookup failed: the host name does not resolve",
+        Fault::Refused => "connection refused: nothing listens at that address and port",
+        Fault::ConnectTimeout => "connect timeout: no connection within the connect timeout",
+        Fault::Connect => "could not connect",
+        Fault::Tls => "TLS handshake failed",
+        Fault::Reset => "connection reset before a complete response",
+        Fault::Closed => "connection closed before a complete response",
+        Fault::ReadTimeout => "read timeout: the server went silent for longer than the read timeout",
+        Fault::Deadline => "deadline exceeded: the call ran out of time",
+        Fault::BodyTooLarge => "response body larger than the maximum allowed",
+        Fault::Protocol => "the server broke the HTTP protocol",
+    }
+}
+
+fn fault_hint(fault: Fault) -> &'static str {
+    match fault {
+        Fault::Dns => "Check the host name in the URL and the machine's DNS and network.",
+        Fault::Refused => "Check that the service is running and that the URL's host and port are right.",
+        Fault::ConnectTimeout => "The host did not answer: check the network, firewall or VPN, or allow a longer connect timeout.",
+        Fault::Connect => "Check the network and the URL's host.",
+        Fault::Tls => "Check the server's certificate and the host name; a private CA needs its certificate given explicitly.",
+        Fault::Reset | Fault::Closed => "The connection dropped: the service or a proxy in between is unstable; try again later.",
+        Fault::ReadTimeout => "The server is overloaded or stuck: try again later, or allow a longer read timeout.",
+        Fault::Deadline => "The whole call ran out of time: try again later, or allow a longer deadline.",
+        Fault::BodyTooLarge => "Raise the body size limit if a response this large is expected.",
+        Fault::Protocol => "The server sent a malformed response: report it to the service's owners.",
+    }
+}
+
+fn status_hint(status: Option<StatusCode>) -> &'static str {
+    let Some(status) = status else {
+        return "Check the request.";
+    };
+    match status.as_u16() {
+        401 => "Check the credentials: missing, wrong or expired. Retrying will not help.",
+        403 => "The credentials lack permission for this resource. Retrying will not help.",
+        404 | 410 => "Check the URL's path and ids: the resource does not exist. Retrying will not help.",
+        405 => "Check the method: the resource does not accept it. Retrying will not help.",
+        408 => "The server gave up waiting for the request: check the network, then try again.",
+        413 => "The request body is too large for the server. Retrying will not help.",
+        415 | 406 => "Check the Content-Type and Accept headers. Retrying will not help.",
+        400 | 409 | 422 => "Fix the request as the server says. Retrying will not help.",
+        429 => "Too many requests: slow down and try again later.",
+        s if (400..500).contains(&s) => "A 4xx means the request is wrong: fix it. Retrying will not help.",
+        s if (500..600).contains(&s) => "Their server failed, not your request: try again later or check the service's status.",
+        _ => "Unexpected status: check the request.",
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.inner.method, &self.inner.url) {
+            (Some(m), Some(u)) => write!(f, "{m} {u}: {}", self.what()),
+            _ => f.write_str(&self.what()),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("steady::Error");
+        d.field("layer", &self.layer()).field("kind", &self.kind());
+        if let Some(url) = &self.inner.url {
+            d.field("url", url);
+        }
+        if let Some(status) = self.inner.status {
+            d.field("status", &status);
+        }
+        d.field("attempts", &self.attempts());
+        if let Some(source) = &self.inner.source {
+            d.field("source", &self.inner.scrubber.scrub(&source.to_string()));
+        }
+        d.finish()
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.inner.source.as_ref().map(|e| &**e as _)
+    }
+}

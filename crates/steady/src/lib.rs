@@ -1,0 +1,95 @@
+//! # steady: an HTTP client for a network that fails
+//!
+//! A call made with one optimistic line crashes on a DNS failure, hangs on a silent
+//! server, hammers a service that answers `503`, and acts on `200 {"error": ...}` as if
+//! it were data. steady makes the robust way the default:
+//!
+//! - every call has a connect timeout, a read (idle) timeout and **one total deadline**
+//!   ([`timeout`]);
+//! - every failure is **classified** into a [`Layer`]: transport, HTTP (4xx: the request
+//!   is wrong; 5xx: their server failed) or semantic (a 2xx with the wrong content), and
+//!   explained in plain words, with what the server said ([`Error`]);
+//! - it **retries only what can succeed**: exponential backoff with jitter,
+//!   `Retry-After` honoured as a floor, never past the deadline, never a 4xx, never a
+//!   non-idempotent request without an `Idempotency-Key` ([`retry`], [`classify`]);
+//! - redirects are followed **without leaking credentials** ([`redirect`]), response
+//!   bodies are bounded, and credentials are a [`Secret`] that never prints.
+//!
+//! ## Quick start
+//!
+//! ```
+//! # use steady_chaos::{Reply, ScriptServer};
+//! # let server = ScriptServer::builder()
+//! #     .route("/items", [Reply::status(503), Reply::json(200, r#"{"items":[1,2]}"#)])
+//! #     .start();
+//! # let url = server.url("/items");
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use std::time::Duration;
+//! use steady::{Client, Retry, Secret};
+//!
+//! let client = Client::builder()
+//!     .connect_timeout(Duration::from_secs(2))
+//!     .deadline(Duration::from_secs(30))
+//!     .retry(Retry::exponential().max_retries(3).base(Duration::from_millis(10)))
+//!     .build()?;
+//!
+//! let resp = client
+//!     .get(&url) // e.g. "https://api.example.com/items"
+//!     .bearer_auth(Secret::new("token-from-the-environment"))
+//!     .send()
+//!     .await?;
+//! assert_eq!(resp.status(), 200);
+//! assert_eq!(resp.attempts(), 2); // the 503 was retried
+//! let items: serde_json::Value = resp.json()?;
+//! # assert_eq!(items["items"][1], 2);
+//! # Ok::<(), steady::Error>(())
+//! # }).unwrap();
+//! ```
+//!
+//! On failure, ask the error what happened instead of parsing a message:
+//!
+//! ```no_run
+//! # async fn run(client: steady::Client) {
+//! match client.get("https://api.example.com/me").send().await {
+//!     Ok(resp) => println!("{}", resp.text()),
+//!     Err(err) if err.status().is_some_and(|s| s.is_client_error()) => {
+//!         eprintln!("fix the request: {}", err.server_message().unwrap_or("no message"));
+//!     }
+//!     Err(err) => eprintln!("{}\n(after {} attempts)", err.explain(), err.attempts()),
+//! }
+//! # }
+//! ```
+
+mod attempt;
+mod call;
+pub mod classify;
+mod client;
+pub mod clock;
+pub mod duration;
+mod error;
+pub mod explain;
+mod redact;
+pub mod redirect;
+pub mod report;
+mod request;
+mod response;
+pub mod retry;
+mod secret;
+pub mod semantic;
+pub mod timeout;
+mod transport;
+
+pub use attempt::{Attempt, Decision, StopReason, WaitReason};
+pub use classify::{Fault, Verdict};
+pub use client::{Client, ClientBuilder, DEFAULT_MAX_BODY};
+pub use error::{Error, Layer};
+pub use redact::redact_url;
+pub use redirect::Redirects;
+pub use request::RequestBuilder;
+pub use response::Response;
+pub use retry::{Jitter, Retry};
+pub use secret::Secret;
+pub use timeout::Timeouts;
+
+pub use reqwest::header;
+pub use reqwest::{Method, StatusCode, Url};

@@ -1,0 +1,98 @@
+//! Keeping credentials out of everything steady prints, logs or reports.
+//!
+//! Two sources of leaks are closed here: URLs that carry a key (`?api_key=...`,
+//! `https://user:pass@host`) and server text that echoes a credential back (an error
+//! body quoting the `Authorization` header it rejected).
+
+use std::sync::Arc;
+
+use reqwest::Url;
+
+use crate::Secret;
+
+/// Query parameter names whose values are treated as credentials in printed URLs.
+const SENSITIVE_PARAMS: [&str; 14] = [
+    "access_token",
+    "api_key",
+    "apikey",
+    "api-key",
+    "auth",
+    "client_secret",
+    "code",
+    "key",
+    "password",
+    "secret",
+    "sig",
+    "signature",
+    "token",
+    "x-api-key",
+];
+
+/// The secrets of one request, to scrub from anything derived from its exchange.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Scrubber {
+    secrets: Arc<[Secret]>,
+}
+
+impl Scrubber {
+    pub(crate) fn new(secrets: Vec<Secret>) -> Self {
+        Scrubber {
+            secrets: secrets.into_iter().filter(|s| s.expose().len() >= 3).collect(),
+        }
+    }
+
+    /// `text` with every secret value replaced by `****`.
+    pub(crate) fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for secret in self.secrets.iter() {
+            if out.contains(secret.expose()) {
+                out = out.replace(secret.expose(), "****");
+            }
+        }
+        out
+    }
+
+    /// `url` for printing: password, sensitive query values and any secret removed.
+    pub(crate) fn url(&self, url: &Url) -> String {
+        self.scrub(&redact_url(url))
+    }
+}
+
+/// `url` with its password and the values of credential-like query parameters
+/// replaced by `****`.
+///
+/// ```
+/// let url = steady::Url::parse("https://me:pw@api.example/v1?api_key=abc&q=rust").unwrap();
+/// assert_eq!(
+///     steady::redact_url(&url),
+///     "https://me:****@api.example/v1?api_key=****&q=rust"
+/// );
+/// ```
+pub fn redact_url(url: &Url) -> String {
+    let mut url = url.clone();
+    if url.password().is_some() {
+        let _ = url.set_password(Some("****"));
+    }
+    if url.query().is_some() {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let sensitive = SENSITIVE_PARAMS
+                    .iter()
+                    .any(|p| k.eq_ignore_ascii_case(p) || k.to_ascii_lowercase().ends_with("_token"));
+                (k.into_owned(), if sensitive { "****".to_owned() } else { v.into_owned() })
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.as_str().replace("%2A%2A%2A%2A", "****")
+}
+
+/// A URL given as text, for an error message: redacted when it parses, otherwise
+/// cut short.
+pub(crate) fn redact_text_url(text: &str) -> String {
+    match Url::parse(text) {
+        Ok(url) => redact_url(&url),
+        Err(_) => text.chars().filter(|c| !c.is_control()).take(200).collect(),
+    }
+}

@@ -1,0 +1,247 @@
+//! Describing one call: method, URL, headers, body and credentials.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::{Method, Url};
+
+use crate::redact::Scrubber;
+use crate::retry::IDEMPOTENCY_KEY;
+use crate::{Client, Error, Response, Secret};
+
+/// A request being described. Built by [`Client::get`], [`Client::request`], ...;
+/// sent with [`RequestBuilder::send`]. Invalid parts (a bad URL, a header with a line
+/// break) are remembered and reported by `send` before anything is sent.
+#[must_use = "a request does nothing until it is sent"]
+pub struct RequestBuilder {
+    client: Client,
+    request: Result<Request, Error>,
+}
+
+/// A request ready to be sent, possibly several times.
+#[derive(Debug, Clone)]
+pub(crate) struct Request {
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Option<Bytes>,
+    /// Headers that carry credentials beyond the always-sensitive ones.
+    pub(crate) credential_headers: Vec<HeaderName>,
+    pub(crate) secrets: Vec<Secret>,
+    pub(crate) deadline: Option<Duration>,
+}
+
+impl Request {
+    /// Whether any credential is set, by a secret or by hand.
+    pub(crate) fn has_credentials(&self) -> bool {
+        !self.credential_headers.is_empty()
+            || crate::redirect::ALWAYS_SENSITIVE
+                .iter()
+                .any(|h| self.headers.contains_key(h))
+            || self.url.password().is_some()
+    }
+
+    pub(crate) fn scrubber(&self) -> Scrubber {
+        Scrubber::new(self.secrets.clone())
+    }
+}
+
+impl RequestBuilder {
+    pub(crate) fn new(client: Client, method: Method, url: &str) -> Self {
+        let request = parse_url(url).map(|url| Request {
+            method,
+            url,
+            headers: HeaderMap::new(),
+            body: None,
+            credential_headers: Vec::new(),
+            secrets: Vec::new(),
+            deadline: None,
+        });
+        RequestBuilder { client, request }
+    }
+
+    fn with(mut self, f: impl FnOnce(&mut Request) -> Result<(), Error>) -> Self {
+        if let Ok(request) = &mut self.request {
+            if let Err(err) = f(request) {
+                self.request = Err(err);
+            }
+        }
+        self
+    }
+
+    /// Adds a header (appends; a header may repeat).
+    pub fn header(self, name: &str, value: &str) -> Self {
+        self.with(|r| {
+            let (name, value) = header_pair(name, value)?;
+            r.headers.append(name, value);
+            Ok(())
+        })
+    }
+
+    /// Adds query parameters, percent-encoded.
+    pub fn query<K: AsRef<str>, V: AsRef<str>>(self, pairs: &[(K, V)]) -> Self {
+        self.with(|r| {
+            {
+                let mut query = r.url.query_pairs_mut();
+                for (k, v) in pairs {
+                    query.append_pair(k.as_ref(), v.as_ref());
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Sets a JSON body, `Content-Type: application/json` and, unless already set,
+    /// `Accept: application/json, */*;q=0.5`.
+    pub fn json<T: serde::Serialize + ?Sized>(self, value: &T) -> Self {
+        self.with(|r| {
+            let body = serde_json::to_vec(value)
+                .map_err(|e| Error::usage(format!("the JSON body cannot be serialized: {e}")))?;
+            r.body = Some(Bytes::from(body));
+            r.headers
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            if !r.headers.contains_key(ACCEPT) {
+                r.headers.insert(
+                    ACCEPT,
+                    HeaderValue::from_static("application/json, */*;q=0.5"),
+                );
+            }
+            Ok(())
+        })
+    }
+
+    /// Sets the body as it is.
+    pub fn body(self, body: impl Into<Bytes>) -> Self {
+        self.with(|r| {
+            r.body = Some(body.into());
+            Ok(())
+        })
+    }
+
+    /// `Authorization: Bearer <token>`, marked sensitive and redacted everywhere.
+    pub fn bearer_auth(self, token: Secret) -> Self {
+        let value = format!("Bearer {}", token.expose());
+        self.secret_header_value(AUTHORIZATION, value, token, "the bearer token")
+    }
+
+    /// `Authorization: Basic <base64(user:password)>`, marked sensitive.
+    pub fn basic_auth(self, user: &str, password: Secret) -> Self {
+        let encoded = base64::engine::general_purpose::STANDARD
+            .encode(format!("{user}:{}", password.expose()));
+        let user_secret = Secret::new(format!("{user}:{}", password.expose()));
+        let encoded_secret = Secret::new(encoded.clone());
+        self.secret_header_value(AUTHORIZATION, format!("Basic {encoded}"), password, "the basic-auth password")
+            .with(|r| {
+                r.secrets.push(user_secret);
+                r.secrets.push(encoded_secret);
+                Ok(())
+            })
+    }
+
+    /// A header whose value is a credential (`X-Api-Key`, ...): marked sensitive,
+    /// stripped on cross-origin redirects, scrubbed from every message.
+    pub fn secret_header(self, name: &str, value: Secret) -> Self {
+        let parsed = HeaderName::from_bytes(name.as_bytes());
+        let label = format!("the {name} header");
+        match parsed {
+            Ok(header) => {
+                let raw = value.expose().to_owned();
+                self.secret_header_value(header, raw, value, &label)
+            }
+            Err(_) => self.with(|_| Err(Error::usage(format!("'{name}' is not a valid header name")))),
+        }
+    }
+
+    fn secret_header_value(self, name: HeaderName, raw: String, secret: Secret, label: &str) -> Self {
+        self.with(|r| {
+            if !secret.is_header_safe() {
+                return Err(Error::usage(format!(
+                    "{label} contains a CR, LF or NUL character; refused before sending (the value is not shown)"
+                )));
+            }
+            let mut value = HeaderValue::from_str(&raw).map_err(|_| {
+                Error::usage(format!(
+                    "{label} contains characters not allowed in a header (the value is not shown)"
+                ))
+            })?;
+            value.set_sensitive(true);
+            r.headers.insert(name.clone(), value);
+            if !r.credential_headers.contains(&name) {
+                r.credential_headers.push(name);
+            }
+            r.secrets.push(secret);
+            Ok(())
+        })
+    }
+
+    /// `Idempotency-Key: <key>`, the same on every attempt, which makes a POST or
+    /// PATCH safe to retry (the server deduplicates by the key).
+    pub fn idempotency_key(self, key: &str) -> Self {
+        self.with(|r| {
+            let value = HeaderValue::from_str(key).map_err(|_| {
+                Error::usage("the idempotency key contains characters not allowed in a header")
+            })?;
+            r.headers
+                .insert(HeaderName::from_static(IDEMPOTENCY_KEY), value);
+            Ok(())
+        })
+    }
+
+    /// `Idempotency-Key` with a fresh random UUID, the same on every attempt.
+    pub fn idempotency_key_auto(self) -> Self {
+        let key = uuid::Uuid::new_v4().to_string();
+        self.idempotency_key(&key)
+    }
+
+    /// A deadline for this call only, instead of the client's.
+    pub fn timeout(self, deadline: Duration) -> Self {
+        self.with(|r| {
+            r.deadline = Some(deadline);
+            Ok(())
+        })
+    }
+
+    /// Sends the request: every attempt, wait and redirect under one deadline.
+    ///
+    /// # Errors
+    /// An [`Error`] saying which layer failed, what the server said and what steady
+    /// tried; see [`crate::error`].
+    pub async fn send(self) -> Result<Response, Error> {
+        let request = self.request?;
+        self.client.execute(request).await
+    }
+}
+
+fn parse_url(text: &str) -> Result<Url, Error> {
+    let url = Url::parse(text.trim()).map_err(|e| {
+        let shown = crate::redact::redact_text_url(text);
+        Error::usage(format!("'{shown}' is not a valid URL: {e}"))
+    })?;
+    match url.scheme() {
+        "http" | "https" => {}
+        other => {
+            return Err(Error::usage(format!(
+                "unsupported URL scheme '{other}': steady speaks http and https"
+            )))
+        }
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(Error::usage("the URL has no host"));
+    }
+    Ok(url)
+}
+
+fn header_pair(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), Error> {
+    let name = HeaderName::from_bytes(name.trim().as_bytes())
+        .map_err(|_| Error::usage(format!("'{name}' is not a valid header name")))?;
+    if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+        return Err(Error::usage(format!(
+            "the value of header {name} contains a CR, LF or NUL character; refused before sending"
+        )));
+    }
+    let value = HeaderValue::from_str(value.trim())
+        .map_err(|_| Error::usage(format!("the value of header {name} is not valid in a header")))?;
+    Ok((name, value))
+}

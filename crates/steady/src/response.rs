@@ -1,0 +1,104 @@
+//! A successful call's response, with the attempt log that led to it.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, CONTENT_TYPE};
+use reqwest::{Method, StatusCode, Url};
+
+use crate::attempt::Attempt;
+use crate::error::Kind;
+use crate::redact::Scrubber;
+use crate::Error;
+
+/// The response of a call that succeeded, body read in full (bounded by the client's
+/// maximum body size).
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+    pub(crate) attempts: Vec<Attempt>,
+    pub(crate) elapsed: Duration,
+    pub(crate) scrubber: Scrubber,
+}
+
+impl Response {
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The `Content-Type`, if present and readable.
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok())
+    }
+
+    /// The URL of the final response (after redirects).
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The method of the request.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The body.
+    pub fn bytes(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body parsed as JSON into `T`.
+    ///
+    /// # Errors
+    /// A semantic-layer [`Error`] naming where the body does not fit `T`.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            Error::new(Kind::Semantic(format!(
+                "the body does not fit the expected type: {e}"
+            )))
+            .with_scrubber(self.scrubber.clone())
+            .with_request(&self.method, self.scrubber.url(&self.url))
+            .with_response(self.status, self.headers.clone(), self.body.clone())
+            .with_outcome(
+                self.attempts.clone(),
+                self.elapsed,
+                crate::attempt::StopReason::NotRetryable,
+                false,
+            )
+            .with_source(e)
+        })
+    }
+
+    /// How many attempts the call took.
+    pub fn attempts(&self) -> u32 {
+        self.attempts.len() as u32
+    }
+
+    /// Every attempt, with what came back and what steady decided.
+    pub fn attempt_log(&self) -> &[Attempt] {
+        &self.attempts
+    }
+
+    /// How long the call took, waits included.
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+
+    pub(crate) fn scrubber(&self) -> &Scrubber {
+        &self.scrubber
+    }
+}
