@@ -204,9 +204,11 @@ impl Classify for DefaultClassifier {
                 | Fault::ConnectTimeout
                 | Fault::ReadTimeout
                 | Fault::Deadline => Verdict::Retryable,
-                Fault::Dns | Fault::Connect | Fault::Tls | Fault::BodyTooLarge | Fault::Protocol => {
-                    Verdict::Fatal
-                }
+                Fault::Dns
+                | Fault::Connect
+                | Fault::Tls
+                | Fault::BodyTooLarge
+                | Fault::Protocol => Verdict::Fatal,
             };
         }
         let Some(status) = attempt.status else {

@@ -227,7 +227,9 @@ impl ClientBuilder {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(self.user_agent)
             .build()
-            .map_err(|e| Error::usage(format!("the HTTP client cannot be built: {e}")).with_source(e))?;
+            .map_err(|e| {
+                Error::usage(format!("the HTTP client cannot be built: {e}")).with_source(e)
+            })?;
         let rng = match self.retry.seed {
             Some(seed) => fastrand::Rng::with_seed(seed),
             None => fastrand::Rng::new(),

@@ -24,7 +24,9 @@ use std::time::Duration;
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let s = text.trim();
     if s.is_empty() {
-        return Err("empty duration: expected a number with an optional unit (250ms, 3.05s, 2m)".into());
+        return Err(
+            "empty duration: expected a number with an optional unit (250ms, 3.05s, 2m)".into(),
+        );
     }
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -88,7 +90,11 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "mb" => 1e6,
         "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
         "gb" => 1e9,
-        other => return Err(format!("unknown size unit '{other}' in '{s}': use k, KB, MiB, MB, GiB or GB")),
+        other => {
+            return Err(format!(
+                "unknown size unit '{other}' in '{s}': use k, KB, MiB, MB, GiB or GB"
+            ))
+        }
     };
     let bytes = value * multiplier;
     if !bytes.is_finite() || bytes >= u64::MAX as f64 {
@@ -154,11 +160,21 @@ mod tests {
     #[test]
     fn errors_name_the_problem() {
         assert!(parse_duration("").unwrap_err().contains("empty"));
-        assert!(parse_duration("3x").unwrap_err().contains("unknown unit 'x'"));
-        assert!(parse_duration("ms").unwrap_err().contains("does not start with a number"));
-        assert!(parse_duration("1.2.3s").unwrap_err().contains("not a number"));
-        assert!(parse_duration("99999999999d").unwrap_err().contains("ten years"));
-        assert!(parse_size("12 parsecs").unwrap_err().contains("unknown size unit"));
+        assert!(parse_duration("3x")
+            .unwrap_err()
+            .contains("unknown unit 'x'"));
+        assert!(parse_duration("ms")
+            .unwrap_err()
+            .contains("does not start with a number"));
+        assert!(parse_duration("1.2.3s")
+            .unwrap_err()
+            .contains("not a number"));
+        assert!(parse_duration("99999999999d")
+            .unwrap_err()
+            .contains("ten years"));
+        assert!(parse_size("12 parsecs")
+            .unwrap_err()
+            .contains("unknown size unit"));
     }
 
     #[test]

@@ -141,6 +141,9 @@ impl Error {
     }
 
     pub(crate) fn with_scrubber(mut self, scrubber: Scrubber) -> Self {
+        if let Some(message) = self.inner.server_message.take() {
+            self.inner.server_message = Some(scrubber.scrub(&message));
+        }
         self.inner.scrubber = scrubber;
         self
     }
@@ -309,8 +312,16 @@ impl Error {
     }
 
     fn location(&self) -> Option<String> {
-        let location = self.inner.headers.as_ref()?.get(reqwest::header::LOCATION)?;
-        Some(self.inner.scrubber.scrub(&String::from_utf8_lossy(location.as_bytes())))
+        let location = self
+            .inner
+            .headers
+            .as_ref()?
+            .get(reqwest::header::LOCATION)?;
+        Some(
+            self.inner
+                .scrubber
+                .scrub(&String::from_utf8_lossy(location.as_bytes())),
+        )
     }
 
     /// What to do next, in one sentence for a person.
@@ -395,7 +406,9 @@ pub(crate) fn fault_words(fault: Fault) -> &'static str {
         Fault::Tls => "TLS handshake failed",
         Fault::Reset => "connection reset before a complete response",
         Fault::Closed => "connection closed before a complete response",
-        Fault::ReadTimeout => "read timeout: the server went silent for longer than the read timeout",
+        Fault::ReadTimeout => {
+            "read timeout: the server went silent for longer than the read timeout"
+        }
         Fault::Deadline => "deadline exceeded: the call ran out of time",
         Fault::BodyTooLarge => "response body larger than the maximum allowed",
         Fault::Protocol => "the server broke the HTTP protocol",
@@ -424,15 +437,21 @@ fn status_hint(status: Option<StatusCode>) -> &'static str {
     match status.as_u16() {
         401 => "Check the credentials: missing, wrong or expired. Retrying will not help.",
         403 => "The credentials lack permission for this resource. Retrying will not help.",
-        404 | 410 => "Check the URL's path and ids: the resource does not exist. Retrying will not help.",
+        404 | 410 => {
+            "Check the URL's path and ids: the resource does not exist. Retrying will not help."
+        }
         405 => "Check the method: the resource does not accept it. Retrying will not help.",
         408 => "The server gave up waiting for the request: check the network, then try again.",
         413 => "The request body is too large for the server. Retrying will not help.",
         415 | 406 => "Check the Content-Type and Accept headers. Retrying will not help.",
         400 | 409 | 422 => "Fix the request as the server says. Retrying will not help.",
         429 => "Too many requests: slow down and try again later.",
-        s if (400..500).contains(&s) => "A 4xx means the request is wrong: fix it. Retrying will not help.",
-        s if (500..600).contains(&s) => "Their server failed, not your request: try again later or check the service's status.",
+        s if (400..500).contains(&s) => {
+            "A 4xx means the request is wrong: fix it. Retrying will not help."
+        }
+        s if (500..600).contains(&s) => {
+            "Their server failed, not your request: try again later or check the service's status."
+        }
         _ => "Unexpected status: check the request.",
     }
 }

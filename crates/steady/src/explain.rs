@@ -39,8 +39,8 @@ pub fn server_message(body: &[u8], content_type: Option<&str>) -> Option<String>
         return Some(truncate(&json_message(&value)));
     }
     let text = String::from_utf8_lossy(body);
-    let is_html = content_type.is_some_and(|ct| ct.contains("html"))
-        || text.trim_start().starts_with('<');
+    let is_html =
+        content_type.is_some_and(|ct| ct.contains("html")) || text.trim_start().starts_with('<');
     if is_html {
         if let Some(title) = html_title(&text) {
             return Some(truncate(&title));
@@ -66,9 +66,15 @@ fn json_message(value: &Value) -> String {
 }
 
 fn object_message(map: &Map<String, Value>) -> Option<String> {
-    let text = |key: &str| map.get(key).and_then(Value::as_str).filter(|s| !s.is_empty());
+    let text = |key: &str| {
+        map.get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
     // RFC 9457 problem details.
-    if let Some(title) = text("title").filter(|_| map.contains_key("type") || text("detail").is_some()) {
+    if let Some(title) =
+        text("title").filter(|_| map.contains_key("type") || text("detail").is_some())
+    {
         let mut out = match text("detail") {
             Some(detail) if detail != title => format!("{title}: {detail}"),
             _ => title.to_owned(),
@@ -113,12 +119,23 @@ fn object_message(map: &Map<String, Value>) -> Option<String> {
         return Some(found);
     }
     // FastAPI / pydantic: `detail` is a list of `{loc, msg}`.
-    if let Some(found) = map.get("detail").and_then(Value::as_array).and_then(|l| list_message(l)) {
+    if let Some(found) = map
+        .get("detail")
+        .and_then(Value::as_array)
+        .and_then(|l| list_message(l))
+    {
         return Some(found);
     }
-    ["detail", "msg", "error_message", "description", "reason", "title"]
-        .into_iter()
-        .find_map(|key| text(key).map(str::to_owned))
+    [
+        "detail",
+        "msg",
+        "error_message",
+        "description",
+        "reason",
+        "title",
+    ]
+    .into_iter()
+    .find_map(|key| text(key).map(str::to_owned))
 }
 
 /// `errors` as a list or as an object of field → messages.
@@ -157,7 +174,11 @@ fn list_message(items: &[Value]) -> Option<String> {
 
 /// One entry of an error list: `field: detail`, GraphQL's `message (at path)`.
 fn item_message(map: &Map<String, Value>) -> Option<String> {
-    let text = |key: &str| map.get(key).and_then(Value::as_str).filter(|s| !s.is_empty());
+    let text = |key: &str| {
+        map.get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
     let detail = text("detail")
         .or_else(|| text("message"))
         .or_else(|| text("reason"))
@@ -166,17 +187,21 @@ fn item_message(map: &Map<String, Value>) -> Option<String> {
     let field = text("field")
         .or_else(|| text("name"))
         .or_else(|| text("param"))
-        .or_else(|| map.get("source").and_then(|s| s.get("pointer")).and_then(Value::as_str))
+        .or_else(|| {
+            map.get("source")
+                .and_then(|s| s.get("pointer"))
+                .and_then(Value::as_str)
+        })
         .map(str::to_owned)
         .or_else(|| {
-            map.get("path").and_then(Value::as_array).map(|p| {
-                p.iter().map(scalar).collect::<Vec<_>>().join(".")
-            })
+            map.get("path")
+                .and_then(Value::as_array)
+                .map(|p| p.iter().map(scalar).collect::<Vec<_>>().join("."))
         })
         .or_else(|| {
-            map.get("loc").and_then(Value::as_array).map(|p| {
-                p.iter().map(scalar).collect::<Vec<_>>().join(".")
-            })
+            map.get("loc")
+                .and_then(Value::as_array)
+                .map(|p| p.iter().map(scalar).collect::<Vec<_>>().join("."))
         });
     Some(match field {
         Some(field) if !field.is_empty() => format!("{field}: {detail}"),
@@ -234,7 +259,10 @@ mod tests {
         let cases = [
             (r#"{"message":"token expired"}"#, "token expired"),
             (r#"{"error":"token expired"}"#, "token expired"),
-            (r#"{"error":{"code":401,"message":"token expired"}}"#, "token expired"),
+            (
+                r#"{"error":{"code":401,"message":"token expired"}}"#,
+                "token expired",
+            ),
             (
                 r#"{"error":"invalid_grant","error_description":"code expired"}"#,
                 "invalid_grant: code expired",
@@ -247,7 +275,10 @@ mod tests {
                 r#"{"errors":[{"message":"Cannot query field","path":["user","nme"]}],"data":null}"#,
                 "user.nme: Cannot query field",
             ),
-            (r#"{"errors":{"email":["is invalid","is taken"]}}"#, "email: is invalid, is taken"),
+            (
+                r#"{"errors":{"email":["is invalid","is taken"]}}"#,
+                "email: is invalid, is taken",
+            ),
             (r#"{"detail":"Not found."}"#, "Not found."),
             (
                 r#"{"detail":[{"loc":["body","age"],"msg":"field required"}]}"#,
@@ -257,7 +288,10 @@ mod tests {
                 r#"{"message":"Validation Failed","errors":[{"field":"name","message":"missing"}]}"#,
                 "Validation Failed (name: missing)",
             ),
-            (r#"{"errors":[{"source":{"pointer":"/data/name"},"detail":"blank"}]}"#, "/data/name: blank"),
+            (
+                r#"{"errors":[{"source":{"pointer":"/data/name"},"detail":"blank"}]}"#,
+                "/data/name: blank",
+            ),
             (r#"{"status":"down"}"#, r#"{"status":"down"}"#),
         ];
         for (body, want) in cases {

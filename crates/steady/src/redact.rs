@@ -37,7 +37,10 @@ pub(crate) struct Scrubber {
 impl Scrubber {
     pub(crate) fn new(secrets: Vec<Secret>) -> Self {
         Scrubber {
-            secrets: secrets.into_iter().filter(|s| s.expose().len() >= 3).collect(),
+            secrets: secrets
+                .into_iter()
+                .filter(|s| s.expose().len() >= 3)
+                .collect(),
         }
     }
 
@@ -77,10 +80,17 @@ pub fn redact_url(url: &Url) -> String {
         let pairs: Vec<(String, String)> = url
             .query_pairs()
             .map(|(k, v)| {
-                let sensitive = SENSITIVE_PARAMS
-                    .iter()
-                    .any(|p| k.eq_ignore_ascii_case(p) || k.to_ascii_lowercase().ends_with("_token"));
-                (k.into_owned(), if sensitive { "****".to_owned() } else { v.into_owned() })
+                let sensitive = SENSITIVE_PARAMS.iter().any(|p| {
+                    k.eq_ignore_ascii_case(p) || k.to_ascii_lowercase().ends_with("_token")
+                });
+                (
+                    k.into_owned(),
+                    if sensitive {
+                        "****".to_owned()
+                    } else {
+                        v.into_owned()
+                    },
+                )
             })
             .collect();
         url.query_pairs_mut().clear().extend_pairs(pairs);

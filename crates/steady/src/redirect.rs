@@ -103,7 +103,12 @@ pub(crate) fn next_hop(
 
 /// Removes the body headers of a request whose body is dropped.
 pub(crate) fn drop_body_headers(headers: &mut HeaderMap) {
-    for name in [CONTENT_TYPE, CONTENT_LENGTH, CONTENT_ENCODING, TRANSFER_ENCODING] {
+    for name in [
+        CONTENT_TYPE,
+        CONTENT_LENGTH,
+        CONTENT_ENCODING,
+        TRANSFER_ENCODING,
+    ] {
         headers.remove(name);
     }
 }
@@ -127,8 +132,20 @@ mod tests {
         Url::parse(s).unwrap()
     }
 
-    fn hop(from: &str, status: u16, location: &str, method: Method, creds: bool) -> Result<Hop, String> {
-        next_hop(&url(from), StatusCode::from_u16(status).unwrap(), location, &method, creds)
+    fn hop(
+        from: &str,
+        status: u16,
+        location: &str,
+        method: Method,
+        creds: bool,
+    ) -> Result<Hop, String> {
+        next_hop(
+            &url(from),
+            StatusCode::from_u16(status).unwrap(),
+            location,
+            &method,
+            creds,
+        )
     }
 
     #[test]
@@ -142,20 +159,48 @@ mod tests {
             "http://api.a.test/",
             "http://localhost/",
         ] {
-            assert!(hop("http://a.test/x", 302, target, Method::GET, false).unwrap().cross_origin, "{target}");
+            assert!(
+                hop("http://a.test/x", 302, target, Method::GET, false)
+                    .unwrap()
+                    .cross_origin,
+                "{target}"
+            );
         }
-        assert!(hop("http://127.0.0.1:80/", 302, "http://localhost:80/", Method::GET, false)
+        assert!(
+            hop(
+                "http://127.0.0.1:80/",
+                302,
+                "http://localhost:80/",
+                Method::GET,
+                false
+            )
             .unwrap()
-            .cross_origin);
+            .cross_origin
+        );
         // The default port spelled out is the same origin.
-        assert!(!hop("http://a.test/x", 302, "http://a.test:80/y", Method::GET, false).unwrap().cross_origin);
+        assert!(
+            !hop(
+                "http://a.test/x",
+                302,
+                "http://a.test:80/y",
+                Method::GET,
+                false
+            )
+            .unwrap()
+            .cross_origin
+        );
     }
 
     #[test]
     fn downgrade_with_credentials_and_odd_schemes_are_refused() {
         assert!(hop("https://a.test/", 302, "http://a.test/", Method::GET, true).is_err());
         assert!(hop("https://a.test/", 302, "http://a.test/", Method::GET, false).is_ok());
-        for target in ["file:///etc/passwd", "ftp://a.test/", "javascript:alert(1)", "gopher://x/"] {
+        for target in [
+            "file:///etc/passwd",
+            "ftp://a.test/",
+            "javascript:alert(1)",
+            "gopher://x/",
+        ] {
             let err = hop("http://a.test/", 302, target, Method::GET, false).unwrap_err();
             assert!(err.contains("scheme"), "{target}: {err}");
         }

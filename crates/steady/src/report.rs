@@ -45,7 +45,10 @@ pub fn outcome_json(result: Result<&Response, &Error>) -> Value {
             out.insert("url".into(), json!(scrubber.url(resp.url())));
             out.insert("status".into(), json!(resp.status().as_u16()));
             out.insert("attempts".into(), json!(resp.attempts()));
-            out.insert("elapsed_ms".into(), json!(resp.elapsed().as_millis() as u64));
+            out.insert(
+                "elapsed_ms".into(),
+                json!(resp.elapsed().as_millis() as u64),
+            );
             out.insert("source".into(), json!("network"));
             out.insert("error".into(), Value::Null);
             out.insert("attempt_log".into(), attempt_log(resp.attempt_log()));
@@ -129,7 +132,12 @@ fn attempt_log(attempts: &[Attempt]) -> Value {
     )
 }
 
-fn insert_body(out: &mut Map<String, Value>, content_type: Option<&str>, body: &[u8], scrubber: &Scrubber) {
+fn insert_body(
+    out: &mut Map<String, Value>,
+    content_type: Option<&str>,
+    body: &[u8],
+    scrubber: &Scrubber,
+) {
     out.insert("content_type".into(), json!(content_type));
     let value = if body.is_empty() {
         Value::Null

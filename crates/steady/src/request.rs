@@ -132,12 +132,17 @@ impl RequestBuilder {
             .encode(format!("{user}:{}", password.expose()));
         let user_secret = Secret::new(format!("{user}:{}", password.expose()));
         let encoded_secret = Secret::new(encoded.clone());
-        self.secret_header_value(AUTHORIZATION, format!("Basic {encoded}"), password, "the basic-auth password")
-            .with(|r| {
-                r.secrets.push(user_secret);
-                r.secrets.push(encoded_secret);
-                Ok(())
-            })
+        self.secret_header_value(
+            AUTHORIZATION,
+            format!("Basic {encoded}"),
+            password,
+            "the basic-auth password",
+        )
+        .with(|r| {
+            r.secrets.push(user_secret);
+            r.secrets.push(encoded_secret);
+            Ok(())
+        })
     }
 
     /// A header whose value is a credential (`X-Api-Key`, ...): marked sensitive,
@@ -150,11 +155,19 @@ impl RequestBuilder {
                 let raw = value.expose().to_owned();
                 self.secret_header_value(header, raw, value, &label)
             }
-            Err(_) => self.with(|_| Err(Error::usage(format!("'{name}' is not a valid header name")))),
+            Err(_) => {
+                self.with(|_| Err(Error::usage(format!("'{name}' is not a valid header name"))))
+            }
         }
     }
 
-    fn secret_header_value(self, name: HeaderName, raw: String, secret: Secret, label: &str) -> Self {
+    fn secret_header_value(
+        self,
+        name: HeaderName,
+        raw: String,
+        secret: Secret,
+        label: &str,
+    ) -> Self {
         self.with(|r| {
             if !secret.is_header_safe() {
                 return Err(Error::usage(format!(
@@ -241,7 +254,10 @@ fn header_pair(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), Err
             "the value of header {name} contains a CR, LF or NUL character; refused before sending"
         )));
     }
-    let value = HeaderValue::from_str(value.trim())
-        .map_err(|_| Error::usage(format!("the value of header {name} is not valid in a header")))?;
+    let value = HeaderValue::from_str(value.trim()).map_err(|_| {
+        Error::usage(format!(
+            "the value of header {name} is not valid in a header"
+        ))
+    })?;
     Ok((name, value))
 }

@@ -156,7 +156,11 @@ impl Wire<'_> {
         }
     }
 
-    async fn read_body(&self, mut response: reqwest::Response, url: &Url) -> Result<Bytes, Failure> {
+    async fn read_body(
+        &self,
+        mut response: reqwest::Response,
+        url: &Url,
+    ) -> Result<Bytes, Failure> {
         let too_large = || Failure::new(Fault::BodyTooLarge, url.clone(), false);
         if response.content_length().is_some_and(|n| n > self.max_body) {
             return Err(too_large());

@@ -10,7 +10,9 @@ use steady_chaos::{Reply, ScriptServer};
 use support::{client, fast};
 
 const METHODS: [&str; 7] = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "POST", "PATCH"];
-const STATUSES: [u16; 14] = [200, 400, 401, 403, 404, 408, 409, 422, 429, 500, 501, 502, 503, 504];
+const STATUSES: [u16; 14] = [
+    200, 400, 401, 403, 404, 408, 409, 422, 429, 500, 501, 502, 503, 504,
+];
 
 fn expected_attempts(method: &str, status: u16, key: bool) -> usize {
     let retryable = matches!(status, 408 | 429 | 500 | 502 | 503 | 504);
@@ -29,8 +31,13 @@ async fn status_by_method_matrix_retries_exactly_what_can_succeed() {
     for key in [false, true] {
         for method in METHODS {
             for status in STATUSES {
-                let server = ScriptServer::builder().route("/x", [Reply::status(status)]).start();
-                let mut request = client.request(Method::from_bytes(method.as_bytes()).unwrap(), &server.url("/x"));
+                let server = ScriptServer::builder()
+                    .route("/x", [Reply::status(status)])
+                    .start();
+                let mut request = client.request(
+                    Method::from_bytes(method.as_bytes()).unwrap(),
+                    &server.url("/x"),
+                );
                 if key {
                     request = request.idempotency_key("order-42");
                 }
@@ -66,7 +73,10 @@ async fn status_by_method_matrix_retries_exactly_what_can_succeed() {
 #[tokio::test]
 async fn the_same_idempotency_key_is_sent_on_every_attempt() {
     let server = ScriptServer::builder()
-        .route("/pay", [Reply::status(503), Reply::reset(), Reply::json(201, "{}")])
+        .route(
+            "/pay",
+            [Reply::status(503), Reply::reset(), Reply::json(201, "{}")],
+        )
         .start();
     let resp = client()
         .post(&server.url("/pay"))
@@ -84,13 +94,23 @@ async fn the_same_idempotency_key_is_sent_on_every_attempt() {
     assert_eq!(keys.len(), 3);
     assert!(keys.iter().all(|k| k == &keys[0]), "{keys:?}");
     assert_eq!(keys[0].len(), 36, "a UUID");
-    assert!(server.requests().iter().all(|r| &r.body[..] == br#"{"amount":10}"#));
+    assert!(server
+        .requests()
+        .iter()
+        .all(|r| &r.body[..] == br#"{"amount":10}"#));
 }
 
 #[tokio::test]
 async fn post_is_not_retried_after_a_reset_but_is_after_a_refused_connection() {
-    let server = ScriptServer::builder().route("/order", [Reply::reset()]).start();
-    let err = client().post(&server.url("/order")).body("x").send().await.unwrap_err();
+    let server = ScriptServer::builder()
+        .route("/order", [Reply::reset()])
+        .start();
+    let err = client()
+        .post(&server.url("/order"))
+        .body("x")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(server.hits("/order"), 1);
     assert_eq!(err.stop_reason(), Some(StopReason::UnsafeMethod));
     assert_eq!(err.kind(), "connection_reset");
@@ -105,30 +125,47 @@ async fn post_is_not_retried_after_a_reset_but_is_after_a_refused_connection() {
         .unwrap_err();
     assert_eq!(err.kind(), "connection_refused");
     assert_eq!(err.attempts(), 4);
-    assert_eq!(err.stop_reason(), Some(StopReason::RetriesExhausted { retries: 3 }));
+    assert_eq!(
+        err.stop_reason(),
+        Some(StopReason::RetriesExhausted { retries: 3 })
+    );
 }
 
 #[tokio::test]
 async fn zero_retries_means_one_attempt() {
-    let server = ScriptServer::builder().route("/x", [Reply::status(503)]).start();
+    let server = ScriptServer::builder()
+        .route("/x", [Reply::status(503)])
+        .start();
     let (builder, _) = fast();
     let client = builder.retry(Retry::none()).build().unwrap();
     let err = client.get(&server.url("/x")).send().await.unwrap_err();
     assert_eq!(server.hits("/x"), 1);
-    assert_eq!(err.stop_reason(), Some(StopReason::RetriesExhausted { retries: 0 }));
+    assert_eq!(
+        err.stop_reason(),
+        Some(StopReason::RetriesExhausted { retries: 0 })
+    );
 }
 
 #[tokio::test]
 async fn backoff_doubles_from_the_base_without_jitter() {
-    let server = ScriptServer::builder().route("/x", [Reply::status(502)]).start();
+    let server = ScriptServer::builder()
+        .route("/x", [Reply::status(502)])
+        .start();
     let (builder, clock) = fast();
     let client = builder
-        .retry(Retry::exponential().jitter(steady::Jitter::None).base(Duration::from_millis(100)))
+        .retry(
+            Retry::exponential()
+                .jitter(steady::Jitter::None)
+                .base(Duration::from_millis(100)),
+        )
         .build()
         .unwrap();
     let err = client.get(&server.url("/x")).send().await.unwrap_err();
     let waits: Vec<Decision> = err.attempt_log().iter().map(|a| a.decision()).collect();
-    let backoff = |ms| Decision::Retry { wait: Duration::from_millis(ms), reason: WaitReason::Backoff };
+    let backoff = |ms| Decision::Retry {
+        wait: Duration::from_millis(ms),
+        reason: WaitReason::Backoff,
+    };
     assert_eq!(
         waits,
         [
@@ -144,7 +181,9 @@ async fn backoff_doubles_from_the_base_without_jitter() {
 #[tokio::test]
 async fn seeded_full_jitter_is_reproducible_and_within_bounds() {
     let waits = || async {
-        let server = ScriptServer::builder().route("/x", [Reply::status(503)]).start();
+        let server = ScriptServer::builder()
+            .route("/x", [Reply::status(503)])
+            .start();
         let (builder, _) = fast();
         let client = builder.retry(Retry::exponential().seed(7)).build().unwrap();
         let err = client.get(&server.url("/x")).send().await.unwrap_err();
@@ -159,13 +198,22 @@ async fn seeded_full_jitter_is_reproducible_and_within_bounds() {
     let first = waits().await;
     assert_eq!(first, waits().await);
     for (n, wait) in first.iter().enumerate() {
-        assert!(*wait <= Duration::from_secs(1 << n), "retry {n} waited {wait:?}");
+        assert!(
+            *wait <= Duration::from_secs(1 << n),
+            "retry {n} waited {wait:?}"
+        );
     }
 }
 
 fn retry_after_server(value: &str) -> ScriptServer {
     ScriptServer::builder()
-        .route("/x", [Reply::status(503).header("Retry-After", value), Reply::json(200, "{}")])
+        .route(
+            "/x",
+            [
+                Reply::status(503).header("Retry-After", value),
+                Reply::json(200, "{}"),
+            ],
+        )
         .start()
 }
 
@@ -173,11 +221,20 @@ fn retry_after_server(value: &str) -> ScriptServer {
 async fn retry_after_seconds_is_a_floor_over_the_backoff() {
     let server = retry_after_server("2");
     let (builder, clock) = fast();
-    let resp = builder.build().unwrap().get(&server.url("/x")).send().await.unwrap();
+    let resp = builder
+        .build()
+        .unwrap()
+        .get(&server.url("/x"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(server.hits("/x"), 2);
     assert_eq!(
         resp.attempt_log()[0].decision(),
-        Decision::Retry { wait: Duration::from_secs(2), reason: WaitReason::RetryAfter }
+        Decision::Retry {
+            wait: Duration::from_secs(2),
+            reason: WaitReason::RetryAfter
+        }
     );
     assert_eq!(clock.slept(), Duration::from_secs(2));
 }
@@ -186,17 +243,32 @@ async fn retry_after_seconds_is_a_floor_over_the_backoff() {
 async fn retry_after_http_date_is_honoured_on_429() {
     let at = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(5));
     let server = ScriptServer::builder()
-        .route("/x", [Reply::status(429).header("Retry-After", at), Reply::json(200, "{}")])
+        .route(
+            "/x",
+            [
+                Reply::status(429).header("Retry-After", at),
+                Reply::json(200, "{}"),
+            ],
+        )
         .start();
     let (builder, clock) = fast();
-    let resp = builder.build().unwrap().get(&server.url("/x")).send().await.unwrap();
+    let resp = builder
+        .build()
+        .unwrap()
+        .get(&server.url("/x"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(server.hits("/x"), 2);
     let Decision::Retry { wait, reason } = resp.attempt_log()[0].decision() else {
         panic!("expected a retry")
     };
     assert_eq!(reason, WaitReason::RetryAfter);
     // HTTP dates have one-second precision.
-    assert!(wait > Duration::from_secs(3) && wait <= Duration::from_secs(5), "{wait:?}");
+    assert!(
+        wait > Duration::from_secs(3) && wait <= Duration::from_secs(5),
+        "{wait:?}"
+    );
     assert_eq!(clock.slept(), wait);
 }
 
@@ -207,7 +279,10 @@ async fn retry_after_in_the_past_means_retry_after_the_backoff() {
     assert_eq!(server.hits("/x"), 2);
     assert_eq!(
         resp.attempt_log()[0].decision(),
-        Decision::Retry { wait: Duration::from_secs(1), reason: WaitReason::Backoff }
+        Decision::Retry {
+            wait: Duration::from_secs(1),
+            reason: WaitReason::Backoff
+        }
     );
 }
 
@@ -220,10 +295,17 @@ async fn negative_and_garbage_retry_after_are_ignored_with_a_note() {
         let first = &resp.attempt_log()[0];
         assert_eq!(
             first.decision(),
-            Decision::Retry { wait: Duration::from_secs(1), reason: WaitReason::Backoff },
+            Decision::Retry {
+                wait: Duration::from_secs(1),
+                reason: WaitReason::Backoff
+            },
             "{value}"
         );
-        assert!(first.note().unwrap().starts_with("Retry-After ignored"), "{value}: {:?}", first.note());
+        assert!(
+            first.note().unwrap().starts_with("Retry-After ignored"),
+            "{value}: {:?}",
+            first.note()
+        );
     }
 }
 
@@ -232,9 +314,21 @@ async fn absurd_retry_after_fails_at_once_instead_of_sleeping_for_years() {
     for value in ["999999999", "99999999999999999999999999"] {
         let server = retry_after_server(value);
         let (builder, clock) = fast();
-        let err = builder.build().unwrap().get(&server.url("/x")).send().await.unwrap_err();
+        let err = builder
+            .build()
+            .unwrap()
+            .get(&server.url("/x"))
+            .send()
+            .await
+            .unwrap_err();
         assert_eq!(server.hits("/x"), 1, "{value}");
-        assert!(matches!(err.stop_reason(), Some(StopReason::RetryAfterTooLong { .. })), "{value}");
+        assert!(
+            matches!(
+                err.stop_reason(),
+                Some(StopReason::RetryAfterTooLong { .. })
+            ),
+            "{value}"
+        );
         assert_eq!(clock.slept(), Duration::ZERO);
         assert_eq!(err.status().unwrap(), 503);
     }
@@ -244,15 +338,27 @@ async fn absurd_retry_after_fails_at_once_instead_of_sleeping_for_years() {
 async fn retry_after_longer_than_the_deadline_fails_fast_and_says_so() {
     let server = retry_after_server("120");
     let (builder, clock) = fast();
-    let err = builder.build().unwrap().get(&server.url("/x")).send().await.unwrap_err();
+    let err = builder
+        .build()
+        .unwrap()
+        .get(&server.url("/x"))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(server.hits("/x"), 1);
     assert_eq!(clock.slept(), Duration::ZERO);
     let Some(StopReason::RetryAfterPastDeadline { asked, total, .. }) = err.stop_reason() else {
         panic!("{:?}", err.stop_reason())
     };
-    assert_eq!((asked, total), (Duration::from_secs(120), Duration::from_secs(60)));
+    assert_eq!(
+        (asked, total),
+        (Duration::from_secs(120), Duration::from_secs(60))
+    );
     let text = err.explain();
-    assert!(text.contains("the server asked to wait 2m (Retry-After)"), "{text}");
+    assert!(
+        text.contains("the server asked to wait 2m (Retry-After)"),
+        "{text}"
+    );
     assert!(text.contains("left of the 1m deadline"), "{text}");
 }
 
@@ -267,17 +373,26 @@ async fn retry_after_above_the_configured_maximum_stops() {
     let err = client.get(&server.url("/x")).send().await.unwrap_err();
     assert_eq!(
         err.stop_reason(),
-        Some(StopReason::RetryAfterTooLong { asked: Duration::from_secs(30), max: Duration::from_secs(10) })
+        Some(StopReason::RetryAfterTooLong {
+            asked: Duration::from_secs(30),
+            max: Duration::from_secs(10)
+        })
     );
 }
 
 #[tokio::test]
 async fn no_wait_starts_that_would_end_past_the_deadline() {
-    let server = ScriptServer::builder().route("/x", [Reply::status(503)]).start();
+    let server = ScriptServer::builder()
+        .route("/x", [Reply::status(503)])
+        .start();
     let (builder, clock) = fast();
     let client = builder
         .deadline(Duration::from_secs(10))
-        .retry(Retry::exponential().max_retries(10).jitter(steady::Jitter::None))
+        .retry(
+            Retry::exponential()
+                .max_retries(10)
+                .jitter(steady::Jitter::None),
+        )
         .build()
         .unwrap();
     let err = client.get(&server.url("/x")).send().await.unwrap_err();
@@ -303,10 +418,24 @@ async fn a_wrapped_classifier_also_retries_conflicts() {
         }
     }
     let server = ScriptServer::builder()
-        .route("/x", [Reply::status(409), Reply::status(409), Reply::json(200, "{}")])
+        .route(
+            "/x",
+            [
+                Reply::status(409),
+                Reply::status(409),
+                Reply::json(200, "{}"),
+            ],
+        )
         .start();
     let (builder, _) = fast();
-    let resp = builder.classifier(AlsoConflict).build().unwrap().put(&server.url("/x")).send().await.unwrap();
+    let resp = builder
+        .classifier(AlsoConflict)
+        .build()
+        .unwrap()
+        .put(&server.url("/x"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(server.hits("/x"), 3);
     assert_eq!(resp.attempts(), 3);
 }
@@ -314,7 +443,14 @@ async fn a_wrapped_classifier_also_retries_conflicts() {
 #[tokio::test]
 async fn the_attempt_log_is_there_on_success() {
     let server = ScriptServer::builder()
-        .route("/x", [Reply::status(500), Reply::reset(), Reply::json(200, r#"{"ok":true}"#)])
+        .route(
+            "/x",
+            [
+                Reply::status(500),
+                Reply::reset(),
+                Reply::json(200, r#"{"ok":true}"#),
+            ],
+        )
         .start();
     let resp = client().get(&server.url("/x")).send().await.unwrap();
     let log = resp.attempt_log();

@@ -75,7 +75,12 @@ impl Backoff {
     /// The delay before retry number `retry` (0 for the first retry). `previous` is the
     /// previous wait (for decorrelated jitter); `unit` draws a uniform number in
     /// `[0, 1)`. Never negative, never above `max`.
-    pub fn delay(&self, retry: u32, previous: Option<Duration>, unit: impl FnOnce() -> f64) -> Duration {
+    pub fn delay(
+        &self,
+        retry: u32,
+        previous: Option<Duration>,
+        unit: impl FnOnce() -> f64,
+    ) -> Duration {
         let cap = self.max;
         let exponential = self
             .base
@@ -116,7 +121,9 @@ mod tests {
     #[test]
     fn no_jitter_doubles_until_the_cap() {
         let b = backoff(Jitter::None);
-        let delays: Vec<u128> = (0..7).map(|n| b.delay(n, None, || 0.5).as_millis()).collect();
+        let delays: Vec<u128> = (0..7)
+            .map(|n| b.delay(n, None, || 0.5).as_millis())
+            .collect();
         assert_eq!(delays, [100, 200, 400, 800, 1600, 2000, 2000]);
     }
 
@@ -142,7 +149,10 @@ mod tests {
             b.delay(5, Some(Duration::from_secs(10)), || 1.0),
             Duration::from_secs(2)
         );
-        assert_eq!(b.delay(1, Some(Duration::from_millis(300)), || 0.0), Duration::from_millis(100));
+        assert_eq!(
+            b.delay(1, Some(Duration::from_millis(300)), || 0.0),
+            Duration::from_millis(100)
+        );
     }
 
     #[test]

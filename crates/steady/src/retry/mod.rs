@@ -228,7 +228,10 @@ mod tests {
             may_replay: false,
             ..situation()
         };
-        assert_eq!(retry.decide(&fatal), Decision::Stop(StopReason::NotRetryable));
+        assert_eq!(
+            retry.decide(&fatal),
+            Decision::Stop(StopReason::NotRetryable)
+        );
         let exhausted = Situation {
             attempt: 2,
             may_replay: false,
@@ -242,7 +245,10 @@ mod tests {
             may_replay: false,
             ..situation()
         };
-        assert_eq!(retry.decide(&unsafe_method), Decision::Stop(StopReason::UnsafeMethod));
+        assert_eq!(
+            retry.decide(&unsafe_method),
+            Decision::Stop(StopReason::UnsafeMethod)
+        );
     }
 
     #[test]

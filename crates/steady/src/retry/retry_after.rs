@@ -46,13 +46,13 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> RetryAfter {
                 .unwrap_or(Duration::MAX),
         );
     }
-    if value.starts_with('-') || value.starts_with('+') || value.contains('.') {
-        if value.trim_start_matches(['-', '+']).parse::<f64>().is_ok() {
-            return RetryAfter::Invalid(format!(
-                "'{}' is not a whole, non-negative number of seconds",
-                excerpt(value)
-            ));
-        }
+    let signed_or_fractional =
+        value.starts_with('-') || value.starts_with('+') || value.contains('.');
+    if signed_or_fractional && value.trim_start_matches(['-', '+']).parse::<f64>().is_ok() {
+        return RetryAfter::Invalid(format!(
+            "'{}' is not a whole, non-negative number of seconds",
+            excerpt(value)
+        ));
     }
     match httpdate::parse_http_date(value) {
         Ok(at) => RetryAfter::Wait(at.duration_since(now).unwrap_or(Duration::ZERO)),
@@ -81,8 +81,14 @@ mod tests {
 
     #[test]
     fn delta_seconds() {
-        assert_eq!(parse_retry_after("0", now()), RetryAfter::Wait(Duration::ZERO));
-        assert_eq!(parse_retry_after(" 120 ", now()), RetryAfter::Wait(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after("0", now()),
+            RetryAfter::Wait(Duration::ZERO)
+        );
+        assert_eq!(
+            parse_retry_after(" 120 ", now()),
+            RetryAfter::Wait(Duration::from_secs(120))
+        );
     }
 
     #[test]
@@ -111,7 +117,15 @@ mod tests {
 
     #[test]
     fn negative_fractional_and_garbage_are_ignored_with_a_reason() {
-        for value in ["-1", "1.5", "+3", "soon", "", "Sun, 99 Nov 2026", "\u{0}\r\n"] {
+        for value in [
+            "-1",
+            "1.5",
+            "+3",
+            "soon",
+            "",
+            "Sun, 99 Nov 2026",
+            "\u{0}\r\n",
+        ] {
             match parse_retry_after(value, now()) {
                 RetryAfter::Invalid(reason) => assert!(!reason.is_empty(), "{value:?}"),
                 other => panic!("{value:?} gave {other:?}"),

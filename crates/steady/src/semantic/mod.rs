@@ -21,7 +21,12 @@ pub(crate) const INVALID_JSON: &str = "Content-Type says JSON but the body does 
 /// assert!(!is_json_content_type("text/html"));
 /// ```
 pub fn is_json_content_type(value: &str) -> bool {
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     essence == "application/json" || essence.ends_with("+json")
 }
 

@@ -56,7 +56,9 @@ impl Deadline {
     pub(crate) fn new(start: Instant, total: Duration) -> Self {
         Deadline {
             start,
-            at: start.checked_add(total).unwrap_or(start + Duration::from_secs(86400 * 365)),
+            at: start
+                .checked_add(total)
+                .unwrap_or(start + Duration::from_secs(86400 * 365)),
             total,
         }
     }

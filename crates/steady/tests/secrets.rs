@@ -1,0 +1,103 @@
+//! Credentials never show up in errors, explanations, reports or logs.
+
+mod support;
+
+use steady::{Layer, Secret};
+use steady_chaos::{Reply, ScriptServer};
+use support::client;
+
+const TOKEN: &str = "tok_live_8c1f2e";
+
+#[tokio::test]
+async fn a_credential_with_a_line_break_is_refused_before_sending() {
+    let server = ScriptServer::builder().start();
+    for bad in ["abc\r\nX-Evil: 1", "abc\n", "a\0b"] {
+        let err = client()
+            .get(&server.url("/x"))
+            .bearer_auth(Secret::new(bad))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.layer(), Layer::Usage);
+        assert!(err.to_string().contains("CR, LF or NUL"), "{err}");
+        assert!(
+            !err.to_string().contains("abc"),
+            "the value is never shown: {err}"
+        );
+        let err = client()
+            .get(&server.url("/x"))
+            .secret_header("X-Api-Key", Secret::new(bad))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("X-Api-Key"), "{err}");
+    }
+    assert_eq!(server.total_hits(), 0, "nothing was sent");
+}
+
+#[tokio::test]
+async fn a_server_echoing_the_token_has_it_scrubbed_everywhere() {
+    let server = ScriptServer::builder()
+        .route_fn("/me", |request| {
+            let auth = request.header("authorization").unwrap_or("").to_owned();
+            Reply::json(401, format!(r#"{{"message":"token expired: {auth}"}}"#))
+        })
+        .start();
+    let err = client()
+        .get(&server.url("/me?api_key=k-998877&page=2"))
+        .bearer_auth(Secret::new(TOKEN))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        server.requests()[0].header("authorization"),
+        Some(&*format!("Bearer {TOKEN}"))
+    );
+    assert_eq!(err.server_message(), Some("token expired: Bearer ****"));
+    let report = steady::report::outcome_json(Err(&err)).to_string();
+    let texts = [err.to_string(), format!("{err:?}"), err.explain(), report];
+    for text in &texts {
+        assert!(!text.contains(TOKEN), "leaked in {text}");
+        assert!(!text.contains("k-998877"), "query key leaked in {text}");
+    }
+    assert!(texts[0].contains("api_key=****&page=2"), "{}", texts[0]);
+}
+
+#[tokio::test]
+async fn basic_auth_is_sent_and_never_printed() {
+    let server = ScriptServer::builder()
+        .route_fn("/x", |r| {
+            Reply::json(
+                500,
+                format!(
+                    r#"{{"error":"saw {}"}}"#,
+                    r.header("authorization").unwrap_or("")
+                ),
+            )
+        })
+        .start();
+    let err = client()
+        .get(&server.url("/x"))
+        .basic_auth("alice", Secret::new("hunter22"))
+        .send()
+        .await
+        .unwrap_err();
+    // base64("alice:hunter22")
+    let encoded = "YWxpY2U6aHVudGVyMjI=";
+    assert_eq!(
+        server.requests()[0].header("authorization"),
+        Some(&*format!("Basic {encoded}"))
+    );
+    let all = format!(
+        "{} {err:?} {}",
+        err.explain(),
+        steady::report::outcome_json(Err(&err))
+    );
+    assert!(!all.contains(encoded) && !all.contains("hunter22"), "{all}");
+}
+
+#[test]
+fn secrets_print_as_stars() {
+    let secret = Secret::new(TOKEN);
+    assert_eq!(format!("{secret} {secret:?}"), "**** ****");
+}
