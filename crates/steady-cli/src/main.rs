@@ -1,1 +1,140 @@
-fn main() {}
+//! The `steady` command: a thin front on the steady library.
+
+mod cli;
+mod config;
+mod credentials;
+mod exit;
+mod items;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{CallArgs, Cli};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let code = match err.kind() {
+                clap::error::ErrorKind::DisplayHelp
+                | clap::error::ErrorKind::DisplayVersion
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => exit::SUCCESS,
+                _ => exit::USAGE,
+            };
+            let _ = err.print();
+            return exit::exit(code);
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) if exit::is_broken_pipe(&err) => exit::exit(exit::SUCCESS),
+        Err(err) => {
+            output::problem(&format!("{err:#}"));
+            exit::exit(exit::code_of_anyhow(&err))
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let (method, args) = cli.command.into_call();
+    init_logging(args.output.verbose);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(call(&method, &args))
+}
+
+async fn call(method: &str, args: &CallArgs) -> anyhow::Result<ExitCode> {
+    let prepared = config::client(args).and_then(|client| config::request(&client, method, args));
+    let request = match prepared {
+        Ok(request) => request,
+        Err(err) if output::wants_json(&args.output) => {
+            let code = exit::code_of_anyhow(&err);
+            output::json(&serde_json::json!({
+                "ok": false,
+                "layer": "usage",
+                "attempts": 0,
+                "error": {"kind": "usage", "message": format!("{err:#}")},
+            }))?;
+            output::problem(&format!("{err:#}"));
+            return Ok(exit::exit(code));
+        }
+        Err(err) => return Err(err),
+    };
+    let result = request.send().await;
+    if output::wants_json(&args.output) {
+        output::json(&steady::report::outcome_json(result.as_ref()))?;
+    }
+    match result {
+        Ok(resp) => {
+            if !output::wants_json(&args.output) {
+                output::response(
+                    &args.output,
+                    &output::Printed {
+                        version: resp.version(),
+                        status: resp.status(),
+                        headers: resp.headers(),
+                        body: resp.bytes(),
+                        ok: true,
+                    },
+                )?;
+            }
+            Ok(exit::exit(exit::SUCCESS))
+        }
+        Err(err) => {
+            if !output::wants_json(&args.output) {
+                if let (Some(status), Some(headers)) = (err.status(), err.headers()) {
+                    output::response(
+                        &args.output,
+                        &output::Printed {
+                            version: err.version().unwrap_or(steady::Version::HTTP_11),
+                            status,
+                            headers,
+                            body: err.body().map(|b| &b[..]).unwrap_or(&[]),
+                            ok: false,
+                        },
+                    )?;
+                }
+            }
+            output::problem(&err.explain());
+            Ok(exit::exit(exit::code(&err)))
+        }
+    }
+}
+
+/// `-v` shows each attempt as one line; `-vv` adds redirects; `RUST_LOG` overrides.
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::fmt::format;
+    use tracing_subscriber::EnvFilter;
+
+    let from_env = std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty());
+    let filter = match (&from_env, verbose) {
+        (Some(spec), _) => EnvFilter::new(spec),
+        (None, 0) => return,
+        (None, 1) => EnvFilter::new("steady=info"),
+        (None, _) => EnvFilter::new("steady=debug"),
+    };
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(colour)
+        .with_target(from_env.is_some());
+    if from_env.is_some() {
+        builder.init();
+    } else {
+        builder
+            .with_level(false)
+            .fmt_fields(format::debug_fn(|w, field, value| {
+                if field.name() == "message" {
+                    write!(w, "{value:?}")
+                } else {
+                    Ok(())
+                }
+            }))
+            .init();
+    }
+}

@@ -100,6 +100,8 @@ impl fmt::Display for StopReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             StopReason::NotRetryable => f.write_str("retrying will not help"),
+            StopReason::RetriesExhausted { retries: 0 } => f.write_str("retries are off"),
+            StopReason::RetriesExhausted { retries: 1 } => f.write_str("the one retry was used"),
             StopReason::RetriesExhausted { retries } => {
                 write!(f, "all {retries} retries used")
             }
@@ -219,6 +221,25 @@ impl Attempt {
     /// The URL of the final response of this attempt, credentials redacted.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// What steady decided and why, in words: `retrying after 1.6s backoff`, `not
+    /// retrying: a 4xx will not change on retry`.
+    pub fn why(&self) -> String {
+        match self.decision {
+            Decision::Stop(StopReason::NotRetryable) => {
+                let what = match (self.layer, self.status, self.fault) {
+                    (Some(Layer::Semantic), _, _) => "a semantic failure".to_owned(),
+                    (_, _, Some(fault)) => format!("a {} failure", fault.name().replace('_', " ")),
+                    (_, Some(s), _) if s.is_client_error() => "a 4xx".to_owned(),
+                    (_, Some(s), _) if s.is_redirection() => "a redirect problem".to_owned(),
+                    (_, Some(s), _) => format!("a {}", s.as_u16()),
+                    _ => "this failure".to_owned(),
+                };
+                format!("not retrying: {what} will not change on retry")
+            }
+            other => other.to_string(),
+        }
     }
 
     /// What came back, in words: `503 Service Unavailable`, `connection refused`.

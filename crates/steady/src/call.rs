@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::header::RETRY_AFTER;
 use reqwest::StatusCode;
 
-use crate::attempt::{Attempt, Decision, StopReason};
+use crate::attempt::{Attempt, Decision};
 use crate::classify::{AttemptView, Verdict};
 use crate::duration::human;
 use crate::error::{Kind, Layer};
@@ -136,6 +136,7 @@ impl Client {
                 Decision::Done => {
                     let ex = result.expect("a successful attempt has a response");
                     return Ok(Response {
+                        version: ex.version,
                         method: request.method,
                         url: ex.url,
                         status: ex.status,
@@ -203,7 +204,7 @@ fn final_error(
                 }),
                 (None, None) => Kind::Status,
             };
-            Error::new(kind).with_response(ex.status, ex.headers, ex.body)
+            Error::new(kind).with_response(ex.version, ex.status, ex.headers, ex.body)
         }
     }
 }
@@ -219,8 +220,7 @@ fn log_attempt(request: &Request, url: &str, attempt: &Attempt) {
         .unwrap_or_default();
     let decision = match attempt.decision() {
         Decision::Done => String::new(),
-        Decision::Stop(StopReason::NotRetryable) => "; not retrying: retrying will not help".into(),
-        other => format!("; {other}"),
+        _ => format!("; {}", attempt.why()),
     };
     tracing::info!(
         target: "steady::attempt",

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::header::HeaderMap;
-use reqwest::{Method, StatusCode};
+use reqwest::{Method, StatusCode, Version};
 
 use crate::attempt::{status_words, Attempt, StopReason};
 use crate::classify::Fault;
@@ -79,6 +79,7 @@ struct Inner {
     method: Option<Method>,
     url: Option<String>,
     status: Option<StatusCode>,
+    version: Option<Version>,
     headers: Option<HeaderMap>,
     body: Option<Bytes>,
     server_message: Option<String>,
@@ -98,6 +99,7 @@ impl Error {
                 method: None,
                 url: None,
                 status: None,
+                version: None,
                 headers: None,
                 body: None,
                 server_message: None,
@@ -123,6 +125,7 @@ impl Error {
 
     pub(crate) fn with_response(
         mut self,
+        version: Version,
         status: StatusCode,
         headers: HeaderMap,
         body: Bytes,
@@ -130,6 +133,7 @@ impl Error {
         let message = crate::explain::from_headers(&body, &headers);
         self.inner.server_message = message.map(|m| self.inner.scrubber.scrub(&m));
         self.inner.status = Some(status);
+        self.inner.version = Some(version);
         self.inner.headers = Some(headers);
         self.inner.body = Some(body);
         self
@@ -237,6 +241,11 @@ impl Error {
     /// The status of the final response, if one arrived.
     pub fn status(&self) -> Option<StatusCode> {
         self.inner.status
+    }
+
+    /// The HTTP version of the final response, if one arrived.
+    pub fn version(&self) -> Option<Version> {
+        self.inner.version
     }
 
     /// The headers of the final response, if one arrived.

@@ -92,4 +92,4 @@ pub use secret::Secret;
 pub use timeout::Timeouts;
 
 pub use reqwest::header;
-pub use reqwest::{Method, StatusCode, Url};
+pub use reqwest::{Method, StatusCode, Url, Version};

@@ -121,7 +121,7 @@ fn attempt_log(attempts: &[Attempt]) -> Value {
                     "layer": a.layer().map(|l| l.name()),
                     "url": a.url(),
                     "decision": decision,
-                    "why": a.decision().to_string(),
+                    "why": a.why(),
                     "wait_ms": wait_ms,
                     "wait_reason": wait_reason,
                     "stop_reason": stop_reason,

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, CONTENT_TYPE};
-use reqwest::{Method, StatusCode, Url};
+use reqwest::{Method, StatusCode, Url, Version};
 
 use crate::attempt::Attempt;
 use crate::error::Kind;
@@ -17,6 +17,7 @@ use crate::Error;
 pub struct Response {
     pub(crate) method: Method,
     pub(crate) url: Url,
+    pub(crate) version: Version,
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
@@ -29,6 +30,11 @@ impl Response {
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+
+    /// The HTTP version of the response.
+    pub fn version(&self) -> Version {
+        self.version
     }
 
     /// The headers.
@@ -72,7 +78,12 @@ impl Response {
             )))
             .with_scrubber(self.scrubber.clone())
             .with_request(&self.method, self.scrubber.url(&self.url))
-            .with_response(self.status, self.headers.clone(), self.body.clone())
+            .with_response(
+                self.version,
+                self.status,
+                self.headers.clone(),
+                self.body.clone(),
+            )
             .with_outcome(
                 self.attempts.clone(),
                 self.elapsed,

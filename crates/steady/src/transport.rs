@@ -10,7 +10,7 @@ use std::error::Error as StdError;
 
 use bytes::{Bytes, BytesMut};
 use reqwest::header::{HeaderMap, LOCATION};
-use reqwest::{StatusCode, Url};
+use reqwest::{StatusCode, Url, Version};
 
 use crate::classify::Fault;
 use crate::error::BoxError;
@@ -20,6 +20,7 @@ use crate::request::Request;
 /// A complete response (the last hop of the redirect chain).
 #[derive(Debug)]
 pub(crate) struct Exchange {
+    pub(crate) version: Version,
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
@@ -84,6 +85,7 @@ impl Wire<'_> {
                 .await
                 .map_err(|e| failure(e, url.clone(), hops == 0))?;
             let status = response.status();
+            let version = response.version();
             let location = response
                 .headers()
                 .get(LOCATION)
@@ -110,6 +112,7 @@ impl Wire<'_> {
                         Err(problem) => {
                             // A redirect's body is never read, so never decompressed.
                             return Ok(Exchange {
+                                version,
                                 status,
                                 headers: response.headers().clone(),
                                 body: Bytes::new(),
@@ -147,6 +150,7 @@ impl Wire<'_> {
             let headers = response.headers().clone();
             let body = self.read_body(response, &url).await?;
             return Ok(Exchange {
+                version,
                 status,
                 headers,
                 body,

@@ -9,10 +9,10 @@
 //! 2. attempts are left (`max_retries`, default 3: four attempts in all);
 //! 3. the request may be replayed ([`may_replay`]): an idempotent method, an
 //!    `Idempotency-Key`, or a failure that proves nothing was sent;
-//! 4. a `Retry-After` on a 429 or 503 is a floor for the wait, and the call stops at
-//!    once when it asks for more than `retry_after_max` (default 6h);
-//! 5. the wait ends before the call's deadline: steady never sleeps into a deadline
-//!    it knows it cannot meet.
+//! 4. the wait ends before the call's deadline: steady never sleeps into a deadline
+//!    it knows it cannot meet, and says so at once;
+//! 5. a `Retry-After` on a 429 or 503 is a floor for the wait, and the call stops at
+//!    once when it asks for more than `retry_after_max` (default 6h).
 //!
 //! The wait is the [`Backoff`] delay (exponential from 1s, capped at 30s, full jitter),
 //! raised to the `Retry-After` value when the server sent one.
@@ -148,12 +148,6 @@ impl Retry {
             return Decision::Stop(StopReason::DeadlineReached);
         }
         let (wait, reason) = match s.retry_after {
-            Some(asked) if asked > self.retry_after_max => {
-                return Decision::Stop(StopReason::RetryAfterTooLong {
-                    asked,
-                    max: self.retry_after_max,
-                });
-            }
             Some(asked) if asked >= s.backoff => (asked, WaitReason::RetryAfter),
             _ => (s.backoff, WaitReason::Backoff),
         };
@@ -169,6 +163,12 @@ impl Retry {
                     left: s.left,
                     total: s.total,
                 },
+            });
+        }
+        if reason == WaitReason::RetryAfter && wait > self.retry_after_max {
+            return Decision::Stop(StopReason::RetryAfterTooLong {
+                asked: wait,
+                max: self.retry_after_max,
             });
         }
         Decision::Retry { wait, reason }
@@ -280,7 +280,8 @@ mod tests {
     #[test]
     fn retry_after_beyond_the_cap_or_the_deadline_stops_at_once() {
         let s = Situation {
-            retry_after: Some(Duration::MAX),
+            retry_after: Some(Duration::from_secs(7 * 3600)),
+            left: Duration::from_secs(86400),
             ..situation()
         };
         assert!(matches!(

@@ -1,0 +1,250 @@
+//! The command line, as clap sees it. Doc comments are the help text.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The exit-code table, shown at the end of `--help`.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0   success (a 2xx, or a 304)
+  1   transport failure: DNS, connection refused or reset, TLS
+  2   timeout: connect, read or the total deadline
+  3   redirect not followed (--no-follow) or refused
+  4   HTTP 4xx: the request is wrong; retrying will not help
+  5   HTTP 5xx: their server failed
+  6   too many redirects
+  7   semantic failure: a 2xx whose body is not what was asked for
+  8   not sent: a guard (circuit breaker, retry budget) refused it
+  64  usage error: bad flag, request item, URL or credential variable";
+
+/// steady: call HTTP APIs without crashing, hanging or hammering.
+///
+/// Every call has a connect timeout, a read timeout and one total deadline; failures are
+/// classified (transport, HTTP, semantic), explained, and retried only when another
+/// attempt can succeed.
+#[derive(Debug, Parser)]
+#[command(name = "steady", version, after_help = EXIT_CODES, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// GET a URL and print the body.
+    #[command(after_help = EXIT_CODES)]
+    Get(CallArgs),
+    /// HEAD: fetch the status and headers only.
+    #[command(after_help = EXIT_CODES)]
+    Head(CallArgs),
+    /// POST a body (retried only with --idempotency-key or when nothing was sent).
+    #[command(after_help = EXIT_CODES)]
+    Post(CallArgs),
+    /// PUT a body.
+    #[command(after_help = EXIT_CODES)]
+    Put(CallArgs),
+    /// PATCH a body (retried only with --idempotency-key or when nothing was sent).
+    #[command(after_help = EXIT_CODES)]
+    Patch(CallArgs),
+    /// DELETE a resource.
+    #[command(after_help = EXIT_CODES)]
+    Delete(CallArgs),
+    /// OPTIONS: ask what a resource allows.
+    #[command(after_help = EXIT_CODES)]
+    Options(CallArgs),
+    /// Any other method: steady request METHOD URL [ITEMS]...
+    #[command(after_help = EXIT_CODES)]
+    Request(RequestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    /// The method, e.g. PROPFIND or PURGE (case-sensitive, as sent).
+    #[arg(value_name = "METHOD")]
+    pub method: String,
+    #[command(flatten)]
+    pub call: CallArgs,
+}
+
+/// Everything one call takes.
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// The URL. `http://` is assumed without a scheme; `:8080/x` means
+    /// `http://localhost:8080/x`.
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    /// Request items, as in HTTPie and xh:
+    ///   Name:Value     header
+    ///   name==value    query parameter
+    ///   name=value     JSON string field
+    ///   name:=json     raw JSON field (number, bool, array, object)
+    ///   @path          body from a file; @- (or -) reads standard input
+    /// Escape a separator with a backslash (`a\:b=c`). JSON fields make a JSON body with
+    /// Content-Type and Accept set.
+    #[arg(value_name = "ITEM", verbatim_doc_comment)]
+    pub items: Vec<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    #[command(flatten)]
+    pub time: TimeArgs,
+    #[command(flatten)]
+    pub retry: RetryArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// Print only the status code (for any response; nothing on a transport failure).
+    #[arg(long, conflicts_with_all = ["include", "format"])]
+    pub status: bool,
+
+    /// Print the status line and headers before the body, for any response.
+    #[arg(short = 'i', long)]
+    pub include: bool,
+
+    /// `body` prints the response body; `json` prints one outcome object (ok, layer,
+    /// status, attempts, attempt_log, error, body), success or failure.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Body)]
+    pub format: Format,
+
+    /// Log every attempt and decision to stderr; -vv adds redirects and connection
+    /// details. RUST_LOG overrides.
+    #[arg(short = 'v', long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The response body, as received.
+    Body,
+    /// One JSON outcome object (schema in the README).
+    Json,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Credentials (never on the command line, never printed)")]
+pub struct AuthArgs {
+    /// `Authorization: Bearer <token>`, the token read from environment variable VAR.
+    #[arg(long, value_name = "VAR", conflicts_with_all = ["basic_env", "bearer_file"])]
+    pub bearer_env: Option<String>,
+
+    /// `Authorization: Bearer <token>`, the token read from a file (one trailing
+    /// newline is ignored).
+    #[arg(long, value_name = "PATH", conflicts_with = "basic_env")]
+    pub bearer_file: Option<PathBuf>,
+
+    /// Basic auth from environment variable VAR, whose value is `user:password`.
+    #[arg(long, value_name = "VAR")]
+    pub basic_env: Option<String>,
+
+    /// A credential header from an environment variable, e.g. `X-Api-Key=API_KEY`.
+    /// Repeatable.
+    #[arg(long, value_name = "NAME=VAR")]
+    pub header_env: Vec<String>,
+
+    /// Send `Idempotency-Key`, the same on every attempt, so a POST or PATCH may be
+    /// retried. `auto` makes a random UUID.
+    #[arg(long, value_name = "auto|KEY")]
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Time limits (250ms, 3.05s, 2m, or seconds)")]
+pub struct TimeArgs {
+    /// Limit on setting up a connection: DNS, TCP and TLS.
+    #[arg(long, value_name = "DURATION", default_value = "3.05s", value_parser = duration)]
+    pub connect_timeout: Duration,
+
+    /// Longest silence allowed between two reads from the server.
+    #[arg(long, value_name = "DURATION", default_value = "27s", value_parser = duration)]
+    pub read_timeout: Duration,
+
+    /// ONE deadline for the whole call: every attempt, every wait, the whole body.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Retries")]
+pub struct RetryArgs {
+    /// Retries after the first attempt (0 disables). Only failures that another attempt
+    /// can fix are retried: refused, reset, timeouts, 408, 429, 500, 502, 503, 504.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
+
+    /// First backoff delay, doubled for each retry.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration)]
+    pub backoff: Duration,
+
+    /// Longest backoff delay.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
+    pub backoff_max: Duration,
+
+    /// How randomness spreads the backoff delays.
+    #[arg(long, value_enum, value_name = "KIND", default_value_t = JitterArg::Full)]
+    pub jitter: JitterArg,
+
+    /// Longest Retry-After honoured; a server asking for more ends the call at once.
+    #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = duration)]
+    pub retry_after_max: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JitterArg {
+    /// Uniform in [0, delay].
+    Full,
+    /// Half the delay plus uniform in [0, delay/2].
+    Equal,
+    /// Uniform in [base, 3 x previous wait].
+    Decorrelated,
+    /// Exactly the delay.
+    None,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Redirects and limits")]
+pub struct LimitArgs {
+    /// Do not follow redirects: a 3xx exits with code 3.
+    #[arg(long)]
+    pub no_follow: bool,
+
+    /// Most redirects followed; one more exits with code 6.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_redirects: usize,
+
+    /// Largest response body accepted, counted after decompression (512k, 10MB, 1GiB).
+    #[arg(long, value_name = "SIZE", default_value = "100MiB", value_parser = size)]
+    pub max_body: u64,
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    steady::duration::parse_duration(text)
+}
+
+fn size(text: &str) -> Result<u64, String> {
+    steady::duration::parse_size(text)
+}
+
+impl Command {
+    /// The method and the call's arguments.
+    pub fn into_call(self) -> (String, CallArgs) {
+        match self {
+            Command::Get(a) => ("GET".into(), a),
+            Command::Head(a) => ("HEAD".into(), a),
+            Command::Post(a) => ("POST".into(), a),
+            Command::Put(a) => ("PUT".into(), a),
+            Command::Patch(a) => ("PATCH".into(), a),
+            Command::Delete(a) => ("DELETE".into(), a),
+            Command::Options(a) => ("OPTIONS".into(), a),
+            Command::Request(r) => (r.method, r.call),
+        }
+    }
+}

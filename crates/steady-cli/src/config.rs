@@ -1,0 +1,161 @@
+//! Raw arguments to a library client and request, in one separate step, so that every
+//! input is validated (items parsed, files and variables read) before anything is sent.
+
+use std::io::Read;
+
+use serde_json::{Map, Value};
+use steady::{Client, Jitter, Method, Redirects, RequestBuilder, Retry};
+
+use crate::cli::{CallArgs, JitterArg};
+use crate::credentials;
+use crate::exit::UsageError;
+use crate::items::{self, Item};
+
+/// The client for one invocation.
+pub fn client(args: &CallArgs) -> anyhow::Result<Client> {
+    let jitter = match args.retry.jitter {
+        JitterArg::Full => Jitter::Full,
+        JitterArg::Equal => Jitter::Equal,
+        JitterArg::Decorrelated => Jitter::Decorrelated,
+        JitterArg::None => Jitter::None,
+    };
+    if args.retry.backoff > args.retry.backoff_max {
+        return Err(UsageError::new(format!(
+            "--backoff {} is longer than --backoff-max {}",
+            steady::duration::human(args.retry.backoff),
+            steady::duration::human(args.retry.backoff_max)
+        ))
+        .into());
+    }
+    let redirects = if args.limits.no_follow {
+        Redirects::none()
+    } else {
+        Redirects::follow(args.limits.max_redirects)
+    };
+    Ok(Client::builder()
+        .connect_timeout(args.time.connect_timeout)
+        .read_timeout(args.time.read_timeout)
+        .deadline(args.time.timeout)
+        .retry(
+            Retry::exponential()
+                .max_retries(args.retry.retries)
+                .base(args.retry.backoff)
+                .max_backoff(args.retry.backoff_max)
+                .jitter(jitter)
+                .retry_after_max(args.retry.retry_after_max),
+        )
+        .redirects(redirects)
+        .max_body(args.limits.max_body)
+        .build()?)
+}
+
+/// The request for one invocation, every input read and checked.
+pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result<RequestBuilder> {
+    let method = Method::from_bytes(method.as_bytes())
+        .map_err(|_| UsageError::new(format!("'{method}' is not a valid HTTP method")))?;
+    let mut request = client.request(method, &normalize_url(&args.url));
+
+    let mut fields = Map::new();
+    let mut body: Option<(Vec<u8>, String)> = None;
+    for text in &args.items {
+        match items::parse(text).map_err(UsageError::new)? {
+            Item::Header(name, value) => request = request.header(&name, &value),
+            Item::Query(name, value) => request = request.query(&[(name, value)]),
+            Item::Field(name, value) => {
+                fields.insert(name, value);
+            }
+            Item::BodyFile(path) => {
+                let bytes = std::fs::read(&path).map_err(|e| {
+                    UsageError::new(format!(
+                        "request item '{text}': cannot read {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                set_body(&mut body, bytes, text)?;
+            }
+            Item::BodyStdin => {
+                let mut bytes = Vec::new();
+                std::io::stdin().read_to_end(&mut bytes).map_err(|e| {
+                    UsageError::new(format!(
+                        "request item '{text}': cannot read standard input: {e}"
+                    ))
+                })?;
+                set_body(&mut body, bytes, text)?;
+            }
+        }
+    }
+    match (body, fields.is_empty()) {
+        (Some(_), false) => {
+            return Err(UsageError::new(
+                "JSON fields (name=value, name:=json) and a body from a file or stdin cannot be combined",
+            )
+            .into())
+        }
+        (Some((bytes, _)), true) => request = request.body(bytes),
+        (None, false) => request = request.json(&Value::Object(fields)),
+        (None, true) => {}
+    }
+
+    let auth = &args.auth;
+    if let Some(var) = &auth.bearer_env {
+        request = request.bearer_auth(credentials::from_env(var, "--bearer-env")?);
+    }
+    if let Some(path) = &auth.bearer_file {
+        request = request.bearer_auth(credentials::from_file(path, "--bearer-file")?);
+    }
+    if let Some(var) = &auth.basic_env {
+        let secret = credentials::from_env(var, "--basic-env")?;
+        let (user, password) = credentials::basic(&secret, var)?;
+        request = request.basic_auth(&user, password);
+    }
+    for spec in &auth.header_env {
+        let (name, var) = credentials::header_env(spec)?;
+        let secret = credentials::from_env(&var, &format!("--header-env {name}"))?;
+        request = request.secret_header(&name, secret);
+    }
+    match auth.idempotency_key.as_deref() {
+        Some("auto") => request = request.idempotency_key_auto(),
+        Some("") => return Err(UsageError::new("--idempotency-key: give `auto` or a key").into()),
+        Some(key) => request = request.idempotency_key(key),
+        None => {}
+    }
+    Ok(request)
+}
+
+fn set_body(
+    body: &mut Option<(Vec<u8>, String)>,
+    bytes: Vec<u8>,
+    item: &str,
+) -> Result<(), UsageError> {
+    if let Some((_, first)) = body {
+        return Err(UsageError::new(format!(
+            "two bodies given ('{first}' and '{item}'): a request has one body"
+        )));
+    }
+    *body = Some((bytes, item.to_owned()));
+    Ok(())
+}
+
+/// `example.com/x` -> `http://example.com/x`; `:8080/x` -> `http://localhost:8080/x`.
+pub fn normalize_url(url: &str) -> String {
+    let url = url.trim();
+    if url.contains("://") {
+        url.to_owned()
+    } else if let Some(rest) = url.strip_prefix(':') {
+        format!("http://localhost:{rest}")
+    } else {
+        format!("http://{url}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_url;
+
+    #[test]
+    fn urls_without_scheme() {
+        assert_eq!(normalize_url("example.com/x"), "http://example.com/x");
+        assert_eq!(normalize_url(":8080/x"), "http://localhost:8080/x");
+        assert_eq!(normalize_url("https://a.test"), "https://a.test");
+    }
+}

@@ -1,0 +1,92 @@
+//! Writing results: the body, the status, the head, or one JSON outcome; and messages
+//! for people on stderr, coloured only on a terminal and never with `NO_COLOR`.
+
+use std::io::{IsTerminal, Write};
+
+use steady::header::HeaderMap;
+use steady::{StatusCode, Version};
+
+use crate::cli::{Format, OutputArgs};
+
+/// What came back, for printing.
+pub struct Printed<'a> {
+    pub version: Version,
+    pub status: StatusCode,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+    /// The call succeeded (the body is data, not an error description).
+    pub ok: bool,
+}
+
+/// Prints a response according to the output flags.
+pub fn response(out: &OutputArgs, printed: &Printed<'_>) -> std::io::Result<()> {
+    let stdout = std::io::stdout();
+    let mut w = stdout.lock();
+    if out.status {
+        writeln!(w, "{}", printed.status.as_u16())?;
+        return w.flush();
+    }
+    if out.include {
+        let reason = printed.status.canonical_reason().unwrap_or("");
+        writeln!(
+            w,
+            "{:?} {} {reason}",
+            printed.version,
+            printed.status.as_u16()
+        )?;
+        for (name, value) in printed.headers {
+            writeln!(w, "{name}: {}", String::from_utf8_lossy(value.as_bytes()))?;
+        }
+        writeln!(w)?;
+        w.write_all(printed.body)?;
+    } else if printed.ok {
+        // An error body is not data: it goes to stderr as "server said", not to stdout
+        // where a pipeline would consume it.
+        w.write_all(printed.body)?;
+    } else {
+        return Ok(());
+    }
+    if std::io::stdout().is_terminal() && !printed.body.ends_with(b"\n") && !printed.body.is_empty()
+    {
+        writeln!(w)?;
+    }
+    w.flush()
+}
+
+/// Prints one JSON outcome object.
+pub fn json(value: &serde_json::Value) -> std::io::Result<()> {
+    let stdout = std::io::stdout();
+    let mut w = stdout.lock();
+    if stdout.is_terminal() {
+        serde_json::to_writer_pretty(&mut w, value)?;
+    } else {
+        serde_json::to_writer(&mut w, value)?;
+    }
+    writeln!(w)?;
+    w.flush()
+}
+
+/// Whether the JSON format was asked for.
+pub fn wants_json(out: &OutputArgs) -> bool {
+    out.format == Format::Json
+}
+
+/// Prints a message for people on stderr: the first line after `steady: `, the rest
+/// indented.
+pub fn problem(text: &str) {
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or("");
+    let mut message = if colour {
+        format!("\x1b[1;31msteady:\x1b[0m {first}\n")
+    } else {
+        format!("steady: {first}\n")
+    };
+    for line in lines {
+        message.push_str("  ");
+        message.push_str(line);
+        message.push('\n');
+    }
+    let _ = std::io::stderr().write_all(message.as_bytes());
+}
