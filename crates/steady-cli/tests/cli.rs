@@ -1,0 +1,694 @@
+//! The `steady` binary end to end: exit codes, output modes, request items,
+//! credentials and what the server received.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use assert_cmd::cargo::CommandCargoExt;
+use steady_chaos::{Reply, ScriptServer};
+
+const TOKEN: &str = "tok_9f8e7d6c5b";
+
+/// `steady` with fast retries and short timeouts, and no inherited RUST_LOG/NO_COLOR.
+fn steady() -> Command {
+    let mut cmd = Command::cargo_bin("steady").expect("binary");
+    cmd.env_remove("RUST_LOG")
+        .env_remove("API_TOKEN")
+        .env_remove("CREDS");
+    cmd
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(cmd: &mut Command) -> Run {
+    let out = cmd.stdin(Stdio::null()).output().expect("run steady");
+    Run {
+        code: out.status.code().expect("exit code"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn fast(args: &[&str]) -> Vec<String> {
+    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    all.extend(["--backoff", "1ms", "--read-timeout", "300ms"].map(String::from));
+    all
+}
+
+fn server(path: &str, replies: impl IntoIterator<Item = Reply>) -> ScriptServer {
+    ScriptServer::builder().route(path, replies).start()
+}
+
+// ---------------------------------------------------------------------------------
+// Exit codes, one per row of the table.
+
+#[test]
+fn exit_0_prints_the_body_of_a_2xx() {
+    let s = server("/items", [Reply::json(200, r#"{"items":[1]}"#)]);
+    let r = run(steady().args(["get", &s.url("/items")]));
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (0, r#"{"items":[1]}"#, "")
+    );
+}
+
+#[test]
+fn exit_1_for_a_refused_connection_after_retries() {
+    let port = ScriptServer::builder().start().addr().port();
+    let r = run(steady().args(fast(&["get", &format!("http://127.0.0.1:{port}/")])));
+    assert_eq!(r.code, 1);
+    assert_eq!(r.stdout, "");
+    assert!(
+        r.stderr.starts_with("steady: connection refused"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("[transport layer"), "{}", r.stderr);
+    assert!(r.stderr.contains("4 attempts"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("Check that the service is running"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn exit_2_for_a_server_that_never_answers() {
+    let s = server("/hang", [Reply::hang()]);
+    let r = run(steady().args([
+        "get",
+        &s.url("/hang"),
+        "--read-timeout",
+        "100ms",
+        "--retries",
+        "1",
+        "--backoff",
+        "1ms",
+    ]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(s.hits("/hang"), 2);
+    assert!(r.stderr.contains("read timeout"), "{}", r.stderr);
+}
+
+#[test]
+fn exit_2_when_the_deadline_ends_a_trickle() {
+    let s = server(
+        "/slow",
+        [Reply::json(200, r#"{"a":"0123456789"}"#).trickle(Duration::from_millis(50))],
+    );
+    let r = run(steady().args(["get", &s.url("/slow"), "--timeout", "200ms"]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("deadline exceeded"), "{}", r.stderr);
+}
+
+#[test]
+fn exit_3_for_a_redirect_not_followed() {
+    let s = server("/old", [Reply::redirect(301, "/new")]);
+    let r = run(steady().args(["get", &s.url("/old"), "--no-follow", "--status"]));
+    assert_eq!((r.code, r.stdout.as_str()), (3, "301\n"));
+    assert!(
+        r.stderr.contains("redirect not followed (Location: /new)"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn exit_4_for_a_4xx_with_what_the_server_said_and_no_retry() {
+    let s = server(
+        "/me",
+        [Reply::json(401, r#"{"error":{"message":"token expired"}}"#)],
+    );
+    let r = run(steady().args(fast(&["get", &s.url("/me")])));
+    assert_eq!(r.code, 4);
+    assert_eq!(s.hits("/me"), 1);
+    assert_eq!(r.stdout, "", "an error body is not data");
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", r.stderr);
+    assert!(
+        lines[0].starts_with("steady: HTTP 401 Unauthorized (GET http://127.0.0.1:"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[0].ends_with("[http layer: the server refused the request]"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines[1], "  server said: token expired");
+    assert!(
+        lines[2].contains("1 attempt in") && lines[2].contains("Check the credentials"),
+        "{}",
+        lines[2]
+    );
+}
+
+#[test]
+fn exit_4_lists_the_fields_of_a_422() {
+    let s = server(
+        "/users",
+        [Reply::json(
+            422,
+            r#"{"message":"Validation Failed","errors":[{"field":"email","message":"is invalid"}]}"#,
+        )],
+    );
+    let r = run(steady().args(["post", &s.url("/users"), "email=nope"]));
+    assert_eq!(r.code, 4);
+    assert!(
+        r.stderr
+            .contains("server said: Validation Failed (email: is invalid)"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn exit_5_for_a_5xx_after_every_retry() {
+    let s = server("/x", [Reply::status(503)]);
+    let r = run(steady().args(fast(&["get", &s.url("/x"), "--retries", "2"])));
+    assert_eq!(r.code, 5);
+    assert_eq!(s.hits("/x"), 3);
+    assert!(r.stderr.contains("their server failed"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("3 attempts") && r.stderr.contains("all 2 retries used"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn exit_6_for_too_many_redirects() {
+    let s = server("/loop", [Reply::redirect(302, "/loop")]);
+    let r = run(steady().args(["get", &s.url("/loop"), "--max-redirects", "3"]));
+    assert_eq!(r.code, 6);
+    assert_eq!(s.hits("/loop"), 4);
+}
+
+#[test]
+fn exit_7_for_json_that_does_not_parse() {
+    let s = server("/x", [Reply::json(200, "{\"items\": [")]);
+    let r = run(steady().args(["get", &s.url("/x")]));
+    assert_eq!(r.code, 7);
+    assert!(r.stderr.contains("semantic layer"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("Content-Type says JSON but the body does not parse"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn exit_64_for_usage_errors_with_nothing_sent() {
+    let s = server("/x", [Reply::json(200, "{}")]);
+    let url = s.url("/x");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["get", &url, "--timeout", "3x"], "unknown unit 'x'"),
+        (vec!["get", &url, "nonsense"], "has no separator"),
+        (vec!["get", &url, "n:={bad"], "not valid JSON"),
+        (
+            vec!["get", &url, "--bearer-env", "API_TOKEN"],
+            "--bearer-env: environment variable API_TOKEN is not set",
+        ),
+        (
+            vec!["get", &url, "--header-env", "X-Api-Key"],
+            "expected NAME=VAR",
+        ),
+        (
+            vec!["get", &url, "@/nonexistent/body.json"],
+            "cannot read /nonexistent/body.json",
+        ),
+        (
+            vec!["get", "ftp://127.0.0.1/x"],
+            "unsupported URL scheme 'ftp'",
+        ),
+        (
+            vec!["request", "BAD METHOD", &url],
+            "not a valid HTTP method",
+        ),
+        (vec!["get", &url, "a=1", "@-"], "cannot be combined"),
+        (
+            vec!["get", &url, "--backoff", "5s", "--backoff-max", "1s"],
+            "longer than --backoff-max",
+        ),
+        (vec!["get"], "required"),
+    ];
+    for (args, message) in cases {
+        let r = run(steady().args(&args));
+        assert_eq!(r.code, 64, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(message), "{args:?}: {}", r.stderr);
+    }
+    assert_eq!(s.total_hits(), 0);
+}
+
+#[test]
+fn help_lists_the_exit_codes_and_exits_0() {
+    for args in [vec!["--help"], vec!["get", "--help"]] {
+        let r = run(steady().args(&args));
+        assert_eq!(r.code, 0);
+        assert!(r.stdout.contains("64  usage error"), "{}", r.stdout);
+        assert!(r.stdout.contains("7   semantic failure"), "{}", r.stdout);
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Output modes.
+
+#[test]
+fn status_prints_only_the_code() {
+    let s = server("/x", [Reply::json(201, "{}")]);
+    let r = run(steady().args(["put", &s.url("/x"), "--status"]));
+    assert_eq!((r.code, r.stdout.as_str()), (0, "201\n"));
+    let s = server("/x", [Reply::status(404)]);
+    let r = run(steady().args(["get", &s.url("/x"), "--status"]));
+    assert_eq!((r.code, r.stdout.as_str()), (4, "404\n"));
+}
+
+#[test]
+fn include_prints_the_status_line_and_headers() {
+    let s = server(
+        "/x",
+        [Reply::json(200, r#"{"a":1}"#).header("X-Request-Id", "r-1")],
+    );
+    let r = run(steady().args(["get", &s.url("/x"), "--include"]));
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.starts_with("HTTP/1.1 200 OK\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("\nx-request-id: r-1\n"), "{}", r.stdout);
+    assert!(r.stdout.ends_with("\n\n{\"a\":1}"), "{}", r.stdout);
+}
+
+#[test]
+fn head_prints_nothing_and_succeeds() {
+    let s = server("/x", [Reply::json(200, r#"{"a":1}"#)]);
+    let r = run(steady().args(["head", &s.url("/x")]));
+    assert_eq!((r.code, r.stdout.as_str()), (0, ""));
+    assert_eq!(s.requests()[0].method, "HEAD");
+}
+
+#[test]
+fn format_json_describes_a_success() {
+    let s = server(
+        "/x",
+        [Reply::status(503), Reply::json(200, r#"{"items":[1,2]}"#)],
+    );
+    let r = run(steady().args(fast(&["get", &s.url("/x"), "--format", "json"])));
+    assert_eq!(r.code, 0);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["layer"], serde_json::Value::Null);
+    assert_eq!(v["status"], 200);
+    assert_eq!(v["attempts"], 2);
+    assert_eq!(v["body"]["items"][1], 2);
+    assert_eq!(v["attempt_log"][0]["status"], 503);
+    assert_eq!(v["attempt_log"][0]["decision"], "retry");
+    assert_eq!(v["attempt_log"][0]["wait_reason"], "backoff");
+    assert_eq!(v["attempt_log"][1]["decision"], "done");
+    assert!(v["elapsed_ms"].is_u64());
+}
+
+#[test]
+fn format_json_describes_a_failure() {
+    let s = server("/x", [Reply::json(404, r#"{"message":"no such order"}"#)]);
+    let r = run(steady().args(["get", &s.url("/x"), "--format", "json"]));
+    assert_eq!(r.code, 4);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["layer"], "http");
+    assert_eq!(v["status"], 404);
+    assert_eq!(v["error"]["kind"], "client_error");
+    assert_eq!(v["error"]["server_message"], "no such order");
+    assert_eq!(v["attempt_log"][0]["stop_reason"], "not_retryable");
+    assert_eq!(
+        v["attempt_log"][0]["why"],
+        "not retrying: a 4xx will not change on retry"
+    );
+    assert_eq!(v["body"]["message"], "no such order");
+
+    let port = ScriptServer::builder().start().addr().port();
+    let r = run(steady().args(fast(&[
+        "get",
+        &format!("http://127.0.0.1:{port}/"),
+        "--format",
+        "json",
+        "--retries",
+        "0",
+    ])));
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        (v["layer"].as_str(), v["error"]["kind"].as_str(), r.code),
+        (Some("transport"), Some("connection_refused"), 1)
+    );
+    assert_eq!(v["status"], serde_json::Value::Null);
+}
+
+#[test]
+fn verbose_logs_every_attempt_and_decision() {
+    let s = server(
+        "/x",
+        [
+            Reply::status(503).header("Retry-After", "0"),
+            Reply::status(400),
+        ],
+    );
+    let r = run(steady().args(fast(&["get", &s.url("/x"), "-v", "--jitter", "none"])));
+    assert_eq!(r.code, 4);
+    let attempts: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains(" attempt "))
+        .collect();
+    assert_eq!(attempts.len(), 2, "{}", r.stderr);
+    assert!(
+        attempts[0].contains("attempt 1/4 GET http://127.0.0.1:"),
+        "{}",
+        attempts[0]
+    );
+    assert!(
+        attempts[0].contains("-> 503 Service Unavailable (http) in "),
+        "{}",
+        attempts[0]
+    );
+    assert!(
+        attempts[0].contains("; retrying after 1ms backoff"),
+        "{}",
+        attempts[0]
+    );
+    assert!(
+        attempts[1].contains("-> 400 Bad Request (http)"),
+        "{}",
+        attempts[1]
+    );
+    assert!(
+        attempts[1].ends_with("not retrying: a 4xx will not change on retry"),
+        "{}",
+        attempts[1]
+    );
+}
+
+#[test]
+fn retry_after_past_the_deadline_fails_fast_and_says_so() {
+    let s = server(
+        "/x",
+        [Reply::status(503).header("Retry-After", "999999999")],
+    );
+    let started = std::time::Instant::now();
+    let r = run(steady().args(["get", &s.url("/x")]));
+    assert_eq!(r.code, 5);
+    assert_eq!(s.hits("/x"), 1);
+    assert!(
+        r.stderr.contains("not retrying: the server asked to wait 11574 days (Retry-After); 1m left of the 1m deadline")
+            || r.stderr.contains("not retrying: the server asked to wait 11574 days (Retry-After); 60s left of the 1m deadline"),
+        "{}",
+        r.stderr
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn post_without_idempotency_key_is_not_retried_and_says_why() {
+    let s = server("/orders", [Reply::status(503)]);
+    let r = run(steady().args(fast(&["post", &s.url("/orders"), "item=book"])));
+    assert_eq!((r.code, s.hits("/orders")), (5, 1));
+    assert!(
+        r.stderr
+            .contains("not idempotent and has no Idempotency-Key"),
+        "{}",
+        r.stderr
+    );
+
+    let s = server("/orders", [Reply::status(503), Reply::json(201, "{}")]);
+    let r = run(steady().args(fast(&[
+        "post",
+        &s.url("/orders"),
+        "item=book",
+        "--idempotency-key",
+        "auto",
+    ])));
+    assert_eq!((r.code, s.hits("/orders")), (0, 2));
+    let keys: Vec<_> = s
+        .requests()
+        .iter()
+        .map(|q| q.header("idempotency-key").unwrap().to_owned())
+        .collect();
+    assert_eq!(keys[0], keys[1]);
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    let s = server("/big", [Reply::text("x".repeat(1 << 20))]);
+    let mut child = steady()
+        .args(["get", &s.url("/big")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+// ---------------------------------------------------------------------------------
+// Request items: asserted on what the server received.
+
+#[test]
+fn request_items_become_headers_query_and_a_json_body() {
+    let s = server("/search", [Reply::json(200, "{}")]);
+    let r = run(steady().args([
+        "post",
+        &s.url("/search"),
+        "X-Trace:abc 123",
+        "q==rust lang",
+        "page==2",
+        "name=Ada",
+        "age:=36",
+        "tags:=[\"x\",true]",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let got = &s.requests()[0];
+    assert_eq!(got.target, "/search?q=rust+lang&page=2");
+    assert_eq!(got.header("x-trace"), Some("abc 123"));
+    assert_eq!(got.header("content-type"), Some("application/json"));
+    assert_eq!(got.header("accept"), Some("application/json, */*;q=0.5"));
+    let body: serde_json::Value = serde_json::from_slice(&got.body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"name": "Ada", "age": 36, "tags": ["x", true]})
+    );
+}
+
+#[test]
+fn a_body_comes_from_a_file_or_stdin() {
+    let dir = std::env::temp_dir().join(format!("steady-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("body.xml");
+    std::fs::write(&file, "<a>1</a>").unwrap();
+    let s = server("/x", [Reply::json(200, "{}")]);
+    let r = run(steady().args([
+        "put",
+        &s.url("/x"),
+        &format!("@{}", file.display()),
+        "Content-Type:application/xml",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(&s.requests()[0].body[..], b"<a>1</a>");
+    assert_eq!(
+        s.requests()[0].header("content-type"),
+        Some("application/xml")
+    );
+
+    let mut child = steady()
+        .args(["post", &s.url("/x"), "@-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"from stdin")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(&s.requests()[1].body[..], b"from stdin");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn urls_without_a_scheme_default_to_http() {
+    let s = server("/x", [Reply::json(200, "{}")]);
+    let r = run(steady().args(["get", &format!("127.0.0.1:{}/x", s.addr().port())]));
+    assert_eq!(r.code, 0);
+    let r = run(steady().args(["get", &format!(":{}/x", s.addr().port())]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(s.hits("/x"), 2);
+}
+
+// ---------------------------------------------------------------------------------
+// Credentials: sent, never shown.
+
+#[test]
+fn credentials_from_env_and_files_are_sent() {
+    let s = server("/x", [Reply::json(200, "{}")]);
+    let token_file = std::env::temp_dir().join(format!("steady-token-{}", std::process::id()));
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    let r = run(steady()
+        .args([
+            "get",
+            &s.url("/x"),
+            "--bearer-file",
+            token_file.to_str().unwrap(),
+            "--header-env",
+            "X-Api-Key=API_TOKEN",
+        ])
+        .env("API_TOKEN", "key-123456"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let got = &s.requests()[0];
+    assert_eq!(
+        got.header("authorization"),
+        Some(&*format!("Bearer {TOKEN}"))
+    );
+    assert_eq!(got.header("x-api-key"), Some("key-123456"));
+    std::fs::remove_file(token_file).unwrap();
+
+    let r = run(steady()
+        .args(["get", &s.url("/x"), "--basic-env", "CREDS"])
+        .env("CREDS", "alice:pw-secret"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        s.requests()[1].header("authorization"),
+        Some("Basic YWxpY2U6cHctc2VjcmV0")
+    );
+}
+
+#[test]
+fn empty_or_injected_credentials_are_refused_naming_the_variable_not_the_value() {
+    let s = server("/x", [Reply::json(200, "{}")]);
+    let r = run(steady()
+        .args(["get", &s.url("/x"), "--bearer-env", "API_TOKEN"])
+        .env("API_TOKEN", ""));
+    assert_eq!(r.code, 64);
+    assert!(
+        r.stderr.contains("environment variable API_TOKEN is empty"),
+        "{}",
+        r.stderr
+    );
+
+    let evil = "abc\r\nX-Injected: yes";
+    for flag in ["--bearer-env", "--basic-env"] {
+        let r = run(steady()
+            .args(["get", &s.url("/x"), flag, "API_TOKEN"])
+            .env("API_TOKEN", evil));
+        assert_eq!(r.code, 64, "{flag}");
+        assert!(
+            r.stderr
+                .contains("API_TOKEN contains a CR, LF or NUL character"),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            !r.stderr.contains("abc") && !r.stderr.contains("Injected"),
+            "{}",
+            r.stderr
+        );
+    }
+    let r = run(steady()
+        .args(["get", &s.url("/x"), "--basic-env", "API_TOKEN"])
+        .env("API_TOKEN", "no-colon-here"));
+    assert_eq!(r.code, 64);
+    assert!(
+        r.stderr.contains("must hold user:password") && !r.stderr.contains("no-colon-here"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(s.total_hits(), 0);
+}
+
+#[test]
+fn secrets_never_appear_in_stderr_or_json_even_when_the_server_echoes_them() {
+    let s = ScriptServer::builder()
+        .route_fn("/x", |r| {
+            Reply::json(
+                500,
+                format!(
+                    r#"{{"message":"rejected {} / {}"}}"#,
+                    r.header("authorization").unwrap_or(""),
+                    r.header("x-api-key").unwrap_or("")
+                ),
+            )
+        })
+        .start();
+    for extra in [
+        vec!["-vv"],
+        vec!["--format", "json", "-v"],
+        vec!["--include"],
+    ] {
+        let mut args = fast(&[
+            "get",
+            &s.url("/x?token=qs-secret-1"),
+            "--bearer-env",
+            "API_TOKEN",
+            "--header-env",
+            "X-Api-Key=KEY",
+            "--retries",
+            "1",
+        ]);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let r = run(steady()
+            .args(&args)
+            .env("API_TOKEN", TOKEN)
+            .env("KEY", "key-abcdef"));
+        assert_eq!(r.code, 5);
+        let json_or_logs = if extra.contains(&"--include") {
+            r.stderr.clone()
+        } else {
+            format!("{}{}", r.stdout, r.stderr)
+        };
+        for secret in [TOKEN, "key-abcdef", "qs-secret-1"] {
+            assert!(
+                !json_or_logs.contains(secret),
+                "{secret} leaked with {extra:?}:\n{json_or_logs}"
+            );
+        }
+        assert!(r.stderr.contains("****"), "{}", r.stderr);
+    }
+}
+
+#[test]
+fn credentials_are_stripped_when_a_redirect_changes_port() {
+    let other = server("/landing", [Reply::json(200, "{}")]);
+    let s = server("/start", [Reply::redirect(302, other.url("/landing"))]);
+    let r = run(steady()
+        .args([
+            "get",
+            &s.url("/start"),
+            "--bearer-env",
+            "API_TOKEN",
+            "--header-env",
+            "X-Api-Key=KEY",
+            "Cookie:a=b",
+        ])
+        .env("API_TOKEN", TOKEN)
+        .env("KEY", "key-abcdef"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let first = &s.requests()[0];
+    assert!(first.header("authorization").is_some() && first.header("x-api-key").is_some());
+    let landed = &other.requests()[0];
+    for h in ["authorization", "x-api-key", "cookie"] {
+        assert_eq!(landed.header(h), None, "{h} leaked across origins");
+    }
+}
