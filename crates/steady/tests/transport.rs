@@ -262,3 +262,54 @@ async fn a_304_is_a_final_answer_not_a_redirect_failure() {
     let resp = client().get(&server.url("/x")).send().await.unwrap();
     assert_eq!(resp.status(), 304);
 }
+
+#[tokio::test]
+async fn tls_to_a_plain_http_server_is_a_tls_failure_and_not_retried() {
+    let server = ScriptServer::builder()
+        .route("/x", [Reply::json(200, "{}")])
+        .start();
+    let url = format!("https://{}/x", server.addr());
+    let err = client().get(&url).send().await.unwrap_err();
+    assert_eq!(err.fault(), Some(Fault::Tls), "{err:?}");
+    assert_eq!(err.kind(), "tls");
+    assert_eq!(err.attempts(), 1);
+}
+
+#[tokio::test]
+async fn a_full_accept_queue_is_a_connect_timeout() {
+    // A listener that never accepts, with a backlog of one, filled by two idle
+    // connections: the kernel drops further SYNs, as a black-holed host does.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(1).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        match tokio::time::timeout(
+            Duration::from_millis(100),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            Ok(Ok(stream)) => fillers.push(stream),
+            _ => break,
+        }
+    }
+    let (builder, _) = fast();
+    let client = builder
+        .connect_timeout(Duration::from_millis(100))
+        .retry(Retry::exponential().max_retries(1))
+        .build()
+        .unwrap();
+    let err = client
+        .post(&format!("http://{addr}/x"))
+        .body("x")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.fault(), Some(Fault::ConnectTimeout), "{err:?}");
+    assert!(err.is_timeout() && err.is_connect());
+    // Nothing was sent, so even a POST is retried.
+    assert_eq!(err.attempts(), 2);
+    drop(listener);
+}
