@@ -120,6 +120,21 @@ pub(crate) async fn write_reply(
             stream.flush().await?;
             Ok(After::Close)
         }
+        Fault::Huge(len) => {
+            let chunk = [b'x'; 64 * 1024];
+            let mut left = if method.eq_ignore_ascii_case("HEAD") {
+                0
+            } else {
+                len
+            };
+            while left > 0 {
+                let n = left.min(chunk.len() as u64) as usize;
+                stream.write_all(&chunk[..n]).await?;
+                left -= n as u64;
+            }
+            stream.flush().await?;
+            Ok(After::KeepAlive)
+        }
         Fault::Trickle(every) => {
             stream.flush().await?;
             for byte in body {

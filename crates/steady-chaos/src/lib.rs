@@ -1,5 +1,12 @@
 //! HTTP/1.1 servers that misbehave on purpose, for testing clients against a network that fails.
 //!
+//! Two servers, one purpose:
+//!
+//! - [`ChaosServer`] injects faults by probability and schedule into a built-in JSON API
+//!   or a proxied upstream: the engine of `steady chaos` and `steady demo`;
+//! - [`ScriptServer`] answers a scripted sequence of replies per path: what tests use to
+//!   pin exact behaviour ("503, then reset, then 200").
+//!
 //! Real APIs hang after accepting a connection, reset it halfway through a body, trickle
 //! one byte every few seconds, close before `Content-Length` is reached, or answer `503`
 //! with a `Retry-After` that means next week. HTTP frameworks are built to *prevent*
@@ -21,9 +28,13 @@
 //! assert_eq!(server.hits("/flaky"), 0);
 //! ```
 
+pub mod chaos;
+pub mod fault;
 mod http1;
 mod reply;
 mod script;
 
+pub use chaos::{ChaosConfig, ChaosServer, Stats};
+pub use fault::{FaultKind, FaultSpec};
 pub use reply::Reply;
 pub use script::{Recorded, ScriptServer, ScriptServerBuilder};

@@ -24,6 +24,8 @@ pub(crate) enum Fault {
     Truncate(usize),
     /// Write these bytes verbatim as the whole response, then close.
     Raw(Bytes),
+    /// Send a body of this many bytes, generated while writing (never held in memory).
+    Huge(u64),
 }
 
 /// One scripted answer of a [`crate::ScriptServer`].
@@ -143,13 +145,22 @@ impl Reply {
         self.fault(Fault::Truncate(n))
     }
 
+    /// A `200 OK` whose body is `len` bytes of text, written in chunks as it goes, so
+    /// that a server can send gigabytes without holding them.
+    pub fn huge(len: u64) -> Self {
+        Reply::status(200)
+            .header("Content-Type", "text/plain")
+            .header("Content-Length", len.to_string())
+            .fault(Fault::Huge(len))
+    }
+
     /// Writes `bytes` verbatim as the whole response and closes: for malformed
     /// responses no honest server would send.
     pub fn raw(bytes: impl Into<Bytes>) -> Self {
         Reply::status(200).fault(Fault::Raw(bytes.into()))
     }
 
-    fn fault(mut self, fault: Fault) -> Self {
+    pub(crate) fn fault(mut self, fault: Fault) -> Self {
         self.fault = fault;
         self
     }
