@@ -57,6 +57,79 @@ pub enum Command {
     /// Any other method: steady request METHOD URL [ITEMS]...
     #[command(after_help = EXIT_CODES)]
     Request(RequestArgs),
+    /// Serve a fault-injecting HTTP API (or proxy one) to test any client against.
+    #[command(after_help = CHAOS_HELP)]
+    Chaos(ChaosArgs),
+    /// See steady and a naive client face the same flaky API, side by side.
+    Demo(DemoArgs),
+}
+
+/// Fault syntax, shown at the end of `steady chaos --help`.
+pub const CHAOS_HELP: &str = "\
+Faults (--fault SPEC, repeatable; the first that fires applies, latency adds up):
+  status=503                    that status with a JSON error body
+  status=429,retry-after=2      ... with Retry-After: 2 (retry-after-date=2: an HTTP date)
+  latency=200ms[..800ms]        delay, fixed or drawn from a range
+  hang                          accept the request, never answer
+  reset | reset=mid             reset before the response | in the middle of the body
+  drip=100ms                    send the body one byte per interval
+  truncate                      close before Content-Length is reached
+  error-200                     200 OK with {\"error\": ...}
+  bad-json                      200 OK, JSON content type, a body that does not parse
+  huge=50MiB                    a body that large
+  gzip-bomb=100MiB              a small gzip body that inflates that large
+  redirect=same|cross           302 to this origin | to another (localhost vs 127.0.0.1)
+  rate-limit=10/s               beyond 10/s: 429 + Retry-After + RateLimit headers
+  outage=10s,at=5s              refuse connections from second 5 for 10s
+  flap=3s/1s                    up 3s, refusing connections 1s, repeatedly
+Knobs: rate=0.2 (probability), at=5s and for=10s (schedule), path=/items (prefix).
+
+Endpoints: GET / lists the built-in API; /__chaos/stats counts requests and faults.
+
+Examples:
+  steady chaos --fault status=503,rate=0.2 --fault latency=100ms..500ms,rate=0.3
+  steady chaos --upstream https://api.example.com --fault reset,rate=0.05 --seed 7";
+
+#[derive(Debug, Args)]
+pub struct ChaosArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+
+    /// Proxy to this base URL instead of serving the built-in JSON API.
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+
+    /// A fault to inject (see below). Repeatable.
+    #[arg(long = "fault", value_name = "SPEC")]
+    pub faults: Vec<String>,
+
+    /// Seed for the fault dice: the same requests meet the same faults.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// Read listen, upstream, seed and faults from a TOML file; flags add to it.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<std::path::PathBuf>,
+
+    /// Do not log each injected fault to stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Requests per client.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub requests: usize,
+
+    /// Requests in flight at once, per client.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub concurrency: usize,
+
+    /// Seed for the faults (both clients meet the same ones).
+    #[arg(long, value_name = "N", default_value_t = 7)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Args)]
@@ -233,18 +306,28 @@ fn size(text: &str) -> Result<u64, String> {
     steady::duration::parse_size(text)
 }
 
+/// What the command line asks for.
+pub enum Job {
+    /// One HTTP call: the method and its arguments.
+    Call(String, Box<CallArgs>),
+    Chaos(ChaosArgs),
+    Demo(DemoArgs),
+}
+
 impl Command {
-    /// The method and the call's arguments.
-    pub fn into_call(self) -> (String, CallArgs) {
+    pub fn into_job(self) -> Job {
+        let call = |m: &str, a| Job::Call(m.to_owned(), Box::new(a));
         match self {
-            Command::Get(a) => ("GET".into(), a),
-            Command::Head(a) => ("HEAD".into(), a),
-            Command::Post(a) => ("POST".into(), a),
-            Command::Put(a) => ("PUT".into(), a),
-            Command::Patch(a) => ("PATCH".into(), a),
-            Command::Delete(a) => ("DELETE".into(), a),
-            Command::Options(a) => ("OPTIONS".into(), a),
-            Command::Request(r) => (r.method, r.call),
+            Command::Get(a) => call("GET", a),
+            Command::Head(a) => call("HEAD", a),
+            Command::Post(a) => call("POST", a),
+            Command::Put(a) => call("PUT", a),
+            Command::Patch(a) => call("PATCH", a),
+            Command::Delete(a) => call("DELETE", a),
+            Command::Options(a) => call("OPTIONS", a),
+            Command::Request(r) => Job::Call(r.method, Box::new(r.call)),
+            Command::Chaos(a) => Job::Chaos(a),
+            Command::Demo(a) => Job::Demo(a),
         }
     }
 }

@@ -1,8 +1,10 @@
 //! The `steady` command: a thin front on the steady library.
 
+mod chaos;
 mod cli;
 mod config;
 mod credentials;
+mod demo;
 mod exit;
 mod items;
 mod output;
@@ -11,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{CallArgs, Cli};
+use crate::cli::{CallArgs, Cli, Job};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -38,12 +40,20 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let (method, args) = cli.command.into_call();
-    init_logging(args.output.verbose);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(call(&method, &args))
+    match cli.command.into_job() {
+        Job::Call(method, args) => {
+            init_logging(args.output.verbose, "steady");
+            runtime.block_on(call(&method, &args))
+        }
+        Job::Chaos(args) => {
+            init_logging(u8::from(!args.quiet), "steady_chaos");
+            runtime.block_on(chaos::run(args))
+        }
+        Job::Demo(args) => runtime.block_on(demo::run(args)),
+    }
 }
 
 async fn call(method: &str, args: &CallArgs) -> anyhow::Result<ExitCode> {
@@ -105,7 +115,8 @@ async fn call(method: &str, args: &CallArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `-v` shows each attempt as one line; `-vv` adds redirects; `RUST_LOG` overrides.
-fn init_logging(verbose: u8) {
+/// `target` is the crate whose events `-v` shows.
+fn init_logging(verbose: u8, target: &str) {
     use tracing_subscriber::fmt::format;
     use tracing_subscriber::EnvFilter;
 
@@ -113,8 +124,8 @@ fn init_logging(verbose: u8) {
     let filter = match (&from_env, verbose) {
         (Some(spec), _) => EnvFilter::new(spec),
         (None, 0) => return,
-        (None, 1) => EnvFilter::new("steady=info"),
-        (None, _) => EnvFilter::new("steady=debug"),
+        (None, 1) => EnvFilter::new(format!("{target}=info")),
+        (None, _) => EnvFilter::new(format!("{target}=debug")),
     };
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());

@@ -169,21 +169,32 @@ impl Wire<'_> {
         if response.content_length().is_some_and(|n| n > self.max_body) {
             return Err(too_large());
         }
+        // A body that arrives in one chunk is returned without a copy. (Not decided by
+        // `content_length()`: mid-body it reports what is *left*, so a body reset
+        // exactly halfway would look complete.)
+        let mut first: Option<Bytes> = None;
         let mut buf = BytesMut::new();
+        let mut total = 0u64;
         while let Some(chunk) = response
             .chunk()
             .await
             .map_err(|e| failure(e, url.clone(), false))?
         {
-            if (buf.len() + chunk.len()) as u64 > self.max_body {
+            total += chunk.len() as u64;
+            if total > self.max_body {
                 return Err(too_large());
             }
-            if buf.is_empty() && response.content_length() == Some(chunk.len() as u64) {
-                return Ok(chunk);
+            match first.take() {
+                None if buf.is_empty() => first = Some(chunk),
+                earlier => {
+                    if let Some(earlier) = earlier {
+                        buf.extend_from_slice(&earlier);
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
             }
-            buf.extend_from_slice(&chunk);
         }
-        Ok(buf.freeze())
+        Ok(first.unwrap_or_else(|| buf.freeze()))
     }
 }
 

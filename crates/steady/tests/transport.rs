@@ -79,6 +79,26 @@ async fn reset_or_truncation_mid_body_is_retried_and_then_succeeds() {
 }
 
 #[tokio::test]
+async fn a_reset_exactly_halfway_through_the_body_is_not_a_success() {
+    // Half read, half left: the point where the remaining length equals what was read.
+    for cut in [BODY.len() / 2, BODY.len() - 1, 1] {
+        let server = ScriptServer::builder()
+            .route("/x", [Reply::json(200, BODY).reset_after(cut)])
+            .start();
+        let (builder, _) = fast();
+        let err = builder
+            .retry(Retry::none())
+            .build()
+            .unwrap()
+            .get(&server.url("/x"))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.fault(), Some(Fault::Reset), "cut at {cut}: {err}");
+    }
+}
+
+#[tokio::test]
 async fn a_server_that_accepts_and_hangs_hits_the_read_timeout_each_attempt() {
     let server = ScriptServer::builder().route("/x", [Reply::hang()]).start();
     let (builder, _) = fast();
