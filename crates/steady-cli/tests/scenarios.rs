@@ -366,6 +366,31 @@ fn a_short_outage_is_ridden_out_by_backoff() {
 }
 
 #[test]
+fn a_flapping_server_is_ridden_out_between_flaps() {
+    // Down from 0.3s to 0.6s, from 0.9s to 1.2s, ...: a call that starts in a down
+    // period gets through in the next up period.
+    let chaos = Chaos::start(&["flap=300ms/300ms"]);
+    std::thread::sleep(Duration::from_millis(350));
+    let run = steady(&[
+        "get",
+        &chaos.url("/items/7"),
+        "--backoff",
+        "150ms",
+        "--jitter",
+        "none",
+        "-v",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("connection refused"), "{}", run.stderr);
+    let stats = chaos.stats();
+    assert_eq!(
+        stats["requests"], 1,
+        "only the call that got through: {stats}"
+    );
+    assert!(stats["outages"].as_u64().unwrap() >= 1, "{stats}");
+}
+
+#[test]
 fn chaos_rejects_a_bad_fault_spec() {
     let run = steady(&[
         "chaos",
