@@ -170,6 +170,8 @@ pub struct CallArgs {
     pub retry: RetryArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub guards: GuardArgs,
 }
 
 #[derive(Debug, Args)]
@@ -296,6 +298,93 @@ pub struct LimitArgs {
     /// Largest response body accepted, counted after decompression (512k, 10MB, 1GiB).
     #[arg(long, value_name = "SIZE", default_value = "100MiB", value_parser = size)]
     pub max_body: u64,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Guards (per host: scheme, host and port)")]
+pub struct GuardArgs {
+    /// Keep breaker, budget and rate-limit state in this SQLite file, shared by
+    /// successive and concurrent steady processes (a cron job notices a dead API).
+    /// Default: in memory, for this process only.
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<std::path::PathBuf>,
+
+    /// Client-side rate limit per host, evenly spaced: 10/s, 100/m, 1000/h. Waiting for
+    /// a permit counts against --timeout. Default: none.
+    #[arg(long, value_name = "RATE", value_parser = rate)]
+    pub rate: Option<steady::Rate>,
+
+    /// Turn off the circuit breaker, the retry budget and server-driven pauses.
+    #[arg(long, conflicts_with_all = ["breaker_failures", "retry_budget", "hedge_after"])]
+    pub no_guards: bool,
+
+    /// Turn off the circuit breaker.
+    #[arg(long)]
+    pub no_breaker: bool,
+
+    /// Open the circuit after N failures in a row (while the window is too thin to
+    /// judge by ratio).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub breaker_failures: u32,
+
+    /// Open the circuit when this share of the calls in the window failed.
+    #[arg(long, value_name = "RATIO", default_value_t = 0.5)]
+    pub breaker_ratio: f64,
+
+    /// How far back the failure ratio looks.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
+    pub breaker_window: Duration,
+
+    /// Calls the window needs before the ratio judges.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub breaker_min_calls: u32,
+
+    /// How long the circuit stays open at first; each failed probe doubles it.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = duration)]
+    pub breaker_open: Duration,
+
+    /// The longest the circuit stays open.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = duration)]
+    pub breaker_open_max: Duration,
+
+    /// Probes let through while half-open.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub breaker_probes: u32,
+
+    /// Count semantic failures (a 2xx with the wrong content) against the host.
+    #[arg(long)]
+    pub breaker_count_semantic: bool,
+
+    /// Retries (and hedges) may add at most this percentage of the first attempts to
+    /// the host in the last 10s, plus --retry-budget-min.
+    #[arg(long, value_name = "PERCENT", default_value_t = 20.0)]
+    pub retry_budget: f64,
+
+    /// Retries always allowed per 10s, however quiet the client.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub retry_budget_min: u32,
+
+    /// Turn off the retry budget.
+    #[arg(long)]
+    pub no_retry_budget: bool,
+
+    /// Ignore the server's rate-limit signals (429 + Retry-After pausing the host,
+    /// X-RateLimit-*, RateLimit). A 429's Retry-After still delays its own retry.
+    #[arg(long)]
+    pub ignore_server_limits: bool,
+
+    /// Hedge idempotent requests: send a second one after DURATION (250ms) or after a
+    /// percentile of the host's recent latencies (p95); the first answer wins.
+    #[arg(long, value_name = "DURATION|pNN", value_parser = hedge)]
+    pub hedge_after: Option<steady::Hedge>,
+}
+
+fn rate(text: &str) -> Result<steady::Rate, String> {
+    text.parse()
+}
+
+fn hedge(text: &str) -> Result<steady::Hedge, String> {
+    text.parse()
 }
 
 fn duration(text: &str) -> Result<Duration, String> {

@@ -4,9 +4,9 @@
 use std::io::Read;
 
 use serde_json::{Map, Value};
-use steady::{Client, Jitter, Method, Redirects, RequestBuilder, Retry};
+use steady::{Breaker, Client, Jitter, Method, Redirects, RequestBuilder, Retry, RetryBudget};
 
-use crate::cli::{CallArgs, JitterArg};
+use crate::cli::{CallArgs, GuardArgs, JitterArg};
 use crate::credentials;
 use crate::exit::UsageError;
 use crate::items::{self, Item};
@@ -32,7 +32,7 @@ pub fn client(args: &CallArgs) -> anyhow::Result<Client> {
     } else {
         Redirects::follow(args.limits.max_redirects)
     };
-    Ok(Client::builder()
+    let mut builder = Client::builder()
         .connect_timeout(args.time.connect_timeout)
         .read_timeout(args.time.read_timeout)
         .deadline(args.time.timeout)
@@ -45,8 +45,59 @@ pub fn client(args: &CallArgs) -> anyhow::Result<Client> {
                 .retry_after_max(args.retry.retry_after_max),
         )
         .redirects(redirects)
-        .max_body(args.limits.max_body)
-        .build()?)
+        .max_body(args.limits.max_body);
+    builder = guards(builder, &args.guards)?;
+    Ok(builder.build()?)
+}
+
+/// The guard flags, onto a client builder.
+fn guards(mut builder: steady::ClientBuilder, g: &GuardArgs) -> Result<steady::ClientBuilder, UsageError> {
+    if !(0.0..=1.0).contains(&g.breaker_ratio) {
+        return Err(UsageError::new(format!(
+            "--breaker-ratio {}: expected a share from 0 to 1, e.g. 0.5",
+            g.breaker_ratio
+        )));
+    }
+    if g.retry_budget < 0.0 {
+        return Err(UsageError::new("--retry-budget: expected a percentage, e.g. 20"));
+    }
+    if g.no_guards {
+        builder = builder.no_guards();
+    } else {
+        builder = if g.no_breaker {
+            builder.no_breaker()
+        } else {
+            builder.breaker(
+                Breaker::new()
+                    .consecutive_failures(g.breaker_failures)
+                    .failure_ratio(g.breaker_ratio)
+                    .window(g.breaker_window, g.breaker_min_calls)
+                    .open_for(g.breaker_open, g.breaker_open_max)
+                    .probes(g.breaker_probes)
+                    .count_semantic(g.breaker_count_semantic),
+            )
+        };
+        builder = if g.no_retry_budget {
+            builder.no_retry_budget()
+        } else {
+            builder.retry_budget(
+                RetryBudget::new()
+                    .ratio(g.retry_budget / 100.0)
+                    .min_retries(g.retry_budget_min),
+            )
+        };
+        builder = builder.server_rate_limits(!g.ignore_server_limits);
+    }
+    if let Some(rate) = g.rate {
+        builder = builder.rate_limit(rate);
+    }
+    if let Some(hedge) = g.hedge_after {
+        builder = builder.hedge(hedge);
+    }
+    if let Some(path) = &g.state {
+        builder = builder.state_file(path);
+    }
+    Ok(builder)
 }
 
 /// The request for one invocation, every input read and checked.

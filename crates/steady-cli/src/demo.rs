@@ -19,15 +19,15 @@ use crate::exit;
 /// The fault mix: what real APIs do on a bad day.
 const FAULTS: [&str; 6] = [
     "bad-json,rate=0.03",
-    "status=503,rate=0.12",
-    "status=429,retry-after=1,rate=0.04",
-    "reset,rate=0.04",
+    "status=503,rate=0.08",
+    "status=429,retry-after=1,rate=0.03",
+    "reset,rate=0.03",
     "latency=100ms..400ms,rate=0.1",
-    "outage=1500ms,at=1s",
+    "outage=1500ms,at=4s",
 ];
 
-/// Time between two request starts: 40 requests per second.
-const PACE: Duration = Duration::from_millis(25);
+/// Time between two request starts: 25 requests per second.
+const PACE: Duration = Duration::from_millis(40);
 
 /// What one logical request came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +77,9 @@ struct Handling {
     not_retried_4xx: usize,
     semantic_caught: usize,
     gave_up: usize,
+    budget_spent: usize,
+    failed_fast: usize,
+    breaker_opened: usize,
 }
 
 /// The paths: items that exist, and every 33rd an id that does not (a 404).
@@ -200,6 +203,14 @@ async fn steady_run(args: &DemoArgs, paths: &[String]) -> anyhow::Result<(Tally,
                 }
             }
         }
+        let guards = match result {
+            Ok(resp) => resp.guard_log(),
+            Err(err) => err.guard_log(),
+        };
+        handling.breaker_opened += guards
+            .iter()
+            .filter(|e| e.message().starts_with("circuit opened"))
+            .count();
         let outcome = match result {
             Ok(resp) => {
                 if resp.attempts() > 1 {
@@ -222,6 +233,14 @@ async fn steady_run(args: &DemoArgs, paths: &[String]) -> anyhow::Result<(Tally,
                     Outcome::Failed
                 }
             }
+            Err(err) if err.layer() == Layer::Guard || err.stop_reason() == Some(StopReason::CircuitOpen) => {
+                handling.failed_fast += 1;
+                Outcome::Failed
+            }
+            Err(err) if err.stop_reason() == Some(StopReason::BudgetExhausted) => {
+                handling.budget_spent += 1;
+                Outcome::Failed
+            }
             Err(_) => {
                 handling.gave_up += 1;
                 Outcome::Failed
@@ -237,16 +256,16 @@ async fn steady_run(args: &DemoArgs, paths: &[String]) -> anyhow::Result<(Tally,
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let paths = paths(args.requests);
     println!(
-        "steady demo: the same {} requests against the same flaky API, twice ({} at a time, 40 started per second).",
+        "steady demo: the same {} requests against the same flaky API, twice ({} at a time, 25 started per second).",
         args.requests, args.concurrency
     );
     println!(
         "The API is `steady chaos` on 127.0.0.1 (seed {}) with:",
         args.seed
     );
-    println!("  503 for 12% of requests, 429 with Retry-After: 1 for 4%, connection resets 4%,");
+    println!("  503 for 8% of requests, 429 with Retry-After: 1 for 3%, connection resets 3%,");
     println!(
-        "  slow answers (100-400ms) 10%, invalid JSON in a 200 for 3%, an outage from 1s to 2.5s,"
+        "  slow answers (100-400ms) 10%, invalid JSON in a 200 for 3%, an outage from 4s to 5.5s,"
     );
     println!("  and ids that do not exist (404) for 3%.\n");
 
@@ -320,7 +339,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "invalid JSON in a 200 caught instead of used",
         handling.semantic_caught,
     );
-    line("gave up (retries or deadline exhausted)", handling.gave_up);
+    line("circuit breaker opened (the host looked down)", handling.breaker_opened);
+    line("failed fast while the circuit was open (nothing sent)", handling.failed_fast);
+    line("not retried: the retry budget was spent (load capped)", handling.budget_spent);
+    line("gave up: every retry used or the deadline reached", handling.gave_up);
     println!(
         "\nEvery wait stayed within the 60s deadline; no call was retried past a 4xx. Try it on your own API:\n  steady chaos --upstream https://your.api --fault status=503,rate=0.2   then point your client at it."
     );

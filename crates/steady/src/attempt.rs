@@ -79,6 +79,14 @@ pub enum StopReason {
     },
     /// No time was left.
     DeadlineReached,
+    /// The host's circuit breaker is open.
+    CircuitOpen,
+    /// The host's retry budget is spent.
+    BudgetExhausted,
+    /// A rate-limit permit or a server-requested pause would end after the deadline.
+    GuardWaitPastDeadline,
+    /// Too many calls in flight to the host.
+    BulkheadFull,
 }
 
 impl StopReason {
@@ -92,6 +100,10 @@ impl StopReason {
             StopReason::RetryAfterPastDeadline { .. } => "retry_after_past_deadline",
             StopReason::BackoffPastDeadline { .. } => "backoff_past_deadline",
             StopReason::DeadlineReached => "deadline",
+            StopReason::CircuitOpen => "circuit_open",
+            StopReason::BudgetExhausted => "budget_exhausted",
+            StopReason::GuardWaitPastDeadline => "guard_wait_past_deadline",
+            StopReason::BulkheadFull => "bulkhead_full",
         }
     }
 }
@@ -129,6 +141,12 @@ impl fmt::Display for StopReason {
                 human(total)
             ),
             StopReason::DeadlineReached => f.write_str("the deadline has passed"),
+            StopReason::CircuitOpen => f.write_str("the circuit breaker for this host is open"),
+            StopReason::BudgetExhausted => f.write_str("the retry budget for this host is spent"),
+            StopReason::GuardWaitPastDeadline => {
+                f.write_str("the next permit for this host would come after the deadline")
+            }
+            StopReason::BulkheadFull => f.write_str("too many calls are in flight to this host"),
         }
     }
 }

@@ -1,51 +1,104 @@
-//! One call from start to finish: attempts, verdicts, waits, and the result.
+//! One call from start to finish: guards, attempts, verdicts, waits, and the result.
 
 use std::time::Duration;
 
 use reqwest::header::RETRY_AFTER;
 use reqwest::StatusCode;
 
-use crate::attempt::{Attempt, Decision};
-use crate::classify::{AttemptView, Verdict};
+use crate::attempt::{Attempt, Decision, StopReason};
+use crate::breaker::{Health, Transition};
+use crate::classify::{AttemptView, Fault, Verdict};
 use crate::duration::human;
 use crate::error::{Kind, Layer};
+use crate::guard::{host_key, wall_ms, Admit, GuardEvent, GuardKind};
+use crate::rate::parse_rate_limit_headers;
 use crate::request::Request;
 use crate::retry::{may_replay, parse_retry_after, RetryAfter, Situation};
 use crate::timeout::Deadline;
 use crate::transport::{Exchange, Failure, RedirectProblem, Wire};
 use crate::{Client, Error, Response};
 
+/// The result of the last failed attempt, kept while steady decides and waits.
+struct Failed {
+    result: Result<Exchange, Failure>,
+    semantic_problem: Option<String>,
+    verdict: Verdict,
+}
+
+/// The per-call bookkeeping shared by the steps below.
+struct Call<'a> {
+    client: &'a Client,
+    request: &'a Request,
+    host: String,
+    shown_url: String,
+    deadline: Deadline,
+    log: Vec<Attempt>,
+    guard_log: Vec<GuardEvent>,
+}
+
 impl Client {
     pub(crate) async fn execute(&self, request: Request) -> Result<Response, Error> {
         let inner = &*self.inner;
         let clock = &inner.clock;
         let scrubber = request.scrubber();
-        let shown_url = scrubber.url(&request.url);
-        let deadline = Deadline::new(
-            clock.now(),
-            request.deadline.unwrap_or(inner.timeouts.deadline),
-        );
+        let mut call = Call {
+            client: self,
+            request: &request,
+            host: host_key(&request.url),
+            shown_url: scrubber.url(&request.url),
+            deadline: Deadline::new(
+                clock.now(),
+                request.deadline.unwrap_or(inner.timeouts.deadline),
+            ),
+            log: Vec::new(),
+            guard_log: Vec::new(),
+        };
         let wire = Wire {
             http: &inner.http,
             redirects: inner.redirects,
             max_body: inner.max_body,
         };
         let max_attempts = inner.retry.max_retries.saturating_add(1);
-        let mut log: Vec<Attempt> = Vec::new();
         let mut previous_wait: Option<Duration> = None;
+        let mut failed: Option<Failed> = None;
 
         for number in 1..=max_attempts {
-            let started = clock.now();
-            let left = deadline.left(started);
-            let result = match tokio::time::timeout(left, wire.exchange(&request)).await {
-                Ok(result) => result,
-                Err(_) => Err(Failure::new(
-                    crate::classify::Fault::Deadline,
-                    request.url.clone(),
-                    false,
-                )),
+            // The guards, before any byte is sent.
+            if let Err((guard, message, stop)) = call.admit(number).await {
+                {
+                    return Err(match failed.take() {
+                        // A retry was refused: the last real failure, with the reason.
+                        Some(failed) => call.fail(failed, stop, scrubber),
+                        None => Error::new(Kind::Guard(guard, message))
+                            .with_scrubber(scrubber)
+                            .with_request(&request.method, call.shown_url.clone())
+                            .with_guard_log(std::mem::take(&mut call.guard_log))
+                            .with_elapsed(call.elapsed()),
+                    });
+                }
+            }
+            let permit = match &inner.guards.bulkheads {
+                Some(bulkheads) => match bulkheads.acquire(&call.host, call.left()).await {
+                    Ok(permit) => Some(permit),
+                    Err(message) => {
+                        call.event(GuardKind::Bulkhead, None, message.clone());
+                        return Err(match failed.take() {
+                            Some(failed) => call.fail(failed, StopReason::BulkheadFull, scrubber),
+                            None => Error::new(Kind::Guard(GuardKind::Bulkhead, message))
+                                .with_scrubber(scrubber)
+                                .with_request(&request.method, call.shown_url.clone())
+                                .with_guard_log(std::mem::take(&mut call.guard_log))
+                                .with_elapsed(call.elapsed()),
+                        });
+                    }
+                },
+                None => None,
             };
+
+            let started = clock.now();
+            let result = call.attempt(&wire).await;
             let duration = clock.now().saturating_duration_since(started);
+            drop(permit);
 
             let semantic_problem = match &result {
                 Ok(ex) if ex.status.is_success() => crate::semantic::check(&ex.headers, &ex.body),
@@ -94,6 +147,23 @@ impl Client {
                 }
                 _ => None,
             };
+
+            // What the attempt tells the guards about the host.
+            let now_ms = wall_ms(clock.wall());
+            let health = call.health(&result, semantic_problem.is_some());
+            let limit = result.as_ref().ok().and_then(|ex| {
+                parse_rate_limit_headers(ex.status.as_u16(), &ex.headers, now_ms, retry_after)
+            });
+            if result.is_ok() && health == Health::Success {
+                inner.guards.latencies.record(&call.host, duration);
+            }
+            if let Some(limit) = &limit {
+                call.event(GuardKind::ServerLimit, None, describe_limit(limit));
+            }
+            if let Some(t) = inner.guards.record(&call.host, health, limit.as_ref(), now_ms) {
+                call.transition(t);
+            }
+
             let nothing_sent = matches!(&result, Err(f) if f.nothing_sent);
             let backoff = {
                 let mut rng = inner.rng.lock().expect("jitter rng");
@@ -102,21 +172,27 @@ impl Client {
                     .backoff
                     .delay(number - 1, previous_wait, || rng.f64())
             };
-            let decision = inner.retry.decide(&Situation {
+            let mut decision = inner.retry.decide(&Situation {
                 verdict,
                 attempt: number,
                 may_replay: may_replay(&request.method, &request.headers, nothing_sent),
                 retry_after,
-                left: deadline.left(clock.now()),
-                total: deadline.total,
+                left: call.left(),
+                total: call.deadline.total,
                 backoff,
             });
+            if let Decision::Retry { .. } = decision {
+                if let Err(message) = inner.guards.withdraw(&call.host, wall_ms(clock.wall())) {
+                    call.event(GuardKind::Budget, None, message);
+                    decision = Decision::Stop(StopReason::BudgetExhausted);
+                }
+            }
 
             let layer = attempt_layer(&result, verdict, semantic_problem.is_some());
             let attempt = Attempt {
                 number,
                 of: max_attempts,
-                started: started.saturating_duration_since(deadline.start),
+                started: started.saturating_duration_since(call.deadline.start),
                 duration,
                 status: result.as_ref().ok().map(|ex| ex.status),
                 fault: result.as_ref().err().map(|f| f.fault),
@@ -129,38 +205,218 @@ impl Client {
                     Err(f) => scrubber.url(&f.url),
                 },
             };
-            log_attempt(&request, &shown_url, &attempt);
-            log.push(attempt);
+            log_attempt(request.method.as_str(), &call.shown_url, &attempt);
+            call.log.push(attempt);
 
             match decision {
                 Decision::Done => {
                     let ex = result.expect("a successful attempt has a response");
+                    let elapsed = call.elapsed();
                     return Ok(Response {
                         version: ex.version,
-                        method: request.method,
+                        method: request.method.clone(),
                         url: ex.url,
                         status: ex.status,
                         headers: ex.headers,
                         body: ex.body,
-                        attempts: log,
-                        elapsed: clock.now().saturating_duration_since(deadline.start),
+                        attempts: call.log,
+                        guard_log: call.guard_log,
+                        elapsed,
                         scrubber,
                     });
                 }
                 Decision::Retry { wait, .. } => {
                     previous_wait = Some(wait);
+                    failed = Some(Failed {
+                        result,
+                        semantic_problem,
+                        verdict,
+                    });
                     clock.sleep(wait).await;
                 }
                 Decision::Stop(reason) => {
-                    let elapsed = clock.now().saturating_duration_since(deadline.start);
-                    return Err(final_error(result, semantic_problem, verdict)
-                        .with_scrubber(scrubber)
-                        .with_request(&request.method, shown_url)
-                        .with_outcome(log, elapsed, reason, verdict == Verdict::Retryable));
+                    let failed = Failed {
+                        result,
+                        semantic_problem,
+                        verdict,
+                    };
+                    return Err(call.fail(failed, reason, scrubber));
                 }
             }
         }
         unreachable!("the last attempt always ends in Done or Stop")
+    }
+}
+
+impl Call<'_> {
+    fn elapsed(&self) -> Duration {
+        self.client
+            .inner
+            .clock
+            .now()
+            .saturating_duration_since(self.deadline.start)
+    }
+
+    fn left(&self) -> Duration {
+        self.deadline.left(self.client.inner.clock.now())
+    }
+
+    fn event(&mut self, guard: GuardKind, wait: Option<Duration>, message: String) {
+        tracing::info!(target: "steady::guard", guard = guard.name(), "{} {}: {message}", guard.name(), self.shown_url);
+        self.guard_log.push(GuardEvent {
+            at: self.elapsed(),
+            guard,
+            wait,
+            message,
+        });
+    }
+
+    fn transition(&mut self, t: Transition) {
+        tracing::warn!(target: "steady::breaker", "circuit for {} {}", self.host, t.message);
+        self.guard_log.push(GuardEvent {
+            at: self.elapsed(),
+            guard: GuardKind::Breaker,
+            wait: None,
+            message: format!("circuit {}", t.message),
+        });
+    }
+
+    /// Asks the guards whether attempt `number` may go, and waits for permits.
+    /// `Err` carries the refusing guard, its message and the stop reason for a retry.
+    async fn admit(&mut self, number: u32) -> Result<(), (GuardKind, String, StopReason)> {
+        let inner = &self.client.inner;
+        let now_ms = wall_ms(inner.clock.wall());
+        match inner.guards.admit(&self.host, number, now_ms) {
+            Admit::Refused { guard, message } => {
+                self.event(guard, None, message.clone());
+                Err((guard, message, StopReason::CircuitOpen))
+            }
+            Admit::Go {
+                wait, transition, ..
+            } => {
+                if let Some(t) = transition {
+                    self.transition(t);
+                }
+                if let Some((wait, guard, reason)) = wait {
+                    let left = self.left();
+                    if wait >= left {
+                        let message = format!(
+                            "{reason}: the next permit is in {}, {} before the deadline",
+                            human(wait),
+                            human(left)
+                        );
+                        self.event(guard, None, message.clone());
+                        return Err((guard, message, StopReason::GuardWaitPastDeadline));
+                    }
+                    let message = match guard {
+                        GuardKind::ServerLimit => format!("paused {} because {reason}", human(wait)),
+                        _ => format!("waited {} for a permit ({reason})", human(wait)),
+                    };
+                    self.event(guard, Some(wait), message);
+                    inner.clock.sleep(wait).await;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// One attempt, hedged when the client hedges and the request may be replayed.
+    async fn attempt(&mut self, wire: &Wire<'_>) -> Result<Exchange, Failure> {
+        let inner = &self.client.inner;
+        let request = self.request;
+        let left = self.left();
+        let timed = |fut| async move {
+            match tokio::time::timeout(left, fut).await {
+                Ok(result) => result,
+                Err(_) => Err(Failure::new(Fault::Deadline, request.url.clone(), false)),
+            }
+        };
+        let hedge_after = inner
+            .guards
+            .config
+            .hedge
+            .as_ref()
+            .filter(|_| may_replay(&request.method, &request.headers, false))
+            .and_then(|h| h.delay(&inner.guards.latencies, &self.host))
+            .filter(|d| *d < left);
+        let Some(delay) = hedge_after else {
+            return timed(wire.exchange(request)).await;
+        };
+        let primary = timed(wire.exchange(request));
+        tokio::pin!(primary);
+        tokio::select! {
+            result = &mut primary => return result,
+            _ = inner.clock.sleep(delay) => {}
+        }
+        if let Err(message) = inner.guards.withdraw(&self.host, wall_ms(inner.clock.wall())) {
+            self.event(GuardKind::Hedge, None, format!("not hedged after {}: {message}", human(delay)));
+            return primary.await;
+        }
+        self.event(GuardKind::Hedge, None, format!("no answer after {}: sent a second request", human(delay)));
+        let secondary = timed(wire.exchange(request));
+        tokio::pin!(secondary);
+        let (mut first_failed, mut second_failed) = (None, None);
+        loop {
+            tokio::select! {
+                result = &mut primary, if first_failed.is_none() => match result {
+                    Ok(ex) => {
+                        self.event(GuardKind::Hedge, None, "the first request answered first; the second was cancelled".into());
+                        return Ok(ex);
+                    }
+                    Err(f) => first_failed = Some(f),
+                },
+                result = &mut secondary, if second_failed.is_none() => match result {
+                    Ok(ex) => {
+                        self.event(GuardKind::Hedge, None, "the second request answered first; the first was cancelled".into());
+                        return Ok(ex);
+                    }
+                    Err(f) => second_failed = Some(f),
+                },
+            }
+            if second_failed.is_some() {
+                if let Some(first) = first_failed.take() {
+                    return Err(first);
+                }
+            }
+        }
+    }
+
+    /// What an attempt says about the host's health.
+    fn health(&self, result: &Result<Exchange, Failure>, semantic: bool) -> Health {
+        match result {
+            Err(f) if f.fault == Fault::BodyTooLarge => Health::Success,
+            Err(_) => Health::Failure,
+            Ok(ex) if ex.status.is_server_error() || ex.status == StatusCode::TOO_MANY_REQUESTS => {
+                Health::Failure
+            }
+            Ok(_) if semantic && self.client.inner.guards.count_semantic() => Health::Failure,
+            Ok(_) => Health::Success,
+        }
+    }
+
+    /// The error for a failed attempt that ends the call with `stop`.
+    fn fail(&mut self, failed: Failed, stop: StopReason, scrubber: crate::redact::Scrubber) -> Error {
+        if let Some(last) = self.log.last_mut() {
+            last.decision = Decision::Stop(stop);
+        }
+        let elapsed = self.elapsed();
+        final_error(failed.result, failed.semantic_problem, failed.verdict)
+            .with_scrubber(scrubber)
+            .with_request(&self.request.method, self.shown_url.clone())
+            .with_outcome(
+                std::mem::take(&mut self.log),
+                elapsed,
+                stop,
+                failed.verdict == Verdict::Retryable,
+            )
+            .with_guard_log(std::mem::take(&mut self.guard_log))
+    }
+}
+
+fn describe_limit(limit: &crate::rate::ServerLimit) -> String {
+    match limit {
+        crate::rate::ServerLimit::Pause { reason, .. } => format!("host paused: {reason}"),
+        crate::rate::ServerLimit::Pace { reason, .. } => format!("host paced: {reason}"),
     }
 }
 
@@ -209,7 +465,7 @@ fn final_error(
     }
 }
 
-fn log_attempt(request: &Request, url: &str, attempt: &Attempt) {
+fn log_attempt(method: &str, url: &str, attempt: &Attempt) {
     let layer = attempt
         .layer()
         .map(|l| format!(" ({l})"))
@@ -226,7 +482,7 @@ fn log_attempt(request: &Request, url: &str, attempt: &Attempt) {
         target: "steady::attempt",
         attempt = attempt.number(),
         of = attempt.of(),
-        method = %request.method,
+        method = %method,
         url = %url,
         status = attempt.status().map(|s| s.as_u16()),
         fault = attempt.fault().map(|f| f.name()),
@@ -234,7 +490,7 @@ fn log_attempt(request: &Request, url: &str, attempt: &Attempt) {
         "attempt {}/{} {} {} -> {}{} in {}{}{}",
         attempt.number(),
         attempt.of(),
-        request.method,
+        method,
         url,
         attempt.outcome(),
         layer,

@@ -6,7 +6,13 @@ use std::time::Duration;
 
 use reqwest::Method;
 
+use crate::breaker::Breaker;
+use crate::budget::RetryBudget;
+use crate::bulkhead::Bulkhead;
 use crate::classify::{Classify, DefaultClassifier};
+use crate::guard::{GuardConfig, GuardStore, Guards, HostState, MemoryStore};
+use crate::hedge::Hedge;
+use crate::rate::Rate;
 use crate::clock::{Clock, SystemClock};
 use crate::redirect::Redirects;
 use crate::request::RequestBuilder;
@@ -22,16 +28,23 @@ pub const DEFAULT_MAX_BODY: u64 = 100 * 1024 * 1024;
 /// Every call runs through the same stack, outermost first:
 ///
 /// 1. **deadline**: one limit for the whole call; everything below runs in what is left;
-/// 2. **retry**: classify each attempt, decide whether another one can succeed, wait
-///    (backoff, `Retry-After`) only when the wait ends before the deadline;
-/// 3. **redirects**: followed by steady, credentials stripped across origins;
-/// 4. **timeouts** of one exchange: connect and read-idle, on the connection itself;
-/// 5. **body limit**: counted while the body streams in, after decompression.
+/// 2. **retry**: classify each attempt, decide whether another one can succeed, take it
+///    from the retry budget, wait (backoff, `Retry-After`) only when the wait ends
+///    before the deadline;
+/// 3. **guards**, before each attempt: the circuit breaker, then the pause or pace the
+///    server asked for and the client's own rate limit, then the bulkhead;
+/// 4. **hedging** of a slow idempotent attempt;
+/// 5. **redirects**: followed by steady, credentials stripped across origins;
+/// 6. **timeouts** of one exchange: connect and read-idle, on the connection itself;
+/// 7. **body limit**: counted while the body streams in, after decompression.
 ///
 /// The deadline is outermost because it is the promise made to the caller ("this call
 /// returns within 60s"); retry sits inside it so that no attempt or wait can break that
-/// promise; redirects sit inside one attempt so that a retry starts the chain again
-/// from the URL the caller gave.
+/// promise. The breaker comes first among the guards because failing fast costs nothing
+/// and must not spend budget or permits; the budget is checked before any wait, so no
+/// call waits only to be refused; rate permits come before the bulkhead so that a call
+/// does not hold a place while it waits. Redirects sit inside one attempt so that a
+/// retry starts the chain again from the URL the caller gave.
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<ClientInner>,
@@ -46,6 +59,7 @@ pub(crate) struct ClientInner {
     pub(crate) classifier: Box<dyn Classify>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) rng: Mutex<fastrand::Rng>,
+    pub(crate) guards: Guards,
 }
 
 impl fmt::Debug for Client {
@@ -117,6 +131,21 @@ impl Client {
     pub fn retry_policy(&self) -> &Retry {
         &self.inner.retry
     }
+
+    /// What the guards remember about the host of `url` (its circuit, budget and
+    /// rate-limit state): for health checks and metrics.
+    ///
+    /// # Errors
+    /// A usage error for a bad URL; a message when the state file cannot be read.
+    pub fn host_state(&self, url: &str) -> Result<HostState, Error> {
+        let url = reqwest::Url::parse(url)
+            .map_err(|e| Error::usage(format!("'{url}' is not a valid URL: {e}")))?;
+        self.inner
+            .guards
+            .store
+            .load(&crate::guard::host_key(&url))
+            .map_err(Error::usage)
+    }
 }
 
 /// Configures a [`Client`]. Every setter states its default.
@@ -129,6 +158,10 @@ pub struct ClientBuilder {
     classifier: Box<dyn Classify>,
     clock: Arc<dyn Clock>,
     user_agent: String,
+    guards: GuardConfig,
+    store: Option<Box<dyn GuardStore>>,
+    #[cfg(feature = "state")]
+    state_file: Option<std::path::PathBuf>,
 }
 
 impl Default for ClientBuilder {
@@ -141,6 +174,10 @@ impl Default for ClientBuilder {
             classifier: Box::new(DefaultClassifier),
             clock: Arc::new(SystemClock),
             user_agent: concat!("steady/", env!("CARGO_PKG_VERSION")).to_owned(),
+            guards: GuardConfig::default(),
+            store: None,
+            #[cfg(feature = "state")]
+            state_file: None,
         }
     }
 }
@@ -206,6 +243,76 @@ impl ClientBuilder {
         self
     }
 
+    /// The per-host circuit breaker (default [`Breaker::new`]: opens after 5 failures in
+    /// a row or 50% of the last 20 calls, for 30s doubling to 5m, one probe).
+    pub fn breaker(mut self, breaker: Breaker) -> Self {
+        self.guards.breaker = Some(breaker);
+        self
+    }
+
+    /// No circuit breaker.
+    pub fn no_breaker(mut self) -> Self {
+        self.guards.breaker = None;
+        self
+    }
+
+    /// The per-host retry budget (default [`RetryBudget::new`]: 20% of first attempts
+    /// plus 10 retries per 10s).
+    pub fn retry_budget(mut self, budget: RetryBudget) -> Self {
+        self.guards.budget = Some(budget);
+        self
+    }
+
+    /// No retry budget: every call may use all its retries.
+    pub fn no_retry_budget(mut self) -> Self {
+        self.guards.budget = None;
+        self
+    }
+
+    /// A client-side rate limit per host, e.g. `"10/s".parse()?` (default: none).
+    pub fn rate_limit(mut self, rate: Rate) -> Self {
+        self.guards.rate = Some(rate);
+        self
+    }
+
+    /// Whether the server's rate-limit signals pause or pace the host (`429` +
+    /// `Retry-After`, `X-RateLimit-*`, `RateLimit`; default true).
+    pub fn server_rate_limits(mut self, honour: bool) -> Self {
+        self.guards.server_limits = honour;
+        self
+    }
+
+    /// A bound on calls in flight per host (default: none).
+    pub fn bulkhead(mut self, bulkhead: Bulkhead) -> Self {
+        self.guards.bulkhead = Some(bulkhead);
+        self
+    }
+
+    /// Hedge slow idempotent calls (default: off).
+    pub fn hedge(mut self, hedge: Hedge) -> Self {
+        self.guards.hedge = Some(hedge);
+        self
+    }
+
+    /// Turns off every guard that is on by default: breaker, budget, server rate limits.
+    pub fn no_guards(self) -> Self {
+        self.no_breaker().no_retry_budget().server_rate_limits(false)
+    }
+
+    /// Keeps guard state (circuits, budgets, rate limits) in a SQLite file shared by
+    /// successive and concurrent processes, instead of in memory (default: memory).
+    #[cfg(feature = "state")]
+    pub fn state_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.state_file = Some(path.into());
+        self
+    }
+
+    /// Keeps guard state in `store` (default: in memory).
+    pub fn guard_store(mut self, store: impl GuardStore) -> Self {
+        self.store = Some(Box::new(store));
+        self
+    }
+
     /// The `User-Agent` header (default `steady/<version>`).
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
@@ -230,6 +337,14 @@ impl ClientBuilder {
             .map_err(|e| {
                 Error::usage(format!("the HTTP client cannot be built: {e}")).with_source(e)
             })?;
+        #[cfg(feature = "state")]
+        let store: Box<dyn GuardStore> = match (self.state_file, self.store) {
+            (Some(path), _) => Box::new(crate::guard::SqliteStore::open(path).map_err(Error::usage)?),
+            (None, Some(store)) => store,
+            (None, None) => Box::new(MemoryStore::default()),
+        };
+        #[cfg(not(feature = "state"))]
+        let store: Box<dyn GuardStore> = self.store.unwrap_or_else(|| Box::new(MemoryStore::default()));
         let rng = match self.retry.seed {
             Some(seed) => fastrand::Rng::with_seed(seed),
             None => fastrand::Rng::new(),
@@ -244,6 +359,7 @@ impl ClientBuilder {
                 classifier: self.classifier,
                 clock: self.clock,
                 rng: Mutex::new(rng),
+                guards: Guards::new(self.guards, store),
             }),
         })
     }

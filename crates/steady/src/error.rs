@@ -17,6 +17,7 @@ use reqwest::{Method, StatusCode, Version};
 
 use crate::attempt::{status_words, Attempt, StopReason};
 use crate::classify::Fault;
+use crate::guard::{GuardEvent, GuardKind};
 use crate::duration::human;
 use crate::redact::Scrubber;
 
@@ -67,6 +68,7 @@ pub(crate) enum Kind {
     TooManyRedirects(usize),
     RedirectRefused(String),
     Semantic(String),
+    Guard(GuardKind, String),
 }
 
 /// Why a call failed. See the [module docs](self).
@@ -84,6 +86,7 @@ struct Inner {
     body: Option<Bytes>,
     server_message: Option<String>,
     attempts: Vec<Attempt>,
+    guard_log: Vec<GuardEvent>,
     elapsed: Duration,
     stop: Option<StopReason>,
     retryable: bool,
@@ -104,6 +107,7 @@ impl Error {
                 body: None,
                 server_message: None,
                 attempts: Vec::new(),
+                guard_log: Vec::new(),
                 elapsed: Duration::ZERO,
                 stop: None,
                 retryable: false,
@@ -166,6 +170,22 @@ impl Error {
         self
     }
 
+    pub(crate) fn with_guard_log(mut self, log: Vec<GuardEvent>) -> Self {
+        self.inner.guard_log = log;
+        self
+    }
+
+    pub(crate) fn with_elapsed(mut self, elapsed: Duration) -> Self {
+        self.inner.elapsed = elapsed;
+        self
+    }
+
+    /// Every guard decision of the call: waits for permits, pauses, breaker and budget
+    /// refusals, hedges.
+    pub fn guard_log(&self) -> &[GuardEvent] {
+        &self.inner.guard_log
+    }
+
     pub(crate) fn scrubber(&self) -> &Scrubber {
         &self.inner.scrubber
     }
@@ -180,13 +200,15 @@ impl Error {
             | Kind::TooManyRedirects(_)
             | Kind::RedirectRefused(_) => Layer::Http,
             Kind::Semantic(_) => Layer::Semantic,
+            Kind::Guard(..) => Layer::Guard,
         }
     }
 
     /// A stable snake_case name of what failed, for machine output: `dns`,
     /// `connection_refused`, `connect_timeout`, `read_timeout`, `deadline`,
     /// `client_error`, `server_error`, `redirect_not_followed`, `too_many_redirects`,
-    /// `redirect_refused`, `invalid_json`, `semantic`, `usage`, ...
+    /// `redirect_refused`, `invalid_json`, `semantic`, `circuit_open`, `rate_limited`,
+    /// `bulkhead_full`, `usage`, ...
     pub fn kind(&self) -> &'static str {
         match &self.inner.kind {
             Kind::Usage(_) => "usage",
@@ -203,6 +225,10 @@ impl Error {
                 "invalid_json"
             }
             Kind::Semantic(_) => "semantic",
+            Kind::Guard(GuardKind::Breaker, _) => "circuit_open",
+            Kind::Guard(GuardKind::Bulkhead, _) => "bulkhead_full",
+            Kind::Guard(GuardKind::Budget, _) => "retry_budget",
+            Kind::Guard(..) => "rate_limited",
         }
     }
 
@@ -316,6 +342,7 @@ impl Error {
                 "{} but the body is not what was asked for: {problem}",
                 self.inner.status.map(status_words).unwrap_or_default()
             ),
+            Kind::Guard(_, message) => format!("not sent: {message}"),
         };
         self.inner.scrubber.scrub(&text)
     }
@@ -353,6 +380,15 @@ impl Error {
             Kind::Semantic(_) => {
                 "The server answered but not with what was asked for: check the endpoint, the query and the Accept header; retrying will not help.".into()
             }
+            Kind::Guard(GuardKind::Breaker, _) => {
+                "The host looks down: steady fails fast instead of adding load, and probes it again at the time above.".into()
+            }
+            Kind::Guard(GuardKind::Bulkhead, _) => {
+                "Too many calls are in flight to this host: lower the concurrency or raise the bulkhead's limit.".into()
+            }
+            Kind::Guard(..) => {
+                "The host's rate limit leaves no time before the deadline: allow a longer deadline or send fewer requests.".into()
+            }
         }
     }
 
@@ -367,7 +403,7 @@ impl Error {
                 _ => "http layer",
             },
             Layer::Semantic => "semantic layer: a 2xx with the wrong content",
-            Layer::Guard => "guard: not sent",
+            Layer::Guard => "guard: nothing was sent",
             Layer::Usage => "usage: nothing was sent",
         }
     }
@@ -388,6 +424,9 @@ impl Error {
         if let Some(message) = self.server_message() {
             lines.push(format!("server said: {message}"));
         }
+        if let Some(event) = self.guard_stop_event() {
+            lines.push(format!("guard: {}", event.message()));
+        }
         let attempts = match self.attempts() {
             1 => "1 attempt".to_owned(),
             n => format!("{n} attempts"),
@@ -402,6 +441,21 @@ impl Error {
             self.hint()
         ));
         lines.join("\n")
+    }
+}
+
+impl Error {
+    /// The guard event that stopped the retries, when a guard did.
+    fn guard_stop_event(&self) -> Option<&GuardEvent> {
+        match self.inner.stop {
+            Some(
+                StopReason::CircuitOpen
+                | StopReason::BudgetExhausted
+                | StopReason::GuardWaitPastDeadline
+                | StopReason::BulkheadFull,
+            ) => self.inner.guard_log.last(),
+            _ => None,
+        }
     }
 }
 

@@ -61,6 +61,9 @@
 //! ```
 
 mod attempt;
+pub mod breaker;
+pub mod budget;
+pub mod bulkhead;
 mod call;
 pub mod classify;
 mod client;
@@ -68,6 +71,9 @@ pub mod clock;
 pub mod duration;
 mod error;
 pub mod explain;
+pub mod guard;
+pub mod hedge;
+pub mod rate;
 mod redact;
 pub mod redirect;
 pub mod report;
@@ -80,6 +86,12 @@ pub mod timeout;
 mod transport;
 
 pub use attempt::{Attempt, Decision, StopReason, WaitReason};
+pub use breaker::Breaker;
+pub use budget::RetryBudget;
+pub use bulkhead::Bulkhead;
+pub use guard::{GuardEvent, GuardKind};
+pub use hedge::Hedge;
+pub use rate::Rate;
 pub use classify::{Fault, Verdict};
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_BODY};
 pub use error::{Error, Layer};

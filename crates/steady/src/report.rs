@@ -17,6 +17,8 @@
 //!   "attempt_log": [{"attempt": 1, "started_ms": 0, "duration_ms": 3, "outcome": "503 Service Unavailable",
 //!                    "status": 503, "fault": null, "layer": "http", "decision": "retry",
 //!                    "wait_ms": 1000, "wait_reason": "backoff", "stop_reason": null, "note": null}],
+//!   "guard_log": [{"at_ms": 3, "guard": "server_limit", "wait_ms": null,
+//!                  "message": "host paused: the server answered 429 with Retry-After: 2s"}],
 //!   "content_type": "application/json",
 //!   "body": {"error": "overloaded"}
 //! }
@@ -52,6 +54,7 @@ pub fn outcome_json(result: Result<&Response, &Error>) -> Value {
             out.insert("source".into(), json!("network"));
             out.insert("error".into(), Value::Null);
             out.insert("attempt_log".into(), attempt_log(resp.attempt_log()));
+            out.insert("guard_log".into(), guard_log(resp.guard_log()));
             insert_body(&mut out, resp.content_type(), resp.bytes(), scrubber);
         }
         Err(err) => {
@@ -77,6 +80,7 @@ pub fn outcome_json(result: Result<&Response, &Error>) -> Value {
                 }),
             );
             out.insert("attempt_log".into(), attempt_log(err.attempt_log()));
+            out.insert("guard_log".into(), guard_log(err.guard_log()));
             let content_type = err
                 .headers()
                 .and_then(|h| h.get(reqwest::header::CONTENT_TYPE))
@@ -126,6 +130,22 @@ fn attempt_log(attempts: &[Attempt]) -> Value {
                     "wait_reason": wait_reason,
                     "stop_reason": stop_reason,
                     "note": a.note(),
+                })
+            })
+            .collect(),
+    )
+}
+
+fn guard_log(events: &[crate::guard::GuardEvent]) -> Value {
+    Value::Array(
+        events
+            .iter()
+            .map(|e| {
+                json!({
+                    "at_ms": e.at().as_millis() as u64,
+                    "guard": e.guard().name(),
+                    "wait_ms": e.wait().map(|w| w.as_millis() as u64),
+                    "message": e.message(),
                 })
             })
             .collect(),

@@ -22,6 +22,7 @@ pub struct Response {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
     pub(crate) attempts: Vec<Attempt>,
+    pub(crate) guard_log: Vec<crate::guard::GuardEvent>,
     pub(crate) elapsed: Duration,
     pub(crate) scrubber: Scrubber,
 }
@@ -102,6 +103,11 @@ impl Response {
     /// Every attempt, with what came back and what steady decided.
     pub fn attempt_log(&self) -> &[Attempt] {
         &self.attempts
+    }
+
+    /// Every guard decision of the call (waits for permits, pauses, hedges).
+    pub fn guard_log(&self) -> &[crate::guard::GuardEvent] {
+        &self.guard_log
     }
 
     /// How long the call took, waits included.

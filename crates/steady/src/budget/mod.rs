@@ -1,0 +1,158 @@
+//! The retry budget: retries may add only a bounded share of load on top of first
+//! attempts.
+//!
+//! Why budgets and not only a maximum of retries per call? Three retries per call are
+//! harmless when one call in a hundred fails and a fourfold load when all of them do:
+//! exactly when the service is down and can least take it. A budget caps retries as a
+//! share of first attempts over a sliding window, so a healthy client retries freely
+//! and a client facing an outage falls back to about one extra request in five (Envoy
+//! retry budgets, Finagle and tower's `TpsBudget`, the AWS SDKs' retry quota, gRPC
+//! retry throttling all follow this idea). Hedged requests spend the same budget.
+//!
+//! A retry is allowed while the retries in the last `window` stay under
+//! `min_retries + ratio x first attempts`. Defaults: ratio 0.2 (at most ~20% extra
+//! load), `min_retries` 10 per 10s window (a quiet client, making a call a minute, can
+//! still retry its rare failures).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Retry budget settings. See the [module docs](self).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use]
+pub struct RetryBudget {
+    pub(crate) ratio: f64,
+    pub(crate) min_retries: u32,
+    pub(crate) window: Duration,
+}
+
+impl Default for RetryBudget {
+    fn default() -> Self {
+        RetryBudget {
+            ratio: 0.2,
+            min_retries: 10,
+            window: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryBudget {
+    /// A budget with the defaults: 20% of first attempts plus 10 retries per 10s.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Retries allowed per first attempt (default 0.2).
+    pub fn ratio(mut self, ratio: f64) -> Self {
+        self.ratio = ratio.max(0.0);
+        self
+    }
+
+    /// Retries always allowed per window, whatever the traffic (default 10).
+    pub fn min_retries(mut self, n: u32) -> Self {
+        self.min_retries = n;
+        self
+    }
+
+    /// The sliding window (default 10s, counted in one-second slots).
+    pub fn window(mut self, window: Duration) -> Self {
+        self.window = window.max(Duration::from_secs(1));
+        self
+    }
+
+    fn slots(&self) -> u64 {
+        self.window.as_secs().max(1)
+    }
+}
+
+/// One host's budget: first attempts and retries per second, for the last seconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BudgetState {
+    /// `(second, first attempts, retries)`, oldest first.
+    pub(crate) slots: Vec<(u64, u32, u32)>,
+}
+
+impl BudgetState {
+    fn trim(&mut self, cfg: &RetryBudget, now_ms: u64) {
+        let now_s = now_ms / 1000;
+        let oldest = now_s.saturating_sub(cfg.slots() - 1);
+        self.slots.retain(|(s, _, _)| *s >= oldest && *s <= now_s);
+    }
+
+    fn slot(&mut self, now_ms: u64) -> &mut (u64, u32, u32) {
+        let now_s = now_ms / 1000;
+        if self.slots.last().is_none_or(|(s, _, _)| *s != now_s) {
+            self.slots.push((now_s, 0, 0));
+        }
+        self.slots.last_mut().expect("a slot was just pushed")
+    }
+
+    /// First attempts and retries in the window.
+    pub fn counts(&self) -> (u32, u32) {
+        self.slots
+            .iter()
+            .fold((0, 0), |(f, r), (_, df, dr)| (f + df, r + dr))
+    }
+
+    /// Counts a first attempt.
+    pub(crate) fn deposit(&mut self, cfg: &RetryBudget, now_ms: u64) {
+        self.trim(cfg, now_ms);
+        self.slot(now_ms).1 += 1;
+    }
+
+    /// Takes one retry from the budget if there is one; `Err` says why not.
+    pub(crate) fn withdraw(&mut self, cfg: &RetryBudget, now_ms: u64) -> Result<(), String> {
+        self.trim(cfg, now_ms);
+        let (firsts, retries) = self.counts();
+        let allowed = f64::from(cfg.min_retries) + cfg.ratio * f64::from(firsts);
+        if f64::from(retries) + 1.0 > allowed {
+            return Err(format!(
+                "the retry budget is spent: {retries} retries in the last {} against {firsts} first attempts (allowed: {} + {:.0}% of first attempts)",
+                crate::duration::human(cfg.window),
+                cfg.min_retries,
+                cfg.ratio * 100.0
+            ));
+        }
+        self.slot(now_ms).2 += 1;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quiet_client_gets_the_floor() {
+        let cfg = RetryBudget::new();
+        let mut b = BudgetState::default();
+        b.deposit(&cfg, 0);
+        for _ in 0..10 {
+            b.withdraw(&cfg, 0).unwrap();
+        }
+        let err = b.withdraw(&cfg, 0).unwrap_err();
+        assert!(err.contains("10 retries in the last 10s against 1 first attempts"), "{err}");
+    }
+
+    #[test]
+    fn retries_grow_with_traffic_at_the_ratio() {
+        let cfg = RetryBudget::new().min_retries(0);
+        let mut b = BudgetState::default();
+        for _ in 0..100 {
+            b.deposit(&cfg, 5_000);
+        }
+        let allowed = (0..100).take_while(|_| b.withdraw(&cfg, 5_000).is_ok()).count();
+        assert_eq!(allowed, 20);
+    }
+
+    #[test]
+    fn the_window_slides() {
+        let cfg = RetryBudget::new().min_retries(1).ratio(0.0);
+        let mut b = BudgetState::default();
+        b.withdraw(&cfg, 0).unwrap();
+        assert!(b.withdraw(&cfg, 9_999).is_err(), "still inside the 10s window");
+        b.withdraw(&cfg, 10_000).unwrap();
+        assert_eq!(b.slots.len(), 1, "old seconds are dropped");
+    }
+}

@@ -1,0 +1,336 @@
+//! Guards: what stops a client from hammering a sick service.
+//!
+//! Retries alone turn someone else's outage into a retry storm: every caller multiplies
+//! its load exactly when the service can least take it, and the storm can keep the
+//! service down after the trigger is gone (a metastable failure). The guards, per host
+//! (scheme, host and port), are:
+//!
+//! - the [circuit breaker](crate::breaker): fail fast while a host is down, probe it
+//!   now and then (on by default);
+//! - the [retry budget](crate::budget): retries and hedges add at most ~20% load (on
+//!   by default);
+//! - [rate limits](crate::rate): the client's own pace (`--rate`) and the pace the
+//!   server asks for (`429` + `Retry-After`, `X-RateLimit-*`, `RateLimit`; honoured by
+//!   default);
+//! - the [bulkhead](crate::bulkhead): a bound on calls in flight (opt-in);
+//! - [hedging](crate::hedge): a second request when an idempotent one is slow (opt-in).
+//!
+//! All of them run under the call's one deadline: a permit, a pause or a probe that
+//! would come after it fails the call at once instead.
+//!
+//! Their state is plain data per host ([`HostState`]) kept in a [`GuardStore`]: in
+//! memory for the life of the client by default, or in a SQLite file shared by
+//! successive and concurrent processes (`ClientBuilder::state_file`, `--state`), so a
+//! cron job that runs every minute against a dead API notices that it is dead.
+
+#[cfg(feature = "state")]
+mod sqlite;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "state")]
+pub use sqlite::SqliteStore;
+
+use crate::breaker::{Admission, Breaker, BreakerState, Health, Transition};
+use crate::budget::{BudgetState, RetryBudget};
+use crate::bulkhead::{Bulkhead, Bulkheads};
+use crate::hedge::{Hedge, Latencies};
+use crate::rate::{Rate, RateState, ServerLimit};
+
+/// Everything steady remembers about one host.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HostState {
+    /// The circuit.
+    pub breaker: BreakerState,
+    /// The retry budget.
+    pub budget: BudgetState,
+    /// Client and server rate limits.
+    pub rate: RateState,
+}
+
+/// Where host states live. Each update is atomic: read, change, write.
+pub trait GuardStore: Send + Sync + fmt::Debug + 'static {
+    /// Applies `change` to the state of `host` atomically.
+    ///
+    /// # Errors
+    /// When the store cannot be read or written; steady then goes on without that
+    /// guard decision and logs a warning.
+    fn update(&self, host: &str, change: &mut dyn FnMut(&mut HostState)) -> Result<(), String>;
+
+    /// The state of `host` (the default state for an unknown host).
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn load(&self, host: &str) -> Result<HostState, String>;
+}
+
+/// Host states in memory, for the life of the client (the default).
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    hosts: Mutex<HashMap<String, HostState>>,
+}
+
+impl GuardStore for MemoryStore {
+    fn update(&self, host: &str, change: &mut dyn FnMut(&mut HostState)) -> Result<(), String> {
+        let mut hosts = self.hosts.lock().map_err(|_| "guard state lock poisoned".to_owned())?;
+        change(hosts.entry(host.to_owned()).or_default());
+        Ok(())
+    }
+
+    fn load(&self, host: &str) -> Result<HostState, String> {
+        let hosts = self.hosts.lock().map_err(|_| "guard state lock poisoned".to_owned())?;
+        Ok(hosts.get(host).cloned().unwrap_or_default())
+    }
+}
+
+/// The key of a host: `scheme://host:port`.
+pub(crate) fn host_key(url: &reqwest::Url) -> String {
+    format!(
+        "{}://{}:{}",
+        url.scheme(),
+        url.host_str().unwrap_or(""),
+        url.port_or_known_default().unwrap_or(0)
+    )
+}
+
+/// Which guard acted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GuardKind {
+    /// The circuit breaker.
+    Breaker,
+    /// The retry budget.
+    Budget,
+    /// The client's own rate limit.
+    RateLimit,
+    /// A pause or pace the server asked for.
+    ServerLimit,
+    /// The bulkhead.
+    Bulkhead,
+    /// Hedging.
+    Hedge,
+}
+
+impl GuardKind {
+    /// `breaker`, `budget`, `rate_limit`, `server_limit`, `bulkhead`, `hedge`.
+    pub fn name(self) -> &'static str {
+        match self {
+            GuardKind::Breaker => "breaker",
+            GuardKind::Budget => "budget",
+            GuardKind::RateLimit => "rate_limit",
+            GuardKind::ServerLimit => "server_limit",
+            GuardKind::Bulkhead => "bulkhead",
+            GuardKind::Hedge => "hedge",
+        }
+    }
+}
+
+/// One guard decision, for the attempt log, `-v` and `--format json`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GuardEvent {
+    pub(crate) at: Duration,
+    pub(crate) guard: GuardKind,
+    pub(crate) wait: Option<Duration>,
+    pub(crate) message: String,
+}
+
+impl GuardEvent {
+    /// When, from the start of the call.
+    pub fn at(&self) -> Duration {
+        self.at
+    }
+
+    /// Which guard.
+    pub fn guard(&self) -> GuardKind {
+        self.guard
+    }
+
+    /// How long the call waited because of it, if it did.
+    pub fn wait(&self) -> Option<Duration> {
+        self.wait
+    }
+
+    /// What happened, in words.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+/// The guard configuration of a client.
+#[derive(Debug, Clone)]
+pub(crate) struct GuardConfig {
+    pub(crate) breaker: Option<Breaker>,
+    pub(crate) budget: Option<RetryBudget>,
+    pub(crate) rate: Option<Rate>,
+    pub(crate) server_limits: bool,
+    pub(crate) bulkhead: Option<Bulkhead>,
+    pub(crate) hedge: Option<Hedge>,
+}
+
+impl Default for GuardConfig {
+    fn default() -> Self {
+        GuardConfig {
+            breaker: Some(Breaker::default()),
+            budget: Some(RetryBudget::default()),
+            rate: None,
+            server_limits: true,
+            bulkhead: None,
+            hedge: None,
+        }
+    }
+}
+
+/// The guards of a client, with their state.
+#[derive(Debug)]
+pub(crate) struct Guards {
+    pub(crate) config: GuardConfig,
+    pub(crate) store: Box<dyn GuardStore>,
+    pub(crate) bulkheads: Option<Bulkheads>,
+    pub(crate) latencies: Latencies,
+}
+
+/// The guards' answer before an attempt.
+#[derive(Debug)]
+pub(crate) enum Admit {
+    Go {
+        wait: Option<(Duration, GuardKind, String)>,
+        transition: Option<Transition>,
+    },
+    Refused {
+        guard: GuardKind,
+        message: String,
+    },
+}
+
+pub(crate) fn wall_ms(at: SystemTime) -> u64 {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// `12:03:04 UTC` for a wall-clock time in ms.
+pub(crate) fn clock_time(ms: u64) -> String {
+    let s = (ms / 1000) % 86400;
+    format!("{:02}:{:02}:{:02} UTC", s / 3600, (s / 60) % 60, s % 60)
+}
+
+impl Guards {
+    pub(crate) fn new(config: GuardConfig, store: Box<dyn GuardStore>) -> Self {
+        Guards {
+            bulkheads: config.bulkhead.map(Bulkheads::new),
+            config,
+            store,
+            latencies: Latencies::default(),
+        }
+    }
+
+    fn update(&self, host: &str, change: &mut dyn FnMut(&mut HostState)) {
+        if let Err(err) = self.store.update(host, change) {
+            tracing::warn!(target: "steady::guard", "guard state for {host} unavailable, going on without it: {err}");
+        }
+    }
+
+    /// Before attempt `number`: breaker, first-attempt deposit, server pause, client rate.
+    pub(crate) fn admit(&self, host: &str, number: u32, now_ms: u64) -> Admit {
+        let mut answer = Admit::Go {
+            wait: None,
+            transition: None,
+        };
+        let config = &self.config;
+        self.update(host, &mut |state| {
+            answer = Admit::Go {
+                wait: None,
+                transition: None,
+            };
+            let mut transition = None;
+            if let Some(breaker) = &config.breaker {
+                let (admission, t) = state.breaker.admit(breaker, now_ms);
+                transition = t;
+                match admission {
+                    Admission::Go { .. } => {}
+                    Admission::Refused {
+                        since_ms,
+                        reason,
+                        probe_at_ms,
+                    } => {
+                        let wait = Duration::from_millis(probe_at_ms.saturating_sub(now_ms));
+                        answer = Admit::Refused {
+                            guard: GuardKind::Breaker,
+                            message: format!(
+                                "circuit open for {host} since {} because {reason}; next probe at {} (in {})",
+                                clock_time(since_ms),
+                                clock_time(probe_at_ms),
+                                crate::duration::human(wait)
+                            ),
+                        };
+                        return;
+                    }
+                }
+            }
+            if number == 1 {
+                if let Some(budget) = &config.budget {
+                    state.budget.deposit(budget, now_ms);
+                }
+            }
+            let mut wait: Option<(Duration, GuardKind, String)> = None;
+            if config.server_limits {
+                if let Some((w, reason)) = state.rate.server_wait(now_ms) {
+                    wait = Some((w, GuardKind::ServerLimit, reason));
+                }
+            }
+            if let Some(rate) = &config.rate {
+                let w = state.rate.reserve(rate, now_ms);
+                if !w.is_zero() && wait.as_ref().is_none_or(|(current, _, _)| w > *current) {
+                    wait = Some((w, GuardKind::RateLimit, format!("client rate limit {rate}")));
+                }
+            }
+            answer = Admit::Go { wait, transition };
+        });
+        answer
+    }
+
+    /// Takes a retry (or a hedge) from the budget.
+    pub(crate) fn withdraw(&self, host: &str, now_ms: u64) -> Result<(), String> {
+        let Some(budget) = &self.config.budget else {
+            return Ok(());
+        };
+        let mut result = Ok(());
+        self.update(host, &mut |state| result = state.budget.withdraw(budget, now_ms));
+        result
+    }
+
+    /// After an attempt: the breaker's view of it and what the server said about limits.
+    pub(crate) fn record(
+        &self,
+        host: &str,
+        health: Health,
+        limit: Option<&ServerLimit>,
+        now_ms: u64,
+    ) -> Option<Transition> {
+        let mut transition = None;
+        let config = &self.config;
+        self.update(host, &mut |state| {
+            transition = config
+                .breaker
+                .as_ref()
+                .and_then(|b| state.breaker.record(b, health, now_ms));
+            if config.server_limits {
+                if let Some(limit) = limit {
+                    state.rate.apply(limit, now_ms);
+                }
+            }
+        });
+        transition
+    }
+
+    /// Whether semantic failures count against a host.
+    pub(crate) fn count_semantic(&self) -> bool {
+        self.config.breaker.as_ref().is_some_and(|b| b.count_semantic)
+    }
+}
