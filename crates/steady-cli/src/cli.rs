@@ -322,10 +322,14 @@ pub struct GuardArgs {
     #[arg(long)]
     pub no_breaker: bool,
 
-    /// Open the circuit after N failures in a row (while the window is too thin to
-    /// judge by ratio).
+    /// Open the circuit after N failures in a row spanning at least --breaker-span.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub breaker_failures: u32,
+
+    /// How long failures in a row must last to open the circuit (a shorter blip is
+    /// ridden out by retries).
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = duration)]
+    pub breaker_span: Duration,
 
     /// Open the circuit when this share of the calls in the window failed.
     #[arg(long, value_name = "RATIO", default_value_t = 0.5)]

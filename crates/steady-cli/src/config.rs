@@ -51,7 +51,10 @@ pub fn client(args: &CallArgs) -> anyhow::Result<Client> {
 }
 
 /// The guard flags, onto a client builder.
-fn guards(mut builder: steady::ClientBuilder, g: &GuardArgs) -> Result<steady::ClientBuilder, UsageError> {
+fn guards(
+    mut builder: steady::ClientBuilder,
+    g: &GuardArgs,
+) -> Result<steady::ClientBuilder, UsageError> {
     if !(0.0..=1.0).contains(&g.breaker_ratio) {
         return Err(UsageError::new(format!(
             "--breaker-ratio {}: expected a share from 0 to 1, e.g. 0.5",
@@ -59,7 +62,9 @@ fn guards(mut builder: steady::ClientBuilder, g: &GuardArgs) -> Result<steady::C
         )));
     }
     if g.retry_budget < 0.0 {
-        return Err(UsageError::new("--retry-budget: expected a percentage, e.g. 20"));
+        return Err(UsageError::new(
+            "--retry-budget: expected a percentage, e.g. 20",
+        ));
     }
     if g.no_guards {
         builder = builder.no_guards();
@@ -70,6 +75,7 @@ fn guards(mut builder: steady::ClientBuilder, g: &GuardArgs) -> Result<steady::C
             builder.breaker(
                 Breaker::new()
                     .consecutive_failures(g.breaker_failures)
+                    .streak_span(g.breaker_span)
                     .failure_ratio(g.breaker_ratio)
                     .window(g.breaker_window, g.breaker_min_calls)
                     .open_for(g.breaker_open, g.breaker_open_max)

@@ -233,7 +233,10 @@ async fn steady_run(args: &DemoArgs, paths: &[String]) -> anyhow::Result<(Tally,
                     Outcome::Failed
                 }
             }
-            Err(err) if err.layer() == Layer::Guard || err.stop_reason() == Some(StopReason::CircuitOpen) => {
+            Err(err)
+                if err.layer() == Layer::Guard
+                    || err.stop_reason() == Some(StopReason::CircuitOpen) =>
+            {
                 handling.failed_fast += 1;
                 Outcome::Failed
             }
@@ -339,10 +342,22 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "invalid JSON in a 200 caught instead of used",
         handling.semantic_caught,
     );
-    line("circuit breaker opened (the host looked down)", handling.breaker_opened);
-    line("failed fast while the circuit was open (nothing sent)", handling.failed_fast);
-    line("not retried: the retry budget was spent (load capped)", handling.budget_spent);
-    line("gave up: every retry used or the deadline reached", handling.gave_up);
+    line(
+        "circuit breaker opened (the host looked down)",
+        handling.breaker_opened,
+    );
+    line(
+        "failed fast while the circuit was open (nothing sent)",
+        handling.failed_fast,
+    );
+    line(
+        "not retried: the retry budget was spent (load capped)",
+        handling.budget_spent,
+    );
+    line(
+        "gave up: every retry used or the deadline reached",
+        handling.gave_up,
+    );
     println!(
         "\nEvery wait stayed within the 60s deadline; no call was retried past a 4xx. Try it on your own API:\n  steady chaos --upstream https://your.api --fault status=503,rate=0.2   then point your client at it."
     );

@@ -160,7 +160,10 @@ impl Client {
             if let Some(limit) = &limit {
                 call.event(GuardKind::ServerLimit, None, describe_limit(limit));
             }
-            if let Some(t) = inner.guards.record(&call.host, health, limit.as_ref(), now_ms) {
+            if let Some(t) = inner
+                .guards
+                .record(&call.host, health, limit.as_ref(), now_ms)
+            {
                 call.transition(t);
             }
 
@@ -309,7 +312,9 @@ impl Call<'_> {
                         return Err((guard, message, StopReason::GuardWaitPastDeadline));
                     }
                     let message = match guard {
-                        GuardKind::ServerLimit => format!("paused {} because {reason}", human(wait)),
+                        GuardKind::ServerLimit => {
+                            format!("paused {} because {reason}", human(wait))
+                        }
                         _ => format!("waited {} for a permit ({reason})", human(wait)),
                     };
                     self.event(guard, Some(wait), message);
@@ -348,11 +353,22 @@ impl Call<'_> {
             result = &mut primary => return result,
             _ = inner.clock.sleep(delay) => {}
         }
-        if let Err(message) = inner.guards.withdraw(&self.host, wall_ms(inner.clock.wall())) {
-            self.event(GuardKind::Hedge, None, format!("not hedged after {}: {message}", human(delay)));
+        if let Err(message) = inner
+            .guards
+            .withdraw(&self.host, wall_ms(inner.clock.wall()))
+        {
+            self.event(
+                GuardKind::Hedge,
+                None,
+                format!("not hedged after {}: {message}", human(delay)),
+            );
             return primary.await;
         }
-        self.event(GuardKind::Hedge, None, format!("no answer after {}: sent a second request", human(delay)));
+        self.event(
+            GuardKind::Hedge,
+            None,
+            format!("no answer after {}: sent a second request", human(delay)),
+        );
         let secondary = timed(wire.exchange(request));
         tokio::pin!(secondary);
         let (mut first_failed, mut second_failed) = (None, None);
@@ -395,7 +411,12 @@ impl Call<'_> {
     }
 
     /// The error for a failed attempt that ends the call with `stop`.
-    fn fail(&mut self, failed: Failed, stop: StopReason, scrubber: crate::redact::Scrubber) -> Error {
+    fn fail(
+        &mut self,
+        failed: Failed,
+        stop: StopReason,
+        scrubber: crate::redact::Scrubber,
+    ) -> Error {
         if let Some(last) = self.log.last_mut() {
             last.decision = Decision::Stop(stop);
         }

@@ -10,10 +10,10 @@ use crate::breaker::Breaker;
 use crate::budget::RetryBudget;
 use crate::bulkhead::Bulkhead;
 use crate::classify::{Classify, DefaultClassifier};
+use crate::clock::{Clock, SystemClock};
 use crate::guard::{GuardConfig, GuardStore, Guards, HostState, MemoryStore};
 use crate::hedge::Hedge;
 use crate::rate::Rate;
-use crate::clock::{Clock, SystemClock};
 use crate::redirect::Redirects;
 use crate::request::RequestBuilder;
 use crate::retry::Retry;
@@ -296,7 +296,9 @@ impl ClientBuilder {
 
     /// Turns off every guard that is on by default: breaker, budget, server rate limits.
     pub fn no_guards(self) -> Self {
-        self.no_breaker().no_retry_budget().server_rate_limits(false)
+        self.no_breaker()
+            .no_retry_budget()
+            .server_rate_limits(false)
     }
 
     /// Keeps guard state (circuits, budgets, rate limits) in a SQLite file shared by
@@ -339,12 +341,16 @@ impl ClientBuilder {
             })?;
         #[cfg(feature = "state")]
         let store: Box<dyn GuardStore> = match (self.state_file, self.store) {
-            (Some(path), _) => Box::new(crate::guard::SqliteStore::open(path).map_err(Error::usage)?),
+            (Some(path), _) => {
+                Box::new(crate::guard::SqliteStore::open(path).map_err(Error::usage)?)
+            }
             (None, Some(store)) => store,
             (None, None) => Box::new(MemoryStore::default()),
         };
         #[cfg(not(feature = "state"))]
-        let store: Box<dyn GuardStore> = self.store.unwrap_or_else(|| Box::new(MemoryStore::default()));
+        let store: Box<dyn GuardStore> = self
+            .store
+            .unwrap_or_else(|| Box::new(MemoryStore::default()));
         let rng = match self.retry.seed {
             Some(seed) => fastrand::Rng::with_seed(seed),
             None => fastrand::Rng::new(),

@@ -17,8 +17,8 @@ use reqwest::{Method, StatusCode, Version};
 
 use crate::attempt::{status_words, Attempt, StopReason};
 use crate::classify::Fault;
-use crate::guard::{GuardEvent, GuardKind};
 use crate::duration::human;
+use crate::guard::{GuardEvent, GuardKind};
 use crate::redact::Scrubber;
 
 pub(crate) type BoxError = Box<dyn StdError + Send + Sync>;

@@ -7,8 +7,9 @@
 //!
 //! - **closed** (normal): outcomes are recorded. The circuit opens when the failure
 //!   ratio over the last `window` (a time window) reaches `failure_ratio`, judged once
-//!   it holds at least `min_calls` calls; a quiet client, whose window holds fewer,
-//!   is judged instead by `consecutive_failures` failures in a row;
+//!   it holds at least `min_calls` calls, or when at least `consecutive_failures`
+//!   calls in a row failed over at least `streak_span` (nothing but failures for that
+//!   long: the host is down, however busy or quiet the client);
 //! - **open**: calls fail fast (layer `guard`, exit code 8) for `open_for`;
 //! - **half-open**: up to `probes` calls go through; a success closes the circuit, a
 //!   failure opens it again for twice as long as last time, up to `open_max`.
@@ -18,11 +19,10 @@
 //! only when [`Breaker::count_semantic`] says so.
 //!
 //! Defaults, and why: a 10s window judged from 20 calls at a 50% ratio (a real
-//! majority of a meaningful sample, as resilience4j's time-based window: a busy
-//! client rides out a one-second blip with retries instead of tripping on it, and
-//! trips within seconds of a real outage); 5 consecutive failures when the window is
-//! too thin to judge (a cron job calling once a minute notices a dead host on its
-//! second run); open for 2s at first, doubling with each failed probe up to 5 minutes: most
+//! majority of a meaningful sample, as resilience4j's time-based window); 5 failures
+//! in a row spanning at least 2s (a blip shorter than that is ridden out by retries,
+//! not turned into seconds of fast failures; a busy client facing a dead host trips
+//! after 2s; a cron job calling once a minute trips on its second run); open for 2s at first, doubling with each failed probe up to 5 minutes: most
 //! outages of a remote API are blips, and a probe costs one request, so a blip costs
 //! a couple of seconds of fast failures while a dead host gets one request at 2s, 6s,
 //! 14s, 30s, ... and then one every 5 minutes; one probe at a time (a struggling
@@ -42,6 +42,7 @@ use serde::{Deserialize, Serialize};
 #[must_use]
 pub struct Breaker {
     pub(crate) consecutive_failures: u32,
+    pub(crate) streak_span: Duration,
     pub(crate) failure_ratio: f64,
     pub(crate) window: Duration,
     pub(crate) min_calls: u32,
@@ -55,6 +56,7 @@ impl Default for Breaker {
     fn default() -> Self {
         Breaker {
             consecutive_failures: 5,
+            streak_span: Duration::from_secs(2),
             failure_ratio: 0.5,
             window: Duration::from_secs(10),
             min_calls: 20,
@@ -72,10 +74,17 @@ impl Breaker {
         Self::default()
     }
 
-    /// Open after this many failures in a row, while the window holds fewer than its
-    /// minimum of calls (default 5; 0 turns this rule off).
+    /// Open after this many failures in a row (default 5; 0 turns this rule off)
+    /// spanning at least [`Breaker::streak_span`].
     pub fn consecutive_failures(mut self, n: u32) -> Self {
         self.consecutive_failures = n;
+        self
+    }
+
+    /// How long a streak of failures must last before it opens the circuit (default
+    /// 2s; zero: the count alone decides).
+    pub fn streak_span(mut self, span: Duration) -> Self {
+        self.streak_span = span;
         self
     }
 
@@ -153,6 +162,9 @@ pub struct BreakerState {
     /// `(second, calls, failures)` for the last seconds, oldest first.
     pub(crate) window: VecDeque<(u64, u32, u32)>,
     pub(crate) consecutive: u32,
+    /// When the current streak of failures began.
+    #[serde(default)]
+    pub(crate) streak_since_ms: u64,
     /// When the current phase began.
     pub(crate) since_ms: u64,
     /// How long the circuit stays open this time.
@@ -169,8 +181,14 @@ pub struct BreakerState {
 /// The breaker's answer to "may this call go?".
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Admission {
-    Go { probe: bool },
-    Refused { since_ms: u64, reason: String, probe_at_ms: u64 },
+    Go {
+        probe: bool,
+    },
+    Refused {
+        since_ms: u64,
+        reason: String,
+        probe_at_ms: u64,
+    },
 }
 
 /// A change of phase, for the log.
@@ -195,7 +213,9 @@ impl BreakerState {
     pub fn window_failures(&self) -> (u32, u32) {
         self.window
             .iter()
-            .fold((0, 0), |(f, c), (_, calls, failures)| (f + failures, c + calls))
+            .fold((0, 0), |(f, c), (_, calls, failures)| {
+                (f + failures, c + calls)
+            })
     }
 
     /// Failures in a row.
@@ -233,7 +253,8 @@ impl BreakerState {
             Phase::HalfOpen => {
                 // A probe that never reported (its process died) frees its place after
                 // one open period.
-                let stale = now_ms.saturating_sub(self.probe_started_ms) > self.open_for_ms.max(1000);
+                let stale =
+                    now_ms.saturating_sub(self.probe_started_ms) > self.open_for_ms.max(1000);
                 if self.probes_out < cfg.probes || stale {
                     self.probes_out = if stale { 1 } else { self.probes_out + 1 };
                     self.probe_started_ms = now_ms;
@@ -242,8 +263,13 @@ impl BreakerState {
                     (
                         Admission::Refused {
                             since_ms: self.since_ms,
-                            reason: format!("{} (half-open: a probe is already in flight)", self.reason),
-                            probe_at_ms: self.probe_started_ms.saturating_add(self.open_for_ms.max(1000)),
+                            reason: format!(
+                                "{} (half-open: a probe is already in flight)",
+                                self.reason
+                            ),
+                            probe_at_ms: self
+                                .probe_started_ms
+                                .saturating_add(self.open_for_ms.max(1000)),
                         },
                         None,
                     )
@@ -261,7 +287,12 @@ impl BreakerState {
     }
 
     /// Records a call's outcome at `now_ms`.
-    pub(crate) fn record(&mut self, cfg: &Breaker, health: Health, now_ms: u64) -> Option<Transition> {
+    pub(crate) fn record(
+        &mut self,
+        cfg: &Breaker,
+        health: Health,
+        now_ms: u64,
+    ) -> Option<Transition> {
         let failed = health == Health::Failure;
         match self.phase {
             Phase::HalfOpen => {
@@ -295,21 +326,32 @@ impl BreakerState {
                     slot.1 += 1;
                     slot.2 += u32::from(failed);
                 }
-                self.consecutive = if failed { self.consecutive + 1 } else { 0 };
                 if !failed {
+                    self.consecutive = 0;
                     return None;
                 }
+                if self.consecutive == 0 {
+                    self.streak_since_ms = now_ms;
+                }
+                self.consecutive += 1;
                 let (failures, calls) = self.window_failures();
-                if calls >= cfg.min_calls {
-                    if f64::from(failures) < cfg.failure_ratio * f64::from(calls) {
-                        return None;
-                    }
+                let streak = Duration::from_millis(now_ms.saturating_sub(self.streak_since_ms));
+                if calls >= cfg.min_calls
+                    && f64::from(failures) >= cfg.failure_ratio * f64::from(calls)
+                {
                     self.reason = format!(
                         "{failures} of {calls} calls in the last {} failed",
                         crate::duration::human(cfg.window)
                     );
-                } else if cfg.consecutive_failures > 0 && self.consecutive >= cfg.consecutive_failures {
-                    self.reason = format!("{} calls in a row failed", self.consecutive);
+                } else if cfg.consecutive_failures > 0
+                    && self.consecutive >= cfg.consecutive_failures
+                    && streak >= cfg.streak_span
+                {
+                    self.reason = format!(
+                        "{} calls in a row failed over {}",
+                        self.consecutive,
+                        crate::duration::human(streak)
+                    );
                 } else {
                     return None;
                 }
@@ -352,16 +394,33 @@ mod tests {
     }
 
     #[test]
-    fn opens_after_consecutive_failures() {
+    fn opens_after_consecutive_failures_spanning_two_seconds() {
         let cfg = Breaker::new();
         let mut st = BreakerState::default();
         for i in 0..4 {
-            assert_eq!(fail(&mut st, &cfg, i), None);
+            assert_eq!(fail(&mut st, &cfg, i * 500), None);
         }
-        let t = fail(&mut st, &cfg, 4).unwrap();
+        let t = fail(&mut st, &cfg, 2_000).unwrap();
         assert_eq!(t.to, Phase::Open);
-        assert!(t.message.contains("5 calls in a row failed"), "{}", t.message);
-        assert!(matches!(st.admit(&cfg, 5).0, Admission::Refused { .. }));
+        assert!(
+            t.message.contains("5 calls in a row failed over 2s"),
+            "{}",
+            t.message
+        );
+        assert!(matches!(st.admit(&cfg, 2_001).0, Admission::Refused { .. }));
+    }
+
+    #[test]
+    fn a_burst_of_failures_shorter_than_the_span_does_not_open() {
+        let cfg = Breaker::new();
+        let mut st = BreakerState::default();
+        for i in 0..15 {
+            assert_eq!(fail(&mut st, &cfg, i * 100), None, "call {i}");
+        }
+        assert!(
+            fail(&mut st, &cfg, 2_000).is_some(),
+            "still failing after 2s: open"
+        );
     }
 
     #[test]
@@ -374,7 +433,11 @@ mod tests {
         // success, failure alternating: 50% once 6 calls are in.
         let mut opened_at = None;
         for i in 0..10u64 {
-            let health = if i % 2 == 0 { Health::Success } else { Health::Failure };
+            let health = if i % 2 == 0 {
+                Health::Success
+            } else {
+                Health::Failure
+            };
             if let Some(t) = st.record(&cfg, health, i * 100) {
                 opened_at = Some((i, t.message));
                 break;
@@ -382,7 +445,10 @@ mod tests {
         }
         let (at, message) = opened_at.unwrap();
         assert_eq!(at, 5, "the 6th call makes 3 of 6");
-        assert!(message.contains("3 of 6 calls in the last 10s failed"), "{message}");
+        assert!(
+            message.contains("3 of 6 calls in the last 10s failed"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -390,34 +456,41 @@ mod tests {
         let cfg = Breaker::new();
         let mut st = BreakerState::default();
         let mut now = 0;
-        // 8s of healthy traffic at 25 calls a second ...
-        for _ in 0..200 {
-            now += 40;
+        // 8s of healthy traffic at 50 calls a second ...
+        for _ in 0..400 {
+            now += 20;
             assert_eq!(st.record(&cfg, Health::Success, now), None);
         }
-        // ... then a one-second blip: 25 failures in a row, a minority of the window.
-        for _ in 0..25 {
-            now += 40;
+        // ... then a 1.5s blip: 75 failures in a row, a minority of the window.
+        for _ in 0..75 {
+            now += 20;
             assert_eq!(st.record(&cfg, Health::Failure, now), None);
         }
         assert_eq!(st.phase(), Phase::Closed);
-        // A real outage: the ratio crosses 50% within a few seconds.
+        st.record(&cfg, Health::Success, now);
+        // A real outage: nothing but failures for 2s opens the circuit.
         let mut tripped = None;
-        for i in 0..250 {
-            now += 40;
+        for i in 0..400 {
+            now += 20;
             if let Some(t) = st.record(&cfg, Health::Failure, now) {
                 tripped = Some((i, t));
                 break;
             }
         }
         let (i, t) = tripped.unwrap();
-        assert!(i < 150, "tripped after {i} more failures");
-        assert!(t.message.contains("calls in the last 10s failed"), "{}", t.message);
+        assert_eq!(i, 100, "2s at 50 calls a second");
+        assert!(
+            t.message.contains("101 calls in a row failed over 2s"),
+            "{}",
+            t.message
+        );
     }
 
     #[test]
     fn the_window_forgets_old_seconds() {
-        let cfg = Breaker::new().consecutive_failures(0).window(Duration::from_secs(2), 4);
+        let cfg = Breaker::new()
+            .consecutive_failures(0)
+            .window(Duration::from_secs(2), 4);
         let mut st = BreakerState::default();
         for t in [0, 100, 200] {
             st.record(&cfg, Health::Failure, t);
@@ -431,14 +504,20 @@ mod tests {
     fn half_open_admits_one_probe_then_closes_on_success() {
         let cfg = Breaker::new()
             .consecutive_failures(1)
+            .streak_span(Duration::ZERO)
             .open_for(Duration::from_secs(30), Duration::from_secs(300));
         let mut st = BreakerState::default();
         fail(&mut st, &cfg, 0);
-        assert!(matches!(st.admit(&cfg, 29 * S).0, Admission::Refused { probe_at_ms, .. } if probe_at_ms == 30 * S));
+        assert!(
+            matches!(st.admit(&cfg, 29 * S).0, Admission::Refused { probe_at_ms, .. } if probe_at_ms == 30 * S)
+        );
         let (admission, t) = st.admit(&cfg, 30 * S);
         assert_eq!(admission, Admission::Go { probe: true });
         assert_eq!(t.unwrap().to, Phase::HalfOpen);
-        assert!(matches!(st.admit(&cfg, 30 * S + 1).0, Admission::Refused { .. }), "one probe at a time");
+        assert!(
+            matches!(st.admit(&cfg, 30 * S + 1).0, Admission::Refused { .. }),
+            "one probe at a time"
+        );
         let t = st.record(&cfg, Health::Success, 30 * S + 5).unwrap();
         assert_eq!(t.to, Phase::Closed);
         assert_eq!(st.admit(&cfg, 30 * S + 6).0, Admission::Go { probe: false });
@@ -449,6 +528,7 @@ mod tests {
     fn a_failed_probe_reopens_for_longer_up_to_the_cap() {
         let cfg = Breaker::new()
             .consecutive_failures(1)
+            .streak_span(Duration::ZERO)
             .open_for(Duration::from_secs(30), Duration::from_secs(100));
         let mut st = BreakerState::default();
         fail(&mut st, &cfg, 0);
@@ -469,11 +549,15 @@ mod tests {
     fn a_probe_that_never_reports_frees_its_place() {
         let cfg = Breaker::new()
             .consecutive_failures(1)
+            .streak_span(Duration::ZERO)
             .open_for(Duration::from_secs(30), Duration::from_secs(300));
         let mut st = BreakerState::default();
         fail(&mut st, &cfg, 0);
         assert_eq!(st.admit(&cfg, 30 * S).0, Admission::Go { probe: true });
-        assert!(matches!(st.admit(&cfg, 31 * S).0, Admission::Refused { .. }));
+        assert!(matches!(
+            st.admit(&cfg, 31 * S).0,
+            Admission::Refused { .. }
+        ));
         assert_eq!(st.admit(&cfg, 61 * S).0, Admission::Go { probe: true });
     }
 

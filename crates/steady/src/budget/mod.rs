@@ -132,7 +132,10 @@ mod tests {
             b.withdraw(&cfg, 0).unwrap();
         }
         let err = b.withdraw(&cfg, 0).unwrap_err();
-        assert!(err.contains("10 retries in the last 10s against 1 first attempts"), "{err}");
+        assert!(
+            err.contains("10 retries in the last 10s against 1 first attempts"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -142,7 +145,9 @@ mod tests {
         for _ in 0..100 {
             b.deposit(&cfg, 5_000);
         }
-        let allowed = (0..100).take_while(|_| b.withdraw(&cfg, 5_000).is_ok()).count();
+        let allowed = (0..100)
+            .take_while(|_| b.withdraw(&cfg, 5_000).is_ok())
+            .count();
         assert_eq!(allowed, 20);
     }
 
@@ -151,7 +156,10 @@ mod tests {
         let cfg = RetryBudget::new().min_retries(1).ratio(0.0);
         let mut b = BudgetState::default();
         b.withdraw(&cfg, 0).unwrap();
-        assert!(b.withdraw(&cfg, 9_999).is_err(), "still inside the 10s window");
+        assert!(
+            b.withdraw(&cfg, 9_999).is_err(),
+            "still inside the 10s window"
+        );
         b.withdraw(&cfg, 10_000).unwrap();
         assert_eq!(b.slots.len(), 1, "old seconds are dropped");
     }

@@ -47,7 +47,11 @@ impl Bulkheads {
     }
 
     /// Waits for a place for `host`, at most `max_wait` and `left`.
-    pub(crate) async fn acquire(&self, host: &str, left: Duration) -> Result<OwnedSemaphorePermit, String> {
+    pub(crate) async fn acquire(
+        &self,
+        host: &str,
+        left: Duration,
+    ) -> Result<OwnedSemaphorePermit, String> {
         let semaphore = Arc::clone(
             self.hosts
                 .lock()

@@ -78,13 +78,19 @@ pub struct MemoryStore {
 
 impl GuardStore for MemoryStore {
     fn update(&self, host: &str, change: &mut dyn FnMut(&mut HostState)) -> Result<(), String> {
-        let mut hosts = self.hosts.lock().map_err(|_| "guard state lock poisoned".to_owned())?;
+        let mut hosts = self
+            .hosts
+            .lock()
+            .map_err(|_| "guard state lock poisoned".to_owned())?;
         change(hosts.entry(host.to_owned()).or_default());
         Ok(())
     }
 
     fn load(&self, host: &str) -> Result<HostState, String> {
-        let hosts = self.hosts.lock().map_err(|_| "guard state lock poisoned".to_owned())?;
+        let hosts = self
+            .hosts
+            .lock()
+            .map_err(|_| "guard state lock poisoned".to_owned())?;
         Ok(hosts.get(host).cloned().unwrap_or_default())
     }
 }
@@ -301,7 +307,9 @@ impl Guards {
             return Ok(());
         };
         let mut result = Ok(());
-        self.update(host, &mut |state| result = state.budget.withdraw(budget, now_ms));
+        self.update(host, &mut |state| {
+            result = state.budget.withdraw(budget, now_ms)
+        });
         result
     }
 
@@ -331,6 +339,9 @@ impl Guards {
 
     /// Whether semantic failures count against a host.
     pub(crate) fn count_semantic(&self) -> bool {
-        self.config.breaker.as_ref().is_some_and(|b| b.count_semantic)
+        self.config
+            .breaker
+            .as_ref()
+            .is_some_and(|b| b.count_semantic)
     }
 }

@@ -59,7 +59,11 @@ impl SqliteStore {
 
     fn read(conn: &Connection, host: &str) -> Result<HostState, String> {
         let text: Option<String> = conn
-            .query_row("SELECT state FROM hosts WHERE host = ?1", params![host], |r| r.get(0))
+            .query_row(
+                "SELECT state FROM hosts WHERE host = ?1",
+                params![host],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(|e| e.to_string())?;
         Ok(match text {
@@ -74,7 +78,10 @@ impl SqliteStore {
 
 impl GuardStore for SqliteStore {
     fn update(&self, host: &str, change: &mut dyn FnMut(&mut HostState)) -> Result<(), String> {
-        let mut conn = self.conn.lock().map_err(|_| "state file lock poisoned".to_owned())?;
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| "state file lock poisoned".to_owned())?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| format!("{}: {e}", self.path.display()))?;
@@ -88,11 +95,15 @@ impl GuardStore for SqliteStore {
             params![host, text, now],
         )
         .map_err(|e| format!("{}: {e}", self.path.display()))?;
-        tx.commit().map_err(|e| format!("{}: {e}", self.path.display()))
+        tx.commit()
+            .map_err(|e| format!("{}: {e}", self.path.display()))
     }
 
     fn load(&self, host: &str) -> Result<HostState, String> {
-        let conn = self.conn.lock().map_err(|_| "state file lock poisoned".to_owned())?;
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| "state file lock poisoned".to_owned())?;
         Self::read(&conn, host)
     }
 }

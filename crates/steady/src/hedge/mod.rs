@@ -91,7 +91,10 @@ mod tests {
 
     #[test]
     fn parses_delays_and_percentiles() {
-        assert_eq!("250ms".parse(), Ok(Hedge::After(Duration::from_millis(250))));
+        assert_eq!(
+            "250ms".parse(),
+            Ok(Hedge::After(Duration::from_millis(250)))
+        );
         assert_eq!("p95".parse(), Ok(Hedge::Percentile(0.95)));
         assert!("p100".parse::<Hedge>().is_err());
     }

@@ -58,19 +58,37 @@ pub fn parse_rate_limit_headers(
             });
         }
     }
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     let number = |name: &str| get(name).and_then(|v| v.parse::<u64>().ok());
 
     // (remaining, seconds to reset, limit, source)
     let mut found: Option<(u64, u64, Option<u64>, &str)> = None;
-    if let (Some(remaining), Some(reset)) = (number("x-ratelimit-remaining"), number("x-ratelimit-reset")) {
+    if let (Some(remaining), Some(reset)) =
+        (number("x-ratelimit-remaining"), number("x-ratelimit-reset"))
+    {
         // GitHub sends epoch seconds; some APIs send seconds from now.
         let now_s = now_ms / 1000;
-        let secs = if reset > 1_000_000_000 { reset.saturating_sub(now_s) } else { reset };
-        found = Some((remaining, secs, number("x-ratelimit-limit"), "X-RateLimit-Remaining"));
+        let secs = if reset > 1_000_000_000 {
+            reset.saturating_sub(now_s)
+        } else {
+            reset
+        };
+        found = Some((
+            remaining,
+            secs,
+            number("x-ratelimit-limit"),
+            "X-RateLimit-Remaining",
+        ));
     }
     if let Some(value) = get("ratelimit") {
-        if let Some((r, t)) = structured(value, "r", "t").or_else(|| structured(value, "remaining", "reset")) {
+        if let Some((r, t)) =
+            structured(value, "r", "t").or_else(|| structured(value, "remaining", "reset"))
+        {
             let q = get("ratelimit-policy")
                 .and_then(|p| param(p, "q"))
                 .or_else(|| param(value, "limit"));
@@ -88,7 +106,10 @@ pub fn parse_rate_limit_headers(
     if remaining == 0 {
         return (secs > 0).then(|| ServerLimit::Pause {
             until_ms,
-            reason: format!("{source}: 0 requests left for {}", crate::duration::human(Duration::from_secs(secs))),
+            reason: format!(
+                "{source}: 0 requests left for {}",
+                crate::duration::human(Duration::from_secs(secs))
+            ),
         });
     }
     let low = match limit {
@@ -139,13 +160,19 @@ mod tests {
 
     #[test]
     fn retry_after_on_429_pauses_the_host() {
-        let got = parse_rate_limit_headers(429, &HeaderMap::new(), NOW, Some(Duration::from_secs(30)));
-        assert!(matches!(got, Some(ServerLimit::Pause { until_ms, .. }) if until_ms == NOW + 30_000));
+        let got =
+            parse_rate_limit_headers(429, &HeaderMap::new(), NOW, Some(Duration::from_secs(30)));
+        assert!(
+            matches!(got, Some(ServerLimit::Pause { until_ms, .. }) if until_ms == NOW + 30_000)
+        );
     }
 
     #[test]
     fn github_style_zero_remaining_pauses_until_the_epoch_reset() {
-        let h = headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1700000060")]);
+        let h = headers(&[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "1700000060"),
+        ]);
         assert!(matches!(
             parse_rate_limit_headers(200, &h, NOW, None),
             Some(ServerLimit::Pause { until_ms, .. }) if until_ms == NOW + 60_000
@@ -167,16 +194,27 @@ mod tests {
                 reason: "X-RateLimit-Remaining: 5 requests left for 10s; spacing them out".into()
             })
         );
-        let plenty = headers(&[("x-ratelimit-limit", "5000"), ("x-ratelimit-remaining", "4999"), ("x-ratelimit-reset", "3600")]);
+        let plenty = headers(&[
+            ("x-ratelimit-limit", "5000"),
+            ("x-ratelimit-remaining", "4999"),
+            ("x-ratelimit-reset", "3600"),
+        ]);
         assert_eq!(parse_rate_limit_headers(200, &plenty, NOW, None), None);
     }
 
     #[test]
     fn every_ietf_draft_form() {
         let forms = [
-            headers(&[("ratelimit", "\"default\";r=0;t=7"), ("ratelimit-policy", "\"default\";q=10;w=60")]),
+            headers(&[
+                ("ratelimit", "\"default\";r=0;t=7"),
+                ("ratelimit-policy", "\"default\";q=10;w=60"),
+            ]),
             headers(&[("ratelimit", "limit=10, remaining=0, reset=7")]),
-            headers(&[("ratelimit-remaining", "0"), ("ratelimit-reset", "7"), ("ratelimit-limit", "10")]),
+            headers(&[
+                ("ratelimit-remaining", "0"),
+                ("ratelimit-reset", "7"),
+                ("ratelimit-limit", "10"),
+            ]),
         ];
         for h in forms {
             assert!(
@@ -189,7 +227,10 @@ mod tests {
     #[test]
     fn garbage_is_ignored() {
         for h in [
-            headers(&[("x-ratelimit-remaining", "none"), ("x-ratelimit-reset", "soon")]),
+            headers(&[
+                ("x-ratelimit-remaining", "none"),
+                ("x-ratelimit-reset", "soon"),
+            ]),
             headers(&[("ratelimit", ";;;=")]),
             headers(&[("ratelimit", "r=-1;t=abc")]),
         ] {

@@ -124,7 +124,10 @@ impl RateState {
             let slot = self.pace_tat_ms.max(now_ms);
             self.pace_tat_ms = slot + self.pace_interval_ms;
             if slot > now_ms {
-                return Some((Duration::from_millis(slot - now_ms), self.pace_reason.clone()));
+                return Some((
+                    Duration::from_millis(slot - now_ms),
+                    self.pace_reason.clone(),
+                ));
             }
         }
         None
@@ -133,11 +136,11 @@ impl RateState {
     /// Applies what a response said about the server's limits.
     pub(crate) fn apply(&mut self, limit: &ServerLimit, now_ms: u64) {
         match limit {
-            ServerLimit::Pause { until_ms, reason } if *until_ms > now_ms => {
-                if *until_ms > self.paused_until_ms {
-                    self.paused_until_ms = *until_ms;
-                    self.pause_reason = reason.clone();
-                }
+            ServerLimit::Pause { until_ms, reason }
+                if *until_ms > now_ms && *until_ms > self.paused_until_ms =>
+            {
+                self.paused_until_ms = *until_ms;
+                self.pause_reason = reason.clone();
             }
             ServerLimit::Pace {
                 interval_ms,
@@ -161,7 +164,9 @@ mod tests {
     fn permits_are_evenly_spaced() {
         let rate: Rate = "10/s".parse().unwrap();
         let mut st = RateState::default();
-        let waits: Vec<u128> = (0..4).map(|_| st.reserve(&rate, 1_000).as_millis()).collect();
+        let waits: Vec<u128> = (0..4)
+            .map(|_| st.reserve(&rate, 1_000).as_millis())
+            .collect();
         assert_eq!(waits, [0, 100, 200, 300]);
         // After a quiet second the first request goes at once.
         assert_eq!(st.reserve(&rate, 3_000), Duration::ZERO);
@@ -169,8 +174,14 @@ mod tests {
 
     #[test]
     fn rates_parse_with_their_units() {
-        assert_eq!("100/m".parse::<Rate>().unwrap().interval(), Duration::from_millis(600));
-        assert_eq!("2/h".parse::<Rate>().unwrap().interval(), Duration::from_secs(1800));
+        assert_eq!(
+            "100/m".parse::<Rate>().unwrap().interval(),
+            Duration::from_millis(600)
+        );
+        assert_eq!(
+            "2/h".parse::<Rate>().unwrap().interval(),
+            Duration::from_secs(1800)
+        );
         assert!("0/s".parse::<Rate>().unwrap_err().contains("positive"));
         assert!("ten".parse::<Rate>().unwrap_err().contains("expected N/s"));
     }
@@ -178,14 +189,31 @@ mod tests {
     #[test]
     fn a_server_pause_holds_the_host_then_pacing_spreads_requests() {
         let mut st = RateState::default();
-        st.apply(&ServerLimit::Pause { until_ms: 5_000, reason: "429".into() }, 1_000);
-        assert_eq!(st.server_wait(2_000), Some((Duration::from_secs(3), "429".into())));
+        st.apply(
+            &ServerLimit::Pause {
+                until_ms: 5_000,
+                reason: "429".into(),
+            },
+            1_000,
+        );
+        assert_eq!(
+            st.server_wait(2_000),
+            Some((Duration::from_secs(3), "429".into()))
+        );
         assert_eq!(st.server_wait(5_000), None);
         st.apply(
-            &ServerLimit::Pace { interval_ms: 500, until_ms: 10_000, reason: "few left".into() },
+            &ServerLimit::Pace {
+                interval_ms: 500,
+                until_ms: 10_000,
+                reason: "few left".into(),
+            },
             5_000,
         );
-        assert_eq!(st.server_wait(5_000), None, "the first paced request goes at once");
+        assert_eq!(
+            st.server_wait(5_000),
+            None,
+            "the first paced request goes at once"
+        );
         assert_eq!(st.server_wait(5_000).unwrap().0, Duration::from_millis(500));
         assert_eq!(st.server_wait(11_000), None, "pacing ends at the reset");
     }

@@ -1,0 +1,237 @@
+//! Guards from the command line: state shared by processes, rate limits, hedging,
+//! JSON guard logs, exit code 8 and bad guard flags.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use assert_cmd::cargo::CommandCargoExt;
+use steady_chaos::{Reply, ScriptServer};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn steady(args: &[&str]) -> Run {
+    let out = Command::cargo_bin("steady")
+        .unwrap()
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn state_file(name: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("steady-cli-guards-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("state.db").display().to_string()
+}
+
+#[test]
+fn a_cron_job_with_state_stops_hammering_a_dead_api() {
+    let server = ScriptServer::builder()
+        .route("/sync", [Reply::status(503)])
+        .start();
+    let state = state_file("cron");
+    let url = server.url("/sync");
+    let args = [
+        "get",
+        url.as_str(),
+        "--state",
+        state.as_str(),
+        "--backoff",
+        "1ms",
+    ];
+    // Run 1: four attempts. Run 2: the fifth failure in a row opens the circuit and
+    // its retries stop.
+    let first = steady(&args);
+    assert_eq!(first.code, 5);
+    let second = steady(&args);
+    assert_eq!(second.code, 5, "{}", second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains("not retrying: the circuit breaker for this host is open"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(server.hits("/sync"), 5);
+    // Run 3: nothing is sent; exit 8 says so, with since when, why and the next probe.
+    let third = steady(&args);
+    assert_eq!(third.code, 8, "{}", third.stderr);
+    assert!(
+        third
+            .stderr
+            .contains("not sent: circuit open for http://127.0.0.1:"),
+        "{}",
+        third.stderr
+    );
+    assert!(
+        third
+            .stderr
+            .contains("because 5 calls in a row failed; next probe at"),
+        "{}",
+        third.stderr
+    );
+    assert!(
+        third.stderr.contains("[guard: nothing was sent]"),
+        "{}",
+        third.stderr
+    );
+    assert_eq!(
+        server.hits("/sync"),
+        5,
+        "the third run did not touch the network"
+    );
+
+    let json = steady(&[&args[..], &["--format", "json"]].concat());
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        (v["layer"].as_str(), v["error"]["kind"].as_str()),
+        (Some("guard"), Some("circuit_open"))
+    );
+    assert_eq!(v["guard_log"][0]["guard"], "breaker");
+    assert_eq!(v["attempts"], 0);
+}
+
+#[test]
+fn a_client_rate_shared_through_state_refuses_what_cannot_wait() {
+    let server = ScriptServer::builder()
+        .route("/x", [Reply::json(200, "{}")])
+        .start();
+    let state = state_file("rate");
+    let url = server.url("/x");
+    let args = [
+        "get",
+        url.as_str(),
+        "--state",
+        state.as_str(),
+        "--rate",
+        "1/m",
+        "--timeout",
+        "5s",
+    ];
+    assert_eq!(steady(&args).code, 0);
+    let second = steady(&args);
+    assert_eq!(second.code, 8, "{}", second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains("client rate limit 1/m: the next permit is in"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(server.hits("/x"), 1);
+}
+
+#[test]
+fn verbose_and_json_explain_a_rate_limit_wait() {
+    let server = ScriptServer::builder()
+        .route("/x", [Reply::json(200, "{}")])
+        .start();
+    let state = state_file("wait");
+    let url = server.url("/x");
+    assert_eq!(
+        steady(&["get", &url, "--state", &state, "--rate", "5/s"]).code,
+        0
+    );
+    let run = steady(&[
+        "get", &url, "--state", &state, "--rate", "5/s", "--format", "json", "-v",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let event = &v["guard_log"][0];
+    assert_eq!(event["guard"], "rate_limit");
+    assert!(event["wait_ms"].as_u64().unwrap() <= 200);
+    assert!(
+        event["message"].as_str().unwrap().starts_with("waited "),
+        "{event}"
+    );
+    assert!(
+        event["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("for a permit (client rate limit 5/s)"),
+        "{event}"
+    );
+    assert!(
+        run.stderr.contains("rate_limit http://127.0.0.1:"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn hedging_takes_the_faster_answer() {
+    let server = ScriptServer::builder()
+        .route(
+            "/x",
+            [
+                Reply::json(200, r#"{"leg":"slow"}"#).delay(Duration::from_secs(3)),
+                Reply::json(200, r#"{"leg":"fast"}"#),
+            ],
+        )
+        .start();
+    let run = steady(&["get", &server.url("/x"), "--hedge-after", "50ms", "-v"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, r#"{"leg":"fast"}"#);
+    assert!(
+        run.stderr
+            .contains("no answer after 50ms: sent a second request"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(server.hits("/x"), 2);
+}
+
+#[test]
+fn no_guards_turns_them_off() {
+    let server = ScriptServer::builder()
+        .route("/x", [Reply::status(503)])
+        .start();
+    let state = state_file("off");
+    let url = server.url("/x");
+    for _ in 0..3 {
+        let run = steady(&[
+            "get",
+            &url,
+            "--state",
+            &state,
+            "--backoff",
+            "1ms",
+            "--no-guards",
+        ]);
+        assert_eq!(run.code, 5);
+    }
+    assert_eq!(server.hits("/x"), 12, "every run used all four attempts");
+}
+
+#[test]
+fn bad_guard_flags_are_usage_errors() {
+    let cases: [(&[&str], &str); 5] = [
+        (&["--rate", "ten"], "'ten' is not a rate"),
+        (&["--rate", "5/fortnight"], "unknown period 'fortnight'"),
+        (
+            &["--breaker-ratio", "2"],
+            "--breaker-ratio 2: expected a share from 0 to 1",
+        ),
+        (&["--hedge-after", "p200"], "'p200' is not a percentile"),
+        (
+            &["--state", "/nonexistent/dir/state.db"],
+            "cannot open the state file /nonexistent/dir/state.db",
+        ),
+    ];
+    for (flags, message) in cases {
+        let run = steady(&[&["get", "http://127.0.0.1:9/"][..], flags].concat());
+        assert_eq!(run.code, 64, "{flags:?}: {}", run.stderr);
+        assert!(run.stderr.contains(message), "{flags:?}: {}", run.stderr);
+    }
+}
