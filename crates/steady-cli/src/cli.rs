@@ -16,7 +16,7 @@ Exit codes:
   5   HTTP 5xx: their server failed
   6   too many redirects
   7   semantic failure: a 2xx whose body is not what was asked for
-  8   not sent: a guard (circuit breaker, retry budget) refused it
+  8   not sent: a guard refused it (circuit open, rate limit, bulkhead)
   64  usage error: bad flag, request item, URL or credential variable";
 
 /// steady: call HTTP APIs without crashing, hanging or hammering.

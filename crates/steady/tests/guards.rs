@@ -385,6 +385,44 @@ async fn a_429_with_retry_after_pauses_the_whole_host() {
 }
 
 #[tokio::test]
+async fn a_server_pause_longer_than_the_deadline_fails_the_next_call_at_once() {
+    let server = ScriptServer::builder()
+        .route("/a", [Reply::status(429).header("Retry-After", "120")])
+        .route("/b", [Reply::json(200, "{}")])
+        .start();
+    let (builder, clock) = single();
+    let client = builder.build().unwrap();
+    client.get(&server.url("/a")).send().await.unwrap_err();
+    let err = client.get(&server.url("/b")).send().await.unwrap_err();
+    assert_eq!((err.layer(), err.kind()), (Layer::Guard, "rate_limited"));
+    assert!(
+        err.to_string()
+            .contains("the server answered 429 with Retry-After: 2m: the next permit is in"),
+        "{err}"
+    );
+    assert_eq!(server.hits("/b"), 0);
+    assert_eq!(clock.slept(), Duration::ZERO);
+}
+
+#[tokio::test]
+async fn a_hedge_is_not_sent_when_its_delay_is_past_the_deadline() {
+    let server = ScriptServer::builder()
+        .route(
+            "/x",
+            [Reply::json(200, "{}").delay(Duration::from_millis(300))],
+        )
+        .start();
+    let client = Client::builder()
+        .hedge(Hedge::After(Duration::from_secs(5)))
+        .deadline(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let resp = client.get(&server.url("/x")).send().await.unwrap();
+    assert!(resp.guard_log().is_empty());
+    assert_eq!(server.hits("/x"), 1);
+}
+
+#[tokio::test]
 async fn server_limits_can_be_ignored() {
     let server = ScriptServer::builder()
         .route("/a", [Reply::status(429).header("Retry-After", "30")])
