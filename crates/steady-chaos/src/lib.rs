@@ -33,6 +33,7 @@ pub mod fault;
 mod http1;
 mod reply;
 mod script;
+mod thread;
 
 pub use chaos::{ChaosConfig, ChaosServer, Stats};
 pub use fault::{FaultKind, FaultSpec};

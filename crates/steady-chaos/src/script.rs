@@ -9,10 +9,10 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
 
 use crate::http1::{self, After};
 use crate::reply::Reply;
+use crate::thread::ServerThread;
 
 /// One request as the server received it.
 #[derive(Debug, Clone)]
@@ -136,42 +136,26 @@ impl ScriptServerBuilder {
     /// # Panics
     /// When the loopback socket cannot be bound.
     pub fn start(self) -> ScriptServer {
-        let std_listener =
-            std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-        std_listener
-            .set_nonblocking(true)
-            .expect("make the listener non-blocking");
-        let addr = std_listener.local_addr().expect("read the bound address");
         let shared = Arc::new(Shared {
             routes: self.routes,
             fallback: self.fallback,
             log: Mutex::new(Vec::new()),
         });
-        let (stop, stopped) = oneshot::channel::<()>();
         let thread_shared = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name(format!("steady-chaos-{}", addr.port()))
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("start the server runtime");
-                runtime.block_on(async move {
-                    let listener =
-                        TcpListener::from_std(std_listener).expect("register the listener");
-                    tokio::select! {
-                        _ = accept_loop(listener, thread_shared) => {}
-                        _ = stopped => {}
-                    }
-                });
-                // Dropping the runtime cancels every connection task and closes its socket.
-            })
-            .expect("spawn the server thread");
+        let (addr, thread) = ServerThread::spawn(
+            "127.0.0.1:0".parse().expect("loopback address"),
+            move |listener, stopped| async move {
+                tokio::select! {
+                    _ = accept_loop(listener, thread_shared) => {}
+                    _ = stopped => {}
+                }
+            },
+        )
+        .expect("bind a loopback port");
         ScriptServer {
             addr,
             shared,
-            stop: Some(stop),
-            thread: Some(thread),
+            _thread: thread,
         }
     }
 }
@@ -218,8 +202,7 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
 pub struct ScriptServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _thread: ServerThread,
 }
 
 impl ScriptServer {
@@ -260,16 +243,5 @@ impl ScriptServer {
     /// How many requests the server received in all.
     pub fn total_hits(&self) -> usize {
         self.shared.log.lock().expect("request log").len()
-    }
-}
-
-impl Drop for ScriptServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }

@@ -1,37 +1,16 @@
 //! The `steady` binary end to end: exit codes, output modes, request items,
 //! credentials and what the server received.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use assert_cmd::cargo::CommandCargoExt;
 use steady_chaos::{Reply, ScriptServer};
 
 const TOKEN: &str = "tok_9f8e7d6c5b";
 
-/// `steady` with fast retries and short timeouts, and no inherited RUST_LOG/NO_COLOR.
-fn steady() -> Command {
-    let mut cmd = Command::cargo_bin("steady").expect("binary");
-    cmd.env_remove("RUST_LOG")
-        .env_remove("API_TOKEN")
-        .env_remove("CREDS");
-    cmd
-}
+mod support;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(cmd: &mut Command) -> Run {
-    let out = cmd.stdin(Stdio::null()).output().expect("run steady");
-    Run {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+use support::{command as steady, run};
 
 fn fast(args: &[&str]) -> Vec<String> {
     let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();

@@ -1,32 +1,13 @@
 //! Guards from the command line: state shared by processes, rate limits, hedging,
 //! JSON guard logs, exit code 8 and bad guard flags.
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use assert_cmd::cargo::CommandCargoExt;
 use steady_chaos::{Reply, ScriptServer};
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+mod support;
 
-fn steady(args: &[&str]) -> Run {
-    let out = Command::cargo_bin("steady")
-        .unwrap()
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+use support::steady;
 
 fn state_file(name: &str) -> String {
     let dir = std::env::temp_dir().join(format!("steady-cli-guards-{}-{name}", std::process::id()));

@@ -3,9 +3,11 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use assert_cmd::cargo::CommandCargoExt;
+
+mod support;
 
 /// A `steady chaos` process on a free loopback port, killed on drop.
 struct Chaos {
@@ -80,29 +82,7 @@ impl Drop for Chaos {
     }
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
-
-fn steady(args: &[&str]) -> Run {
-    let started = Instant::now();
-    let out = Command::cargo_bin("steady")
-        .unwrap()
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        elapsed: started.elapsed(),
-    }
-}
+use support::{steady, Run};
 
 /// One scenario: faults, the call's extra flags, the exit code, the requests the server
 /// saw, and a fragment of stderr.

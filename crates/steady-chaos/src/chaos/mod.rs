@@ -33,7 +33,7 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use serde::Deserialize;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 
 pub use stats::Stats;
 
@@ -41,6 +41,7 @@ use crate::fault::{FaultKind, FaultSpec};
 use crate::http1::{self, After};
 use crate::reply::Reply;
 use crate::script::Recorded;
+use crate::thread::ServerThread;
 
 /// What a chaos server serves and injects.
 #[derive(Debug, Clone, Default)]
@@ -143,8 +144,7 @@ struct Window {
 pub struct ChaosServer {
     addr: SocketAddr,
     stats: Arc<Stats>,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _thread: ServerThread,
 }
 
 impl ChaosServer {
@@ -161,32 +161,18 @@ impl ChaosServer {
     /// # Errors
     /// When the address cannot be bound.
     pub fn start_on(addr: SocketAddr, config: ChaosConfig) -> std::io::Result<ChaosServer> {
-        let std_listener = std::net::TcpListener::bind(addr)?;
-        std_listener.set_nonblocking(true)?;
-        let addr = std_listener.local_addr()?;
         let stats = Arc::new(Stats::default());
-        let (stop, stopped) = oneshot::channel::<()>();
         let thread_stats = Arc::clone(&stats);
-        let thread = std::thread::Builder::new()
-            .name(format!("steady-chaos-{}", addr.port()))
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("chaos runtime");
-                runtime.block_on(async move {
-                    let listener = TcpListener::from_std(std_listener).expect("register listener");
-                    let _ = serve_listener(listener, config, thread_stats, async {
-                        let _ = stopped.await;
-                    })
-                    .await;
-                });
-            })?;
+        let (addr, thread) = ServerThread::spawn(addr, move |listener, stopped| async move {
+            let _ = serve_listener(listener, config, thread_stats, async {
+                let _ = stopped.await;
+            })
+            .await;
+        })?;
         Ok(ChaosServer {
             addr,
             stats,
-            stop: Some(stop),
-            thread: Some(thread),
+            _thread: thread,
         })
     }
 
@@ -203,17 +189,6 @@ impl ChaosServer {
     /// What the server received and injected so far.
     pub fn stats(&self) -> &Stats {
         &self.stats
-    }
-}
-
-impl Drop for ChaosServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

@@ -1,0 +1,41 @@
+//! Running the `steady` binary in tests.
+#![allow(dead_code)]
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::CommandCargoExt;
+
+/// What one run of `steady` did.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+/// `steady` with no inherited RUST_LOG or credential variables.
+pub fn command() -> Command {
+    let mut cmd = Command::cargo_bin("steady").expect("binary");
+    cmd.env_remove("RUST_LOG")
+        .env_remove("API_TOKEN")
+        .env_remove("CREDS");
+    cmd
+}
+
+/// Runs `cmd` with no standard input and collects what it did.
+pub fn run(cmd: &mut Command) -> Run {
+    let started = Instant::now();
+    let out = cmd.stdin(Stdio::null()).output().expect("run steady");
+    Run {
+        code: out.status.code().expect("exit code"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: started.elapsed(),
+    }
+}
+
+/// Runs `steady ARGS...`.
+pub fn steady(args: &[&str]) -> Run {
+    run(command().args(args))
+}
