@@ -59,11 +59,21 @@ impl Chaos {
         format!("{}{path}", self.base)
     }
 
-    /// What the server received, from its stats endpoint.
+    /// What the server received, from its stats endpoint. Evenly spaced retries get
+    /// through a flapping server's up periods.
     fn stats(&self) -> serde_json::Value {
         let out = Command::cargo_bin("steady")
             .unwrap()
             .args(["get", &self.url("/__chaos/stats")])
+            .args([
+                "--retries",
+                "10",
+                "--backoff",
+                "100ms",
+                "--backoff-max",
+                "200ms",
+            ])
+            .args(["--jitter", "none", "--no-guards"])
             .output()
             .unwrap();
         serde_json::from_slice(&out.stdout)
@@ -247,8 +257,9 @@ fn truncated_body_is_never_a_success() {
 
 #[test]
 fn drip_cannot_outlast_the_deadline() {
+    // The 56-byte body alone would take 5.6s.
     let run = scenario(
-        &["drip=50ms"],
+        &["drip=100ms"],
         &["--timeout", "400ms"],
         2,
         Some(1),
