@@ -21,7 +21,7 @@ use crate::{Client, Error, Response};
 /// The result of the last failed attempt, kept while steady decides and waits.
 struct Failed {
     result: Result<Exchange, Failure>,
-    semantic_problem: Option<String>,
+    semantic_problem: Option<crate::semantic::Problem>,
     verdict: Verdict,
 }
 
@@ -100,10 +100,21 @@ impl Client {
             let duration = clock.now().saturating_duration_since(started);
             drop(permit);
 
-            let semantic_problem = match &result {
-                Ok(ex) if ex.status.is_success() => crate::semantic::check(&ex.headers, &ex.body),
+            let problem = match &result {
+                Ok(ex) if ex.redirect_problem.is_none() && request.checks.applies(ex.status) => {
+                    request.checks.check(&AttemptView {
+                        method: &request.method,
+                        status: Some(ex.status),
+                        headers: Some(&ex.headers),
+                        body: Some(&ex.body),
+                        fault: None,
+                        semantic_problem: None,
+                        redirect_problem: false,
+                    })
+                }
                 _ => None,
             };
+            let semantic_problem = problem.as_ref().map(|p| p.message.clone());
             let view = match &result {
                 Ok(ex) => AttemptView {
                     method: &request.method,
@@ -124,7 +135,16 @@ impl Client {
                     redirect_problem: false,
                 },
             };
-            let verdict = inner.classifier.classify(&view);
+            let mut verdict = inner.classifier.classify(&view);
+            match (&problem, &result) {
+                // Polling: the condition is not met yet; ask again.
+                (Some(p), _) if p.retryable => verdict = Verdict::Retryable,
+                // A status the request listed as expected is a success once it passed the checks.
+                (None, Ok(ex)) if ex.redirect_problem.is_none() && request.checks.expects(ex.status) => {
+                    verdict = Verdict::Success
+                }
+                _ => {}
+            }
 
             let mut note = semantic_problem.clone();
             let retry_after = match &result {
@@ -232,7 +252,7 @@ impl Client {
                     previous_wait = Some(wait);
                     failed = Some(Failed {
                         result,
-                        semantic_problem,
+                        semantic_problem: problem,
                         verdict,
                     });
                     clock.sleep(wait).await;
@@ -240,7 +260,7 @@ impl Client {
                 Decision::Stop(reason) => {
                     let failed = Failed {
                         result,
-                        semantic_problem,
+                        semantic_problem: problem,
                         verdict,
                     };
                     return Err(call.fail(failed, reason, scrubber));
@@ -458,7 +478,7 @@ fn attempt_layer(
 
 fn final_error(
     result: Result<Exchange, Failure>,
-    semantic_problem: Option<String>,
+    semantic_problem: Option<crate::semantic::Problem>,
     verdict: Verdict,
 ) -> Error {
     match result {
@@ -474,11 +494,14 @@ fn final_error(
                 (Some(RedirectProblem::NotFollowed), _) => Kind::RedirectNotFollowed,
                 (Some(RedirectProblem::TooMany(max)), _) => Kind::TooManyRedirects(*max),
                 (Some(RedirectProblem::Refused(why)), _) => Kind::RedirectRefused(why.clone()),
-                (None, Some(problem)) => Kind::Semantic(problem),
-                (None, None) if ex.status.is_success() => Kind::Semantic(match verdict {
-                    Verdict::Retryable => "the response was still not the one expected".into(),
-                    _ => "the classifier rejected the response".into(),
-                }),
+                (None, Some(problem)) => Kind::Semantic(problem.kind, problem.message),
+                (None, None) if ex.status.is_success() => Kind::Semantic(
+                    "semantic",
+                    match verdict {
+                        Verdict::Retryable => "the response was still not the one expected".into(),
+                        _ => "the classifier rejected the response".into(),
+                    },
+                ),
                 (None, None) => Kind::Status,
             };
             Error::new(kind).with_response(ex.version, ex.status, ex.headers, ex.body)

@@ -67,7 +67,7 @@ pub(crate) enum Kind {
     RedirectNotFollowed,
     TooManyRedirects(usize),
     RedirectRefused(String),
-    Semantic(String),
+    Semantic(&'static str, String),
     Guard(GuardKind, String),
 }
 
@@ -199,7 +199,7 @@ impl Error {
             | Kind::RedirectNotFollowed
             | Kind::TooManyRedirects(_)
             | Kind::RedirectRefused(_) => Layer::Http,
-            Kind::Semantic(_) => Layer::Semantic,
+            Kind::Semantic(..) => Layer::Semantic,
             Kind::Guard(..) => Layer::Guard,
         }
     }
@@ -207,8 +207,9 @@ impl Error {
     /// A stable snake_case name of what failed, for machine output: `dns`,
     /// `connection_refused`, `connect_timeout`, `read_timeout`, `deadline`,
     /// `client_error`, `server_error`, `redirect_not_followed`, `too_many_redirects`,
-    /// `redirect_refused`, `invalid_json`, `semantic`, `circuit_open`, `rate_limited`,
-    /// `bulkhead_full`, `usage`, ...
+    /// `redirect_refused`, `invalid_json`, `error_in_body`, `expectation_failed`,
+    /// `unexpected_status`, `unexpected_type`, `until`, `validator`, `type_mismatch`,
+    /// `circuit_open`, `rate_limited`, `bulkhead_full`, `usage`, ...
     pub fn kind(&self) -> &'static str {
         match &self.inner.kind {
             Kind::Usage(_) => "usage",
@@ -221,10 +222,7 @@ impl Error {
             Kind::RedirectNotFollowed => "redirect_not_followed",
             Kind::TooManyRedirects(_) => "too_many_redirects",
             Kind::RedirectRefused(_) => "redirect_refused",
-            Kind::Semantic(problem) if problem.starts_with(crate::semantic::INVALID_JSON) => {
-                "invalid_json"
-            }
-            Kind::Semantic(_) => "semantic",
+            Kind::Semantic(kind, _) => kind,
             Kind::Guard(GuardKind::Breaker, _) => "circuit_open",
             Kind::Guard(GuardKind::Bulkhead, _) => "bulkhead_full",
             Kind::Guard(GuardKind::Budget, _) => "retry_budget",
@@ -338,7 +336,7 @@ impl Error {
             ),
             Kind::TooManyRedirects(max) => format!("more than {max} redirects"),
             Kind::RedirectRefused(why) => format!("redirect refused: {why}"),
-            Kind::Semantic(problem) => format!(
+            Kind::Semantic(_, problem) => format!(
                 "{} but the body is not what was asked for: {problem}",
                 self.inner.status.map(status_words).unwrap_or_default()
             ),
@@ -377,7 +375,13 @@ impl Error {
                 "Call the new location directly if you trust it, with credentials meant for it."
                     .into()
             }
-            Kind::Semantic(_) => {
+            Kind::Semantic("until", _) => {
+                "What the call polled for did not happen before the retries or the deadline ran out: allow more retries or a longer deadline.".into()
+            }
+            Kind::Semantic("error_in_body", _) => {
+                "The server answered 2xx but its body reports a failure: read its message; if this API's `error` field means something else, allow error bodies.".into()
+            }
+            Kind::Semantic(..) => {
                 "The server answered but not with what was asked for: check the endpoint, the query and the Accept header; retrying will not help.".into()
             }
             Kind::Guard(GuardKind::Breaker, _) => {

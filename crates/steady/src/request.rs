@@ -7,7 +7,9 @@ use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, Url};
 
+use crate::classify::AttemptView;
 use crate::redact::Scrubber;
+use crate::semantic::{Checks, Expectation};
 use crate::retry::IDEMPOTENCY_KEY;
 use crate::{Client, Error, Response, Secret};
 
@@ -31,6 +33,7 @@ pub(crate) struct Request {
     pub(crate) credential_headers: Vec<HeaderName>,
     pub(crate) secrets: Vec<Secret>,
     pub(crate) deadline: Option<Duration>,
+    pub(crate) checks: Checks,
 }
 
 impl Request {
@@ -58,6 +61,7 @@ impl RequestBuilder {
             credential_headers: Vec::new(),
             secrets: Vec::new(),
             deadline: None,
+            checks: Checks::default(),
         });
         RequestBuilder { client, request }
     }
@@ -206,6 +210,76 @@ impl RequestBuilder {
     pub fn idempotency_key_auto(self) -> Self {
         let key = uuid::Uuid::new_v4().to_string();
         self.idempotency_key(&key)
+    }
+
+    /// A semantic expectation on the JSON body: `"$.items count > 0"`,
+    /// `"$.status == \"ok\""` (grammar in [`crate::semantic::Expectation`]). A 2xx that
+    /// fails it is a semantic failure, not retried.
+    pub fn expect(self, expectation: &str) -> Self {
+        self.with(|r| {
+            let e = Expectation::parse(expectation).map_err(|e| Error::usage(format!("expectation {e}")))?;
+            r.checks.expect(e);
+            Ok(())
+        })
+    }
+
+    /// Polls: while this expectation fails on a 2xx, retry (same backoff, budget and
+    /// deadline). For "wait until the job is done".
+    pub fn until(self, expectation: &str) -> Self {
+        self.with(|r| {
+            let e = Expectation::parse(expectation).map_err(|e| Error::usage(format!("--until {e}")))?;
+            r.checks.until(e);
+            Ok(())
+        })
+    }
+
+    /// Accepts only these statuses; a listed non-2xx (say `404`) counts as success.
+    pub fn expect_status(self, statuses: &[u16]) -> Self {
+        self.with(|r| {
+            r.checks.expect_status(statuses);
+            Ok(())
+        })
+    }
+
+    /// Accepts only this content type: `json`, or a fragment such as `text/csv`.
+    pub fn expect_type(self, content_type: &str) -> Self {
+        self.with(|r| {
+            r.checks.expect_type(content_type);
+            Ok(())
+        })
+    }
+
+    /// Turns off error-in-2xx detection (`{"error": ...}` in a 200 is then data).
+    pub fn allow_error_body(self) -> Self {
+        self.with(|r| {
+            r.checks.allow_error_body(true);
+            Ok(())
+        })
+    }
+
+    /// A validator: `Err(reason)` makes a 2xx a semantic failure.
+    ///
+    /// ```
+    /// # async fn run(client: steady::Client) {
+    /// let resp = client
+    ///     .get("https://api.example.com/report")
+    ///     .validate(|r| match r.body() {
+    ///         Some(b) if b.len() > 10 => Ok(()),
+    ///         _ => Err("the report is empty".into()),
+    ///     })
+    ///     .send()
+    ///     .await;
+    /// # let _ = resp;
+    /// # }
+    /// ```
+    pub fn validate(
+        self,
+        validator: impl Fn(&AttemptView<'_>) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
+        self.with(|r| {
+            r.checks.validate(std::sync::Arc::new(validator));
+            Ok(())
+        })
     }
 
     /// A deadline for this call only, instead of the client's.

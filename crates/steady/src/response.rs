@@ -74,9 +74,10 @@ impl Response {
     /// A semantic-layer [`Error`] naming where the body does not fit `T`.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
         serde_json::from_slice(&self.body).map_err(|e| {
-            Error::new(Kind::Semantic(format!(
-                "the body does not fit the expected type: {e}"
-            )))
+            Error::new(Kind::Semantic(
+                "type_mismatch",
+                format!("the body does not fit the expected type: {e}"),
+            ))
             .with_scrubber(self.scrubber.clone())
             .with_request(&self.method, self.scrubber.url(&self.url))
             .with_response(

@@ -1,16 +1,49 @@
 //! The semantic layer: a 2xx is transport success, not semantic success.
 //!
 //! A server that answers `200 OK` with a body that is not what was asked for has still
-//! failed. This module decides, for a 2xx, whether the body is acceptable. Today it
-//! checks that a body whose `Content-Type` says JSON parses as JSON, so a truncated or
-//! HTML-wrapped "JSON" answer is caught here instead of three functions later as a
-//! confusing parse error. Expectations on the body (JSONPath predicates,
-//! error-in-200 detection) plug in here as further checks.
+//! failed: an error object in a 200, a truncated "JSON", an empty list where items were
+//! promised. steady checks every 2xx before calling it a success, in this order:
+//!
+//! 1. the status is one of the expected ones ([`Checks::expect_status`]; a listed
+//!    non-2xx, e.g. `404` for "make sure it is gone", counts as success);
+//! 2. a body whose `Content-Type` says JSON parses as JSON;
+//! 3. the content type is the expected one ([`Checks::expect_type`]);
+//! 4. the body does not report an error (error-in-2xx detection, on by default; see
+//!    below);
+//! 5. every [`Expectation`] holds (a JSONPath and a predicate);
+//! 6. every `until` expectation holds (polling: a failure here is retried with the
+//!    same backoff, budget and deadline instead of ending the call);
+//! 7. every validator closure accepts it.
+//!
+//! The first check that fails makes the call a semantic failure (exit code 7 on the
+//! command line), which is never retried (except `until`) and never served from a
+//! fallback: it means the data is wrong, not that the service is down.
+//!
+//! # Error-in-2xx
+//!
+//! Many APIs answer `200 OK` and put the failure in the body: `{"error": "quota
+//! exceeded"}`, `{"ok": false, "error": "invalid_auth"}`, `{"success": false}`, or
+//! GraphQL's `{"errors": [...], "data": null}`. A client that checks only the status
+//! acts on the error as if it were data. A 2xx JSON body whose top-level object has a
+//! non-empty `error` or `errors` member, or `"ok": false` or `"success": false`, is a
+//! semantic failure carrying the body's message; GraphQL `errors` next to partial
+//! `data` is one too, reported with both. Only the top level counts (an `error` field
+//! inside a list item is data). [`Checks::allow_error_body`] turns it off for APIs
+//! whose `error` member means something else.
 
-use reqwest::header::{HeaderMap, CONTENT_TYPE};
+mod error_body;
+mod expect;
 
-/// The prefix of the problem reported for a JSON content type that does not parse.
-pub(crate) const INVALID_JSON: &str = "Content-Type says JSON but the body does not parse";
+use std::fmt;
+use std::sync::Arc;
+
+use reqwest::header::CONTENT_TYPE;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+pub use expect::Expectation;
+
+use crate::classify::AttemptView;
 
 /// Whether a `Content-Type` value names JSON (`application/json`, `*/*+json`).
 ///
@@ -21,25 +54,184 @@ pub(crate) const INVALID_JSON: &str = "Content-Type says JSON but the body does 
 /// assert!(!is_json_content_type("text/html"));
 /// ```
 pub fn is_json_content_type(value: &str) -> bool {
-    let essence = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     essence == "application/json" || essence.ends_with("+json")
 }
 
-/// Checks the body of a 2xx. `None` when it is acceptable, otherwise why not.
-pub(crate) fn check(headers: &HeaderMap, body: &[u8]) -> Option<String> {
-    let is_json = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(is_json_content_type);
-    if is_json && !body.is_empty() {
-        if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
-            return Some(format!("{INVALID_JSON} ({err})"));
+/// A user check on a response: `Err` says why it is not what was asked for.
+pub type Validator = Arc<dyn Fn(&AttemptView<'_>) -> Result<(), String> + Send + Sync>;
+
+/// The semantic checks of a request. Built through the request builder
+/// (`expect`, `until`, `expect_status`, `expect_type`, `allow_error_body`, `validate`).
+#[derive(Clone, Default)]
+pub struct Checks {
+    pub(crate) expectations: Vec<Expectation>,
+    pub(crate) until: Vec<Expectation>,
+    pub(crate) expect_status: Vec<u16>,
+    pub(crate) expect_type: Option<String>,
+    pub(crate) allow_error_body: bool,
+    pub(crate) validators: Vec<Validator>,
+}
+
+impl fmt::Debug for Checks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Checks")
+            .field("expectations", &self.expectations.iter().map(|e| e.as_str()).collect::<Vec<_>>())
+            .field("until", &self.until.iter().map(|e| e.as_str()).collect::<Vec<_>>())
+            .field("expect_status", &self.expect_status)
+            .field("expect_type", &self.expect_type)
+            .field("allow_error_body", &self.allow_error_body)
+            .field("validators", &self.validators.len())
+            .finish()
+    }
+}
+
+/// Why a response failed its semantic checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Problem {
+    pub(crate) kind: &'static str,
+    pub(crate) message: String,
+    /// An `until` expectation: poll again.
+    pub(crate) retryable: bool,
+}
+
+impl Problem {
+    fn new(kind: &'static str, message: String) -> Self {
+        Problem {
+            kind,
+            message,
+            retryable: false,
         }
     }
-    None
 }
+
+impl Checks {
+    /// Adds an expectation that must hold on every 2xx.
+    pub fn expect(&mut self, expectation: Expectation) -> &mut Self {
+        self.expectations.push(expectation);
+        self
+    }
+
+    /// Adds an expectation to poll for: while it fails, the call retries (same
+    /// backoff, budget and deadline).
+    pub fn until(&mut self, expectation: Expectation) -> &mut Self {
+        self.until.push(expectation);
+        self
+    }
+
+    /// Accepts only these statuses (a listed non-2xx counts as success).
+    pub fn expect_status(&mut self, statuses: &[u16]) -> &mut Self {
+        self.expect_status = statuses.to_vec();
+        self
+    }
+
+    /// Accepts only this content type: `json`, or a fragment such as `text/csv`.
+    pub fn expect_type(&mut self, content_type: &str) -> &mut Self {
+        self.expect_type = Some(content_type.to_owned());
+        self
+    }
+
+    /// Turns error-in-2xx detection off.
+    pub fn allow_error_body(&mut self, allow: bool) -> &mut Self {
+        self.allow_error_body = allow;
+        self
+    }
+
+    /// Adds a validator: `Err(reason)` makes the response a semantic failure.
+    pub fn validate(&mut self, validator: Validator) -> &mut Self {
+        self.validators.push(validator);
+        self
+    }
+
+    /// Whether `status` is one the request expects explicitly.
+    pub(crate) fn expects(&self, status: StatusCode) -> bool {
+        self.expect_status.contains(&status.as_u16())
+    }
+
+    /// Whether the semantic checks apply to a response with `status`.
+    pub(crate) fn applies(&self, status: StatusCode) -> bool {
+        status.is_success() || self.expects(status)
+    }
+
+    /// Checks a response the layers below accepted; `None` when it is what was asked for.
+    pub(crate) fn check(&self, view: &AttemptView<'_>) -> Option<Problem> {
+        let status = view.status?;
+        let headers = view.headers?;
+        let body = view.body.map(|b| &b[..]).unwrap_or(&[]);
+        if !self.expect_status.is_empty() && !self.expects(status) {
+            let listed: Vec<String> = self.expect_status.iter().map(u16::to_string).collect();
+            return Some(Problem::new(
+                "unexpected_status",
+                format!("the status {} is not one of the expected {}", status.as_u16(), listed.join(", ")),
+            ));
+        }
+        let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let is_json = is_json_content_type(content_type);
+        let parsed: Option<Value> = if is_json && !body.is_empty() {
+            match serde_json::from_slice(body) {
+                Ok(v) => Some(v),
+                Err(err) => return Some(Problem::new("invalid_json", format!("{INVALID_JSON} ({err})"))),
+            }
+        } else {
+            None
+        };
+        if let Some(expected) = &self.expect_type {
+            let ok = if expected.eq_ignore_ascii_case("json") {
+                is_json
+            } else {
+                content_type.to_ascii_lowercase().contains(&expected.to_ascii_lowercase())
+            };
+            if !ok {
+                let found = if content_type.is_empty() { "none" } else { content_type };
+                return Some(Problem::new(
+                    "unexpected_type",
+                    format!("the content type is {found}, not {expected}"),
+                ));
+            }
+        }
+        if !self.allow_error_body {
+            if let Some(message) = parsed.as_ref().and_then(error_body::error_in_body) {
+                return Some(Problem::new("error_in_body", message));
+            }
+        }
+        let needs_json = !self.expectations.is_empty() || !self.until.is_empty();
+        let json = match (&parsed, needs_json) {
+            (Some(v), _) => Some(v),
+            (None, false) => None,
+            (None, true) => {
+                return Some(Problem::new(
+                    "expectation_failed",
+                    format!(
+                        "expectations need a JSON body, and this one is {}",
+                        if body.is_empty() { "empty".to_owned() } else { format!("{} (content type {})", "not JSON", if content_type.is_empty() { "none" } else { content_type }) }
+                    ),
+                ))
+            }
+        };
+        if let Some(json) = json {
+            for e in &self.expectations {
+                if let Err(message) = e.check(json) {
+                    return Some(Problem::new("expectation_failed", message));
+                }
+            }
+            for e in &self.until {
+                if let Err(message) = e.check(json) {
+                    return Some(Problem {
+                        kind: "until",
+                        message: format!("not yet: {message}"),
+                        retryable: true,
+                    });
+                }
+            }
+        }
+        for validate in &self.validators {
+            if let Err(message) = validate(view) {
+                return Some(Problem::new("validator", message));
+            }
+        }
+        None
+    }
+}
+
+/// The prefix of the problem reported for a JSON content type that does not parse.
+pub(crate) const INVALID_JSON: &str = "Content-Type says JSON but the body does not parse";
