@@ -172,6 +172,80 @@ pub struct CallArgs {
     pub limits: LimitArgs,
     #[command(flatten)]
     pub guards: GuardArgs,
+    #[command(flatten)]
+    pub checks: CheckArgs,
+    #[command(flatten)]
+    pub fallbacks: FallbackArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    next_help_heading = "Fallbacks (only for outages: transport, timeout, 5xx, 429, guard; tried in the order given)"
+)]
+pub struct FallbackArgs {
+    /// `cache`: serve the last good answer to the same request (same method, URL and
+    /// credentials) from the local cache, marked stale with its age.
+    #[arg(long, value_name = "cache", value_parser = ["cache"])]
+    pub fallback: Vec<String>,
+
+    /// Send the same request (credentials included) to this URL instead. Repeatable.
+    #[arg(long, value_name = "URL")]
+    pub fallback_url: Vec<String>,
+
+    /// Answer with this JSON.
+    #[arg(long, value_name = "JSON")]
+    pub fallback_json: Vec<String>,
+
+    /// Answer with the contents of this file.
+    #[arg(long, value_name = "PATH")]
+    pub fallback_body: Vec<std::path::PathBuf>,
+
+    /// The cache file for --fallback cache. Default: steady/cache.db in the user's cache
+    /// directory (~/.cache on Linux).
+    #[arg(long, value_name = "PATH")]
+    pub cache: Option<std::path::PathBuf>,
+
+    /// Serve nothing older than this from the cache. Default: no limit beyond the
+    /// response's own stale-if-error.
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub max_stale: Option<Duration>,
+
+    /// Serve cached answers marked no-cache or must-revalidate too.
+    #[arg(long)]
+    pub allow_stale_revalidate: bool,
+
+    /// Exit with the original failure's code even when a fallback answered.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Checks on the body (semantic layer: exit 7 when one fails)")]
+pub struct CheckArgs {
+    /// A JSONPath and a predicate that must hold on a 2xx body (repeatable):
+    /// exists, not-empty, == != < <= > >= JSON, matches REGEX,
+    /// is string|number|boolean|array|object|null, count OP N.
+    /// E.g. '$.items count > 0', '$.status == "ok"'.
+    #[arg(long, value_name = "EXPR")]
+    pub expect: Vec<String>,
+
+    /// Poll: while this expectation fails on a 2xx, retry with the same backoff,
+    /// budget and deadline (raise --retries and --timeout for long jobs). Repeatable.
+    #[arg(long, value_name = "EXPR")]
+    pub until: Vec<String>,
+
+    /// Accept only these statuses, comma-separated (a listed 404 counts as success).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub expect_status: Vec<u16>,
+
+    /// Accept only this content type: json, or a fragment such as text/csv.
+    #[arg(long, value_name = "TYPE")]
+    pub expect_type: Option<String>,
+
+    /// Do not treat a 2xx JSON body with a top-level error/errors member or
+    /// "ok"/"success": false as a failure.
+    #[arg(long)]
+    pub allow_error_body: bool,
 }
 
 #[derive(Debug, Args)]

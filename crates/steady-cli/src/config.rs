@@ -4,7 +4,10 @@
 use std::io::Read;
 
 use serde_json::{Map, Value};
-use steady::{Breaker, Client, Jitter, Method, Redirects, RequestBuilder, Retry, RetryBudget};
+use steady::fallback::CachePolicy;
+use steady::{
+    Breaker, Client, Fallback, Jitter, Method, Redirects, RequestBuilder, Retry, RetryBudget,
+};
 
 use crate::cli::{CallArgs, GuardArgs, JitterArg};
 use crate::credentials;
@@ -47,6 +50,14 @@ pub fn client(args: &CallArgs) -> anyhow::Result<Client> {
         .redirects(redirects)
         .max_body(args.limits.max_body);
     builder = guards(builder, &args.guards)?;
+    if args.fallbacks.fallback.iter().any(|f| f == "cache") {
+        builder = builder.cache_file(
+            args.fallbacks
+                .cache
+                .clone()
+                .unwrap_or_else(steady::fallback::Cache::default_path),
+        );
+    }
     Ok(builder.build()?)
 }
 
@@ -104,6 +115,84 @@ fn guards(
         builder = builder.state_file(path);
     }
     Ok(builder)
+}
+
+/// Which fallback flag, and its value, in command-line order.
+#[derive(Debug, Clone)]
+pub enum FallbackFlag {
+    Cache,
+    Url(String),
+    Json(String),
+    Body(std::path::PathBuf),
+}
+
+/// The fallback flags in the order they were given (clap keeps each flag's values in
+/// order, and their positions on the command line).
+pub fn fallback_order(matches: &clap::ArgMatches) -> Vec<FallbackFlag> {
+    let mut flags: Vec<(usize, FallbackFlag)> = Vec::new();
+    let mut collect = |id: &str, make: &dyn Fn(&str) -> FallbackFlag| {
+        // Subcommands without the flag (chaos, demo) have no such id.
+        let Ok(Some(values)) = matches.try_get_raw(id) else {
+            return;
+        };
+        if let Some(indices) = matches.indices_of(id) {
+            for (value, index) in values.zip(indices) {
+                flags.push((index, make(&value.to_string_lossy())));
+            }
+        }
+    };
+    collect("fallback", &|_| FallbackFlag::Cache);
+    collect("fallback_url", &|v| FallbackFlag::Url(v.to_owned()));
+    collect("fallback_json", &|v| FallbackFlag::Json(v.to_owned()));
+    collect("fallback_body", &|v| FallbackFlag::Body(v.into()));
+    flags.sort_by_key(|(i, _)| *i);
+    flags.into_iter().map(|(_, f)| f).collect()
+}
+
+/// The library fallbacks for the flags, every value checked.
+pub fn fallbacks(args: &CallArgs, order: &[FallbackFlag]) -> anyhow::Result<Vec<Fallback>> {
+    let f = &args.fallbacks;
+    order
+        .iter()
+        .map(|flag| {
+            Ok(match flag {
+                FallbackFlag::Cache => Fallback::Cache(CachePolicy {
+                    max_stale: f.max_stale,
+                    ignore_revalidate: f.allow_stale_revalidate,
+                }),
+                FallbackFlag::Url(url) => {
+                    let url = normalize_url(url);
+                    steady::Url::parse(&url).map_err(|e| {
+                        UsageError::new(format!("--fallback-url '{url}' is not a URL: {e}"))
+                    })?;
+                    Fallback::url(&url)
+                }
+                FallbackFlag::Json(text) => {
+                    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+                        UsageError::new(format!("--fallback-json is not valid JSON: {e}"))
+                    })?;
+                    Fallback::json(value)
+                }
+                FallbackFlag::Body(path) => {
+                    let bytes = std::fs::read(path).map_err(|e| {
+                        UsageError::new(format!(
+                            "--fallback-body: cannot read {}: {e}",
+                            path.display()
+                        ))
+                    })?;
+                    let content_type = match path.extension().and_then(|e| e.to_str()) {
+                        Some("json") => "application/json",
+                        Some("txt") => "text/plain",
+                        Some("html") => "text/html",
+                        Some("xml") => "application/xml",
+                        Some("csv") => "text/csv",
+                        _ => "application/octet-stream",
+                    };
+                    Fallback::body(bytes, content_type)
+                }
+            })
+        })
+        .collect()
 }
 
 /// The request for one invocation, every input read and checked.
@@ -169,6 +258,27 @@ pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result
         let (name, var) = credentials::header_env(spec)?;
         let secret = credentials::from_env(&var, &format!("--header-env {name}"))?;
         request = request.secret_header(&name, secret);
+    }
+    let checks = &args.checks;
+    for (flag, list) in [("--expect", &checks.expect), ("--until", &checks.until)] {
+        for text in list {
+            steady::semantic::Expectation::parse(text)
+                .map_err(|e| UsageError::new(format!("{flag} {e}")))?;
+            request = if flag == "--expect" {
+                request.expect(text)
+            } else {
+                request.until(text)
+            };
+        }
+    }
+    if !checks.expect_status.is_empty() {
+        request = request.expect_status(&checks.expect_status);
+    }
+    if let Some(content_type) = &checks.expect_type {
+        request = request.expect_type(content_type);
+    }
+    if checks.allow_error_body {
+        request = request.allow_error_body();
     }
     match auth.idempotency_key.as_deref() {
         Some("auto") => request = request.idempotency_key_auto(),

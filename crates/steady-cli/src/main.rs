@@ -11,13 +11,17 @@ mod output;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{CallArgs, Cli, Job};
+use crate::config::FallbackFlag;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(err) => {
             let code = match err.kind() {
                 clap::error::ErrorKind::DisplayHelp
@@ -29,7 +33,12 @@ fn main() -> ExitCode {
             return exit::exit(code);
         }
     };
-    match run(cli) {
+    // The order of the fallback flags is only in the raw matches.
+    let order = matches
+        .subcommand()
+        .map(|(_, sub)| config::fallback_order(sub))
+        .unwrap_or_default();
+    match run(cli, &order) {
         Ok(code) => code,
         Err(err) if exit::is_broken_pipe(&err) => exit::exit(exit::SUCCESS),
         Err(err) => {
@@ -39,14 +48,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+fn run(cli: Cli, fallback_order: &[FallbackFlag]) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     match cli.command.into_job() {
         Job::Call(method, args) => {
             init_logging(args.output.verbose, "steady");
-            runtime.block_on(call(&method, &args))
+            runtime.block_on(call(&method, &args, fallback_order))
         }
         Job::Chaos(args) => {
             init_logging(u8::from(!args.quiet), "steady_chaos");
@@ -56,10 +65,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn call(method: &str, args: &CallArgs) -> anyhow::Result<ExitCode> {
-    let prepared = config::client(args).and_then(|client| config::request(&client, method, args));
-    let request = match prepared {
-        Ok(request) => request,
+async fn call(
+    method: &str,
+    args: &CallArgs,
+    fallback_order: &[FallbackFlag],
+) -> anyhow::Result<ExitCode> {
+    let prepared = config::client(args).and_then(|client| {
+        let request = config::request(&client, method, args)?;
+        let fallbacks = config::fallbacks(args, fallback_order)?;
+        Ok((request, fallbacks))
+    });
+    let (request, fallbacks) = match prepared {
+        Ok(prepared) => prepared,
         Err(err) if output::wants_json(&args.output) => {
             let code = exit::code_of_anyhow(&err);
             output::json(&serde_json::json!({
@@ -73,6 +90,9 @@ async fn call(method: &str, args: &CallArgs) -> anyhow::Result<ExitCode> {
         }
         Err(err) => return Err(err),
     };
+    if !fallbacks.is_empty() {
+        return with_fallbacks(request, fallbacks, args).await;
+    }
     let result = request.send().await;
     if output::wants_json(&args.output) {
         output::json(&steady::report::outcome_json(result.as_ref()))?;
@@ -93,25 +113,78 @@ async fn call(method: &str, args: &CallArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(exit::exit(exit::SUCCESS))
         }
-        Err(err) => {
-            if !output::wants_json(&args.output) {
-                if let (Some(status), Some(headers)) = (err.status(), err.headers()) {
-                    output::response(
-                        &args.output,
-                        &output::Printed {
-                            version: err.version().unwrap_or(steady::Version::HTTP_11),
-                            status,
-                            headers,
-                            body: err.body().map(|b| &b[..]).unwrap_or(&[]),
-                            ok: false,
-                        },
-                    )?;
+        Err(err) => failed(&err, args),
+    }
+}
+
+/// A call with fallbacks: fresh data, a handled outage (exit 0 with a warning, or the
+/// original code with --strict), or an error.
+async fn with_fallbacks(
+    request: steady::RequestBuilder,
+    fallbacks: Vec<steady::Fallback>,
+    args: &CallArgs,
+) -> anyhow::Result<ExitCode> {
+    let mut fallbacks = fallbacks.into_iter();
+    let mut request = request.fallback(fallbacks.next().expect("at least one fallback"));
+    for fallback in fallbacks {
+        request = request.fallback(fallback);
+    }
+    match request.send().await {
+        Ok(outcome) => {
+            if output::wants_json(&args.output) {
+                output::json(&steady::report::fallback_outcome_json(&outcome))?;
+            } else {
+                let resp = outcome.response();
+                output::response(
+                    &args.output,
+                    &output::Printed {
+                        version: resp.version(),
+                        status: resp.status(),
+                        headers: resp.headers(),
+                        body: resp.bytes(),
+                        ok: true,
+                    },
+                )?;
+            }
+            match outcome.degraded_by() {
+                None => Ok(exit::exit(exit::SUCCESS)),
+                Some(err) => {
+                    output::problem(&output::degraded(outcome.source(), err));
+                    Ok(exit::exit(if args.fallbacks.strict {
+                        exit::code(err)
+                    } else {
+                        exit::SUCCESS
+                    }))
                 }
             }
-            output::problem(&err.explain());
-            Ok(exit::exit(exit::code(&err)))
+        }
+        Err(err) => {
+            if output::wants_json(&args.output) {
+                output::json(&steady::report::outcome_json(Err(&err)))?;
+            }
+            failed(&err, args)
         }
     }
+}
+
+/// Prints a failed call (its response, for --status and --include) and its explanation.
+fn failed(err: &steady::Error, args: &CallArgs) -> anyhow::Result<ExitCode> {
+    if !output::wants_json(&args.output) {
+        if let (Some(status), Some(headers)) = (err.status(), err.headers()) {
+            output::response(
+                &args.output,
+                &output::Printed {
+                    version: err.version().unwrap_or(steady::Version::HTTP_11),
+                    status,
+                    headers,
+                    body: err.body().map(|b| &b[..]).unwrap_or(&[]),
+                    ok: false,
+                },
+            )?;
+        }
+    }
+    output::problem(&err.explain());
+    Ok(exit::exit(exit::code(err)))
 }
 
 /// `-v` shows each attempt as one line; `-vv` adds redirects; `RUST_LOG` overrides.

@@ -71,6 +71,23 @@ pub fn wants_json(out: &OutputArgs) -> bool {
     out.format == Format::Json
 }
 
+/// The warning for an answer that came from a fallback.
+pub fn degraded(source: &steady::Source, err: &steady::Error) -> String {
+    let from = match source {
+        steady::Source::Cache { age } => format!(
+            "served the cached answer from {} ago (stale)",
+            steady::duration::human(*age)
+        ),
+        steady::Source::Alternative { url } => format!("served the answer of the fallback {url}"),
+        steady::Source::Default => "served the default answer".to_owned(),
+        _ => "served a fallback answer".to_owned(),
+    };
+    format!(
+        "warning: {from} because the live call failed:\n{}",
+        err.explain()
+    )
+}
+
 /// Prints a message for people on stderr: the first line after `steady: `, the rest
 /// indented.
 pub fn problem(text: &str) {

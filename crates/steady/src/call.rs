@@ -140,7 +140,9 @@ impl Client {
                 // Polling: the condition is not met yet; ask again.
                 (Some(p), _) if p.retryable => verdict = Verdict::Retryable,
                 // A status the request listed as expected is a success once it passed the checks.
-                (None, Ok(ex)) if ex.redirect_problem.is_none() && request.checks.expects(ex.status) => {
+                (None, Ok(ex))
+                    if ex.redirect_problem.is_none() && request.checks.expects(ex.status) =>
+                {
                     verdict = Verdict::Success
                 }
                 _ => {}
@@ -504,7 +506,14 @@ fn final_error(
                 ),
                 (None, None) => Kind::Status,
             };
-            Error::new(kind).with_response(ex.version, ex.status, ex.headers, ex.body)
+            let quiet =
+                matches!(&kind, Kind::Semantic(k, _) if *k != "error_in_body" && *k != "semantic");
+            let err = Error::new(kind).with_response(ex.version, ex.status, ex.headers, ex.body);
+            if quiet {
+                err.without_server_message()
+            } else {
+                err
+            }
         }
     }
 }

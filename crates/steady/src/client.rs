@@ -60,6 +60,8 @@ pub(crate) struct ClientInner {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) rng: Mutex<fastrand::Rng>,
     pub(crate) guards: Guards,
+    #[cfg(feature = "state")]
+    pub(crate) cache: Option<crate::fallback::Cache>,
 }
 
 impl fmt::Debug for Client {
@@ -162,6 +164,8 @@ pub struct ClientBuilder {
     store: Option<Box<dyn GuardStore>>,
     #[cfg(feature = "state")]
     state_file: Option<std::path::PathBuf>,
+    #[cfg(feature = "state")]
+    cache: Option<std::path::PathBuf>,
 }
 
 impl Default for ClientBuilder {
@@ -178,6 +182,8 @@ impl Default for ClientBuilder {
             store: None,
             #[cfg(feature = "state")]
             state_file: None,
+            #[cfg(feature = "state")]
+            cache: None,
         }
     }
 }
@@ -309,6 +315,15 @@ impl ClientBuilder {
         self
     }
 
+    /// The response cache behind [`crate::Fallback::Cache`], a SQLite file (default:
+    /// none; [`crate::fallback::Cache::default_path`] is the conventional place). It is
+    /// opened on first use; a file that cannot be used is bypassed with a warning.
+    #[cfg(feature = "state")]
+    pub fn cache_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.cache = Some(path.into());
+        self
+    }
+
     /// Keeps guard state in `store` (default: in memory).
     pub fn guard_store(mut self, store: impl GuardStore) -> Self {
         self.store = Some(Box::new(store));
@@ -366,6 +381,8 @@ impl ClientBuilder {
                 clock: self.clock,
                 rng: Mutex::new(rng),
                 guards: Guards::new(self.guards, store),
+                #[cfg(feature = "state")]
+                cache: self.cache.map(crate::fallback::Cache::new),
             }),
         })
     }

@@ -143,6 +143,13 @@ impl Error {
         self
     }
 
+    /// Drops the server message: for semantic failures whose own message already shows
+    /// what was found.
+    pub(crate) fn without_server_message(mut self) -> Self {
+        self.inner.server_message = None;
+        self
+    }
+
     pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
         self.inner.source = Some(source.into());
         self
@@ -377,6 +384,9 @@ impl Error {
             }
             Kind::Semantic("until", _) => {
                 "What the call polled for did not happen before the retries or the deadline ran out: allow more retries or a longer deadline.".into()
+            }
+            Kind::Semantic("expectation_failed", _) => {
+                "The body does not meet the expectation: check the request and the expectation; retrying will not help (to wait for it, poll with until).".into()
             }
             Kind::Semantic("error_in_body", _) => {
                 "The server answered 2xx but its body reports a failure: read its message; if this API's `error` field means something else, allow error bodies.".into()

@@ -97,6 +97,40 @@ pub fn outcome_json(result: Result<&Response, &Error>) -> Value {
     Value::Object(out)
 }
 
+/// The outcome of a call with fallbacks: the response's JSON with `source`,
+/// `stale_age_s` (from the cache), `fallback_url` and `degraded_by` (the failure that
+/// made the fallback necessary: `layer`, `status`, `kind`, `message`, `server_message`,
+/// `attempts`).
+pub fn fallback_outcome_json(outcome: &crate::fallback::Outcome) -> Value {
+    let mut value = outcome_json(Ok(outcome.response()));
+    let Value::Object(map) = &mut value else {
+        return value;
+    };
+    map.insert("source".into(), json!(outcome.source().name()));
+    if let crate::fallback::Source::Cache { age } = outcome.source() {
+        map.insert("stale_age_s".into(), json!(age.as_secs()));
+    }
+    if let crate::fallback::Source::Alternative { url } = outcome.source() {
+        map.insert("fallback_url".into(), json!(url));
+    }
+    if let Some(err) = outcome.degraded_by() {
+        map.insert("attempts".into(), json!(err.attempts()));
+        map.insert("attempt_log".into(), attempt_log(err.attempt_log()));
+        map.insert(
+            "degraded_by".into(),
+            json!({
+                "layer": err.layer().name(),
+                "status": err.status().map(|s| s.as_u16()),
+                "kind": err.kind(),
+                "message": err.what(),
+                "server_message": err.server_message(),
+                "attempts": err.attempts(),
+            }),
+        );
+    }
+    value
+}
+
 fn attempt_log(attempts: &[Attempt]) -> Value {
     Value::Array(
         attempts

@@ -9,8 +9,8 @@ use reqwest::{Method, Url};
 
 use crate::classify::AttemptView;
 use crate::redact::Scrubber;
-use crate::semantic::{Checks, Expectation};
 use crate::retry::IDEMPOTENCY_KEY;
+use crate::semantic::{Checks, Expectation};
 use crate::{Client, Error, Response, Secret};
 
 /// A request being described. Built by [`Client::get`], [`Client::request`], ...;
@@ -217,7 +217,8 @@ impl RequestBuilder {
     /// fails it is a semantic failure, not retried.
     pub fn expect(self, expectation: &str) -> Self {
         self.with(|r| {
-            let e = Expectation::parse(expectation).map_err(|e| Error::usage(format!("expectation {e}")))?;
+            let e = Expectation::parse(expectation)
+                .map_err(|e| Error::usage(format!("expectation {e}")))?;
             r.checks.expect(e);
             Ok(())
         })
@@ -227,7 +228,8 @@ impl RequestBuilder {
     /// deadline). For "wait until the job is done".
     pub fn until(self, expectation: &str) -> Self {
         self.with(|r| {
-            let e = Expectation::parse(expectation).map_err(|e| Error::usage(format!("--until {e}")))?;
+            let e = Expectation::parse(expectation)
+                .map_err(|e| Error::usage(format!("--until {e}")))?;
             r.checks.until(e);
             Ok(())
         })
@@ -288,6 +290,16 @@ impl RequestBuilder {
             r.deadline = Some(deadline);
             Ok(())
         })
+    }
+
+    /// Adds a fallback for outages; the request then ends in a
+    /// [`crate::fallback::Outcome`] that says where its answer came from.
+    pub fn fallback(self, fallback: crate::fallback::Fallback) -> crate::fallback::FallbackRequest {
+        crate::fallback::FallbackRequest {
+            client: self.client,
+            request: self.request,
+            fallbacks: vec![fallback],
+        }
     }
 
     /// Sends the request: every attempt, wait and redirect under one deadline.

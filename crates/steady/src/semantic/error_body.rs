@@ -17,23 +17,35 @@ pub(crate) fn error_in_body(body: &Value) -> Option<String> {
     let Value::Object(map) = body else {
         return None;
     };
-    let message = || crate::explain::server_message(body.to_string().as_bytes(), Some("application/json"));
+    let message =
+        || crate::explain::server_message(body.to_string().as_bytes(), Some("application/json"));
     if let Some(errors) = map.get("errors").filter(|e| !is_empty(e)) {
         if let Some(data) = map.get("data").filter(|d| !d.is_null()) {
             return Some(format!(
                 "the body carries GraphQL errors next to partial data: {}; partial data: {}",
                 crate::explain::server_message(
-                    serde_json::json!({ "errors": errors }).to_string().as_bytes(),
+                    serde_json::json!({ "errors": errors })
+                        .to_string()
+                        .as_bytes(),
                     Some("application/json")
                 )
                 .unwrap_or_default(),
                 excerpt(data)
             ));
         }
-        return Some(format!("the body reports errors: {}", message().unwrap_or_default()));
+        return Some(format!(
+            "the body reports errors: {}",
+            message().unwrap_or_default()
+        ));
     }
-    if map.get("error").is_some_and(|e| !is_empty(e) && *e != Value::Bool(false)) {
-        return Some(format!("the body reports an error: {}", message().unwrap_or_default()));
+    if map
+        .get("error")
+        .is_some_and(|e| !is_empty(e) && *e != Value::Bool(false))
+    {
+        return Some(format!(
+            "the body reports an error: {}",
+            message().unwrap_or_default()
+        ));
     }
     for flag in ["ok", "success"] {
         if map.get(flag) == Some(&Value::Bool(false)) {
@@ -53,7 +65,10 @@ fn detail(map: &Map<String, Value>) -> Option<String> {
     if copy.is_empty() {
         return None;
     }
-    crate::explain::server_message(Value::Object(copy).to_string().as_bytes(), Some("application/json"))
+    crate::explain::server_message(
+        Value::Object(copy).to_string().as_bytes(),
+        Some("application/json"),
+    )
 }
 
 fn is_empty(v: &Value) -> bool {
@@ -84,12 +99,30 @@ mod tests {
     #[test]
     fn error_shapes_in_a_200() {
         let cases = [
-            (json!({"error": "quota exceeded"}), "the body reports an error: quota exceeded"),
-            (json!({"error": {"message": "bad key"}}), "the body reports an error: bad key"),
-            (json!({"errors": [{"message": "not found"}]}), "the body reports errors: not found"),
-            (json!({"ok": false, "error": "invalid_auth"}), "the body reports an error: invalid_auth"),
-            (json!({"success": false, "message": "try later"}), "the body says \"success\": false: try later"),
-            (json!({"ok": false}), "the body says \"ok\": false: {\"ok\":false}"),
+            (
+                json!({"error": "quota exceeded"}),
+                "the body reports an error: quota exceeded",
+            ),
+            (
+                json!({"error": {"message": "bad key"}}),
+                "the body reports an error: bad key",
+            ),
+            (
+                json!({"errors": [{"message": "not found"}]}),
+                "the body reports errors: not found",
+            ),
+            (
+                json!({"ok": false, "error": "invalid_auth"}),
+                "the body reports an error: invalid_auth",
+            ),
+            (
+                json!({"success": false, "message": "try later"}),
+                "the body says \"success\": false: try later",
+            ),
+            (
+                json!({"ok": false}),
+                "the body says \"ok\": false: {\"ok\":false}",
+            ),
         ];
         for (body, want) in cases {
             assert_eq!(error_in_body(&body).as_deref(), Some(want), "{body}");
@@ -101,7 +134,10 @@ mod tests {
         let body = json!({"data": {"user": {"name": "Ada", "email": null}}, "errors": [{"message": "email hidden", "path": ["user", "email"]}]});
         let got = error_in_body(&body).unwrap();
         assert!(got.contains("user.email: email hidden"), "{got}");
-        assert!(got.contains(r#"partial data: {"user":{"email":null,"name":"Ada"}}"#), "{got}");
+        assert!(
+            got.contains(r#"partial data: {"user":{"email":null,"name":"Ada"}}"#),
+            "{got}"
+        );
     }
 
     #[test]

@@ -298,7 +298,10 @@ fn parse_predicate(text: &str, offset: usize) -> Result<Predicate, String> {
             )
         })?;
         if !matches!(op, Op::Eq | Op::Ne) && !value.is_number() {
-            return Err(format!("'{word}' compares numbers; '{rest}' at character {} is not one", at + word.len() + 1));
+            return Err(format!(
+                "'{word}' compares numbers; '{rest}' at character {} is not one",
+                at + word.len() + 1
+            ));
         }
         return Ok(Predicate::Compare(op, value));
     }
@@ -383,11 +386,20 @@ mod tests {
             assert_eq!(check(ok, body.clone()), Ok(()), "{ok}");
         }
         for (bad, message) in [
-            ("$.status == \"fine\"", "expected $.status == \"fine\", found \"ok\" at $['status']"),
-            ("$.missing exists", "expected $.missing exists, but $.missing selects nothing"),
+            (
+                "$.status == \"fine\"",
+                "expected $.status == \"fine\", found \"ok\" at $['status']",
+            ),
+            (
+                "$.missing exists",
+                "expected $.missing exists, but $.missing selects nothing",
+            ),
             ("$.name not-empty", "found \"\" at $['name']"),
             ("$.meta not-empty", "found {} at $['meta']"),
-            ("$.items[*].price < 10", "found 12 at $['items'][1]['price'] (2 nodes selected)"),
+            (
+                "$.items[*].price < 10",
+                "found 12 at $['items'][1]['price'] (2 nodes selected)",
+            ),
             ("$.status > 1", "found \"ok\" (not a number) at $['status']"),
             ("$.count matches \\d", "found 3 (not a string)"),
             ("$.items count > 5", "found 2 (at $['items'])"),
@@ -409,12 +421,18 @@ mod tests {
     #[test]
     fn malformed_expectations_point_at_the_problem() {
         for (expr, message) in [
-            ("items count > 0", "starts with a JSONPath ($...) at character 1"),
+            (
+                "items count > 0",
+                "starts with a JSONPath ($...) at character 1",
+            ),
             ("$.items cnt > 0", "unknown predicate 'cnt' at character 9"),
             ("$.items", "a predicate is missing at character 8"),
             ("$.status == ok", "'ok' at character 13 is not a JSON value"),
             ("$.n > \"x\"", "'>' compares numbers"),
-            ("$.n count > many", "'many' after 'count' is not a whole number"),
+            (
+                "$.n count > many",
+                "'many' after 'count' is not a whole number",
+            ),
             ("$.n is text", "unknown type 'text' at character 8"),
             ("$.s matches (", "does not compile"),
             ("$.items[ exists", "the JSONPath does not parse"),

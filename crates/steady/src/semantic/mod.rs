@@ -54,7 +54,12 @@ use crate::classify::AttemptView;
 /// assert!(!is_json_content_type("text/html"));
 /// ```
 pub fn is_json_content_type(value: &str) -> bool {
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     essence == "application/json" || essence.ends_with("+json")
 }
 
@@ -76,8 +81,18 @@ pub struct Checks {
 impl fmt::Debug for Checks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Checks")
-            .field("expectations", &self.expectations.iter().map(|e| e.as_str()).collect::<Vec<_>>())
-            .field("until", &self.until.iter().map(|e| e.as_str()).collect::<Vec<_>>())
+            .field(
+                "expectations",
+                &self
+                    .expectations
+                    .iter()
+                    .map(|e| e.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .field(
+                "until",
+                &self.until.iter().map(|e| e.as_str()).collect::<Vec<_>>(),
+            )
             .field("expect_status", &self.expect_status)
             .field("expect_type", &self.expect_type)
             .field("allow_error_body", &self.allow_error_body)
@@ -162,15 +177,27 @@ impl Checks {
             let listed: Vec<String> = self.expect_status.iter().map(u16::to_string).collect();
             return Some(Problem::new(
                 "unexpected_status",
-                format!("the status {} is not one of the expected {}", status.as_u16(), listed.join(", ")),
+                format!(
+                    "the status {} is not one of the expected {}",
+                    status.as_u16(),
+                    listed.join(", ")
+                ),
             ));
         }
-        let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let content_type = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         let is_json = is_json_content_type(content_type);
         let parsed: Option<Value> = if is_json && !body.is_empty() {
             match serde_json::from_slice(body) {
                 Ok(v) => Some(v),
-                Err(err) => return Some(Problem::new("invalid_json", format!("{INVALID_JSON} ({err})"))),
+                Err(err) => {
+                    return Some(Problem::new(
+                        "invalid_json",
+                        format!("{INVALID_JSON} ({err})"),
+                    ))
+                }
             }
         } else {
             None
@@ -179,17 +206,23 @@ impl Checks {
             let ok = if expected.eq_ignore_ascii_case("json") {
                 is_json
             } else {
-                content_type.to_ascii_lowercase().contains(&expected.to_ascii_lowercase())
+                content_type
+                    .to_ascii_lowercase()
+                    .contains(&expected.to_ascii_lowercase())
             };
             if !ok {
-                let found = if content_type.is_empty() { "none" } else { content_type };
+                let found = if content_type.is_empty() {
+                    "none"
+                } else {
+                    content_type
+                };
                 return Some(Problem::new(
                     "unexpected_type",
                     format!("the content type is {found}, not {expected}"),
                 ));
             }
         }
-        if !self.allow_error_body {
+        if !self.allow_error_body && status.is_success() {
             if let Some(message) = parsed.as_ref().and_then(error_body::error_in_body) {
                 return Some(Problem::new("error_in_body", message));
             }
@@ -203,7 +236,19 @@ impl Checks {
                     "expectation_failed",
                     format!(
                         "expectations need a JSON body, and this one is {}",
-                        if body.is_empty() { "empty".to_owned() } else { format!("{} (content type {})", "not JSON", if content_type.is_empty() { "none" } else { content_type }) }
+                        if body.is_empty() {
+                            "empty".to_owned()
+                        } else {
+                            format!(
+                                "{} (content type {})",
+                                "not JSON",
+                                if content_type.is_empty() {
+                                    "none"
+                                } else {
+                                    content_type
+                                }
+                            )
+                        }
                     ),
                 ))
             }
