@@ -17,8 +17,9 @@ use crate::cli::DemoArgs;
 use crate::exit;
 
 /// The fault mix: what real APIs do on a bad day.
-const FAULTS: [&str; 6] = [
-    "bad-json,rate=0.03",
+const FAULTS: [&str; 7] = [
+    "bad-json,rate=0.02",
+    "error-200,rate=0.02",
     "status=503,rate=0.08",
     "status=429,retry-after=1,rate=0.03",
     "reset,rate=0.03",
@@ -160,8 +161,13 @@ async fn naive_run(args: &DemoArgs, paths: &[String]) -> anyhow::Result<Tally> {
                 Outcome::NotFound
             } else if !status.is_success() {
                 Outcome::Failed
-            } else if serde_json::from_slice::<serde_json::Value>(&body).is_ok() {
-                Outcome::Valid
+            } else if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body) {
+                // The naive client takes any JSON as data; the demo knows better.
+                if value.get("error").is_some_and(|e| !e.is_null()) {
+                    Outcome::BadDataAccepted
+                } else {
+                    Outcome::Valid
+                }
             } else {
                 // The naive client checked the status and moved on with this body.
                 Outcome::BadDataAccepted
@@ -268,7 +274,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
     println!("  503 for 8% of requests, 429 with Retry-After: 1 for 3%, connection resets 3%,");
     println!(
-        "  slow answers (100-400ms) 10%, invalid JSON in a 200 for 3%, an outage from 4s to 5.5s,"
+        "  slow answers (100-400ms) 10%, invalid JSON in a 200 for 2%, {{\"error\": ...}} in a 200 for 2%,\n  an outage from 4s to 5.5s,"
     );
     println!("  and ids that do not exist (404) for 3%.\n");
 
@@ -294,12 +300,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         steady.not_found.to_string(),
     );
     row(
-        "invalid JSON caught (semantic failure)",
+        "bad 200 caught (invalid JSON, error body)",
         naive.bad_caught.to_string(),
         steady.bad_caught.to_string(),
     );
     row(
-        "invalid JSON taken as data (a silent bug)",
+        "bad 200 taken as data (a silent bug)",
         naive.bad_accepted.to_string(),
         steady.bad_accepted.to_string(),
     );
@@ -339,7 +345,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         handling.not_retried_4xx,
     );
     line(
-        "invalid JSON in a 200 caught instead of used",
+        "bad 200s caught instead of used (semantic layer)",
         handling.semantic_caught,
     );
     line(

@@ -472,7 +472,7 @@ fn the_demo_shows_steady_beating_a_naive_client() {
         run.stdout
     );
     assert_eq!(
-        row("invalid JSON taken as data (a silent bug)")[1],
+        row("bad 200 taken as data (a silent bug)")[1],
         "0",
         "{}",
         run.stdout
