@@ -71,12 +71,22 @@ impl Response {
     /// The body parsed as JSON into `T`.
     ///
     /// # Errors
-    /// A semantic-layer [`Error`] naming where the body does not fit `T`.
+    /// A semantic-layer [`Error`] naming the field where the body does not fit `T` and
+    /// the type expected there (`at items[0].price: invalid type: string "12", expected
+    /// f64`).
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
-        serde_json::from_slice(&self.body).map_err(|e| {
+        let mut de = serde_json::Deserializer::from_slice(&self.body);
+        serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let at = if path.is_empty() || path == "." {
+                String::new()
+            } else {
+                format!(" at {path}")
+            };
+            let e = e.into_inner();
             Error::new(Kind::Semantic(
                 "type_mismatch",
-                format!("the body does not fit the expected type: {e}"),
+                format!("the body does not fit the expected type{at}: {e}"),
             ))
             .with_scrubber(self.scrubber.clone())
             .with_request(&self.method, self.scrubber.url(&self.url))

@@ -269,7 +269,7 @@ async fn typed_json_that_does_not_fit_names_the_problem() {
     assert_eq!(err.layer(), Layer::Semantic);
     assert!(
         err.what()
-            .contains("invalid type: integer `1`, expected a string"),
+            .contains("the body does not fit the expected type at items[0]: invalid type: integer `1`, expected a string"),
         "{}",
         err.what()
     );
