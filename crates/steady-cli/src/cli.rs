@@ -62,6 +62,111 @@ pub enum Command {
     Chaos(ChaosArgs),
     /// See steady and a naive client face the same flaky API, side by side.
     Demo(DemoArgs),
+    /// Run a JSONL file of requests as a resumable sync job; results go to SQLite.
+    #[command(after_help = BATCH_HELP)]
+    Batch(BatchArgs),
+    /// Export the results of a batch: JSONL, CSV or JUnit XML.
+    Results(ResultsArgs),
+}
+
+/// Batch input format and exit codes, shown at the end of `steady batch --help`.
+pub const BATCH_HELP: &str = "\
+Input: one JSON object per line (blank lines and # comments are skipped):
+  {\"id\": \"u1\", \"method\": \"GET\", \"url\": \"https://api.example.com/users/1\",
+   \"headers\": {\"Accept\": \"application/json\"}, \"query\": {\"page\": 2},
+   \"json\": {...} or \"body\": \"...\", \"expect\": \"$.id exists\", \"timeout\": \"5s\"}
+  Only url is required; id defaults to the line number, method to GET.
+
+Exit codes:
+  0    every item succeeded
+  9    the run finished with failed items (see steady results DB)
+  64   bad input lines or flags (nothing was sent), or an unusable --db
+  130  interrupted (Ctrl-C); --resume finishes the run";
+
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// The JSONL input file, or - for standard input.
+    #[arg(value_name = "FILE")]
+    pub input: std::path::PathBuf,
+
+    /// The results database. Default: FILE.steady.db beside the input
+    /// (steady-batch.db in the current directory for standard input).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<std::path::PathBuf>,
+
+    /// Finish an earlier run: send only the items without a final result. The input
+    /// must be the same.
+    #[arg(long)]
+    pub resume: bool,
+
+    /// Items in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub concurrency: usize,
+
+    /// continue: record a failure and go on; stop: the first failure stops the run
+    /// (items in flight finish).
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = OnFailureArg::Continue)]
+    pub on_failure: OnFailureArg,
+
+    /// How long an item waits for its host to recover from an outage before it is
+    /// recorded as failed (resumable).
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = duration)]
+    pub max_wait: Duration,
+
+    /// Keep each response body in the database (bounded by --max-body).
+    #[arg(long)]
+    pub store_body: bool,
+
+    /// Record bad input lines as failed items instead of refusing the whole input.
+    #[arg(long)]
+    pub skip_invalid: bool,
+
+    /// No progress output.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Log every attempt and guard decision to stderr. RUST_LOG overrides.
+    #[arg(short = 'v', long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnFailureArg {
+    /// Skip and continue, recording the failure.
+    Continue,
+    /// Surface and stop.
+    Stop,
+}
+
+#[derive(Debug, Args)]
+pub struct ResultsArgs {
+    /// The results database of a batch.
+    #[arg(value_name = "DB")]
+    pub db: std::path::PathBuf,
+
+    /// jsonl: one outcome per line; csv; junit: JUnit XML for CI systems.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = ExportFormat::Jsonl)]
+    pub format: ExportFormat,
+
+    /// Only the items that succeeded, or failed.
+    #[arg(long, value_enum, value_name = "OUTCOME")]
+    pub only: Option<OnlyArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Jsonl,
+    Csv,
+    Junit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnlyArg {
+    Ok,
+    Failed,
 }
 
 /// Fault syntax, shown at the end of `steady chaos --help`.
@@ -162,6 +267,13 @@ pub struct CallArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// What a single call and every item of a batch share.
+#[derive(Debug, Args)]
+pub struct CommonArgs {
     #[command(flatten)]
     pub auth: AuthArgs,
     #[command(flatten)]
@@ -479,6 +591,8 @@ pub enum Job {
     Call(String, Box<CallArgs>),
     Chaos(ChaosArgs),
     Demo(DemoArgs),
+    Batch(Box<BatchArgs>),
+    Results(ResultsArgs),
 }
 
 impl Command {
@@ -495,6 +609,8 @@ impl Command {
             Command::Request(r) => Job::Call(r.method, Box::new(r.call)),
             Command::Chaos(a) => Job::Chaos(a),
             Command::Demo(a) => Job::Demo(a),
+            Command::Batch(a) => Job::Batch(Box::new(a)),
+            Command::Results(a) => Job::Results(a),
         }
     }
 }

@@ -9,13 +9,13 @@ use steady::{
     Breaker, Client, Fallback, Jitter, Method, Redirects, RequestBuilder, Retry, RetryBudget,
 };
 
-use crate::cli::{CallArgs, GuardArgs, JitterArg};
+use crate::cli::{CallArgs, CommonArgs, GuardArgs, JitterArg};
 use crate::credentials;
 use crate::exit::UsageError;
 use crate::items::{self, Item};
 
 /// The client for one invocation.
-pub fn client(args: &CallArgs) -> anyhow::Result<Client> {
+pub fn client(args: &CommonArgs) -> anyhow::Result<Client> {
     let jitter = match args.retry.jitter {
         JitterArg::Full => Jitter::Full,
         JitterArg::Equal => Jitter::Equal,
@@ -150,7 +150,7 @@ pub fn fallback_order(matches: &clap::ArgMatches) -> Vec<FallbackFlag> {
 }
 
 /// The library fallbacks for the flags, every value checked.
-pub fn fallbacks(args: &CallArgs, order: &[FallbackFlag]) -> anyhow::Result<Vec<Fallback>> {
+pub fn fallbacks(args: &CommonArgs, order: &[FallbackFlag]) -> anyhow::Result<Vec<Fallback>> {
     let f = &args.fallbacks;
     order
         .iter()
@@ -242,51 +242,123 @@ pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result
         (None, true) => {}
     }
 
-    let auth = &args.auth;
-    if let Some(var) = &auth.bearer_env {
-        request = request.bearer_auth(credentials::from_env(var, "--bearer-env")?);
-    }
-    if let Some(path) = &auth.bearer_file {
-        request = request.bearer_auth(credentials::from_file(path, "--bearer-file")?);
-    }
-    if let Some(var) = &auth.basic_env {
-        let secret = credentials::from_env(var, "--basic-env")?;
-        let (user, password) = credentials::basic(&secret, var)?;
-        request = request.basic_auth(&user, password);
-    }
-    for spec in &auth.header_env {
-        let (name, var) = credentials::header_env(spec)?;
-        let secret = credentials::from_env(&var, &format!("--header-env {name}"))?;
-        request = request.secret_header(&name, secret);
-    }
-    let checks = &args.checks;
-    for (flag, list) in [("--expect", &checks.expect), ("--until", &checks.until)] {
-        for text in list {
-            steady::semantic::Expectation::parse(text)
-                .map_err(|e| UsageError::new(format!("{flag} {e}")))?;
-            request = if flag == "--expect" {
-                request.expect(text)
-            } else {
-                request.until(text)
-            };
+    let common = Common::from_args(&args.common)?;
+    Ok(common.apply(request))
+}
+
+/// The run-wide request settings (credentials, checks, idempotency), read and checked
+/// once: a missing variable or a bad expression is an error before anything is sent.
+#[derive(Clone)]
+pub struct Common {
+    bearer: Option<steady::Secret>,
+    basic: Option<(String, steady::Secret)>,
+    headers: Vec<(String, steady::Secret)>,
+    idempotency: Option<String>,
+    expect: Vec<String>,
+    until: Vec<String>,
+    expect_status: Vec<u16>,
+    expect_type: Option<String>,
+    allow_error_body: bool,
+}
+
+impl Common {
+    pub fn from_args(args: &CommonArgs) -> anyhow::Result<Common> {
+        let auth = &args.auth;
+        let mut bearer = None;
+        if let Some(var) = &auth.bearer_env {
+            bearer = Some(credentials::from_env(var, "--bearer-env")?);
         }
+        if let Some(path) = &auth.bearer_file {
+            bearer = Some(credentials::from_file(path, "--bearer-file")?);
+        }
+        let basic = match &auth.basic_env {
+            Some(var) => {
+                let secret = credentials::from_env(var, "--basic-env")?;
+                Some(credentials::basic(&secret, var)?)
+            }
+            None => None,
+        };
+        let mut headers = Vec::new();
+        for spec in &auth.header_env {
+            let (name, var) = credentials::header_env(spec)?;
+            let secret = credentials::from_env(&var, &format!("--header-env {name}"))?;
+            headers.push((name, secret));
+        }
+        let idempotency = match auth.idempotency_key.as_deref() {
+            Some("") => {
+                return Err(UsageError::new("--idempotency-key: give `auto` or a key").into())
+            }
+            other => other.map(str::to_owned),
+        };
+        let checks = &args.checks;
+        for (flag, list) in [("--expect", &checks.expect), ("--until", &checks.until)] {
+            for text in list {
+                steady::semantic::Expectation::parse(text)
+                    .map_err(|e| UsageError::new(format!("{flag} {e}")))?;
+            }
+        }
+        Ok(Common {
+            bearer,
+            basic,
+            headers,
+            idempotency,
+            expect: checks.expect.clone(),
+            until: checks.until.clone(),
+            expect_status: checks.expect_status.clone(),
+            expect_type: checks.expect_type.clone(),
+            allow_error_body: checks.allow_error_body,
+        })
     }
-    if !checks.expect_status.is_empty() {
-        request = request.expect_status(&checks.expect_status);
+
+    /// Whether `--idempotency-key auto` was given.
+    pub fn idempotency_auto(&self) -> bool {
+        self.idempotency.as_deref() == Some("auto")
     }
-    if let Some(content_type) = &checks.expect_type {
-        request = request.expect_type(content_type);
+
+    /// Whether a fixed `--idempotency-key KEY` was given.
+    pub fn idempotency_fixed(&self) -> bool {
+        self.idempotency.as_deref().is_some_and(|k| k != "auto")
     }
-    if checks.allow_error_body {
-        request = request.allow_error_body();
+
+    /// Applies the settings to a request (idempotency keys only when `with_key`).
+    pub fn apply(&self, request: RequestBuilder) -> RequestBuilder {
+        self.apply_with(request, true)
     }
-    match auth.idempotency_key.as_deref() {
-        Some("auto") => request = request.idempotency_key_auto(),
-        Some("") => return Err(UsageError::new("--idempotency-key: give `auto` or a key").into()),
-        Some(key) => request = request.idempotency_key(key),
-        None => {}
+
+    pub fn apply_with(&self, mut request: RequestBuilder, with_key: bool) -> RequestBuilder {
+        if let Some(token) = &self.bearer {
+            request = request.bearer_auth(token.clone());
+        }
+        if let Some((user, password)) = &self.basic {
+            request = request.basic_auth(user, password.clone());
+        }
+        for (name, secret) in &self.headers {
+            request = request.secret_header(name, secret.clone());
+        }
+        for text in &self.expect {
+            request = request.expect(text);
+        }
+        for text in &self.until {
+            request = request.until(text);
+        }
+        if !self.expect_status.is_empty() {
+            request = request.expect_status(&self.expect_status);
+        }
+        if let Some(content_type) = &self.expect_type {
+            request = request.expect_type(content_type);
+        }
+        if self.allow_error_body {
+            request = request.allow_error_body();
+        }
+        if with_key {
+            match self.idempotency.as_deref() {
+                Some("auto") => request = request.idempotency_key_auto(),
+                Some(key) => request = request.idempotency_key(key),
+                None => {}
+            }
+        }
+        request
     }
-    Ok(request)
 }
 
 fn set_body(

@@ -1,5 +1,6 @@
 //! The `steady` command: a thin front on the steady library.
 
+mod batch;
 mod chaos;
 mod cli;
 mod config;
@@ -62,6 +63,11 @@ fn run(cli: Cli, fallback_order: &[FallbackFlag]) -> anyhow::Result<ExitCode> {
             runtime.block_on(chaos::run(args))
         }
         Job::Demo(args) => runtime.block_on(demo::run(args)),
+        Job::Batch(args) => {
+            init_logging(args.verbose, "steady");
+            runtime.block_on(batch::run(*args, fallback_order))
+        }
+        Job::Results(args) => batch::results(args),
     }
 }
 
@@ -70,9 +76,9 @@ async fn call(
     args: &CallArgs,
     fallback_order: &[FallbackFlag],
 ) -> anyhow::Result<ExitCode> {
-    let prepared = config::client(args).and_then(|client| {
+    let prepared = config::client(&args.common).and_then(|client| {
         let request = config::request(&client, method, args)?;
-        let fallbacks = config::fallbacks(args, fallback_order)?;
+        let fallbacks = config::fallbacks(&args.common, fallback_order)?;
         Ok((request, fallbacks))
     });
     let (request, fallbacks) = match prepared {
@@ -150,7 +156,7 @@ async fn with_fallbacks(
                 None => Ok(exit::exit(exit::SUCCESS)),
                 Some(err) => {
                     output::problem(&output::degraded(outcome.source(), err));
-                    Ok(exit::exit(if args.fallbacks.strict {
+                    Ok(exit::exit(if args.common.fallbacks.strict {
                         exit::code(err)
                     } else {
                         exit::SUCCESS

@@ -1,0 +1,401 @@
+//! The batch input: JSONL, one request per line, validated whole before anything is
+//! sent, and streamed (never loaded whole).
+//!
+//! A line is a JSON object:
+//!
+//! | field | type | default |
+//! |---|---|---|
+//! | `id` | string or integer | the line number |
+//! | `method` | string | `GET` |
+//! | `url` | string | required |
+//! | `headers` | object of strings | none |
+//! | `query` | object of strings, numbers or booleans | none |
+//! | `json` | any JSON | none (a JSON body) |
+//! | `body` | string | none (a raw body; not with `json`) |
+//! | `expect` | string or list of strings | none (expectations, as `--expect`) |
+//! | `timeout` | `"5s"`-style string or seconds | the run's `--timeout` |
+//!
+//! Blank lines and lines starting with `#` are skipped.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::BufRead;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// One line, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    id: Option<Value>,
+    method: Option<String>,
+    url: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    query: BTreeMap<String, Value>,
+    json: Option<Value>,
+    body: Option<String>,
+    expect: Option<Value>,
+    timeout: Option<Value>,
+}
+
+/// One request of the batch, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// The id: given, or the line number.
+    pub id: String,
+    /// The line it came from (from 1).
+    pub line: u64,
+    /// The method.
+    pub method: String,
+    /// The URL.
+    pub url: String,
+    /// Headers, in name order.
+    pub headers: Vec<(String, String)>,
+    /// Query parameters, in name order.
+    pub query: Vec<(String, String)>,
+    /// A JSON body.
+    pub json: Option<Value>,
+    /// A raw body.
+    pub body: Option<String>,
+    /// Expectations.
+    pub expect: Vec<String>,
+    /// A deadline for this item.
+    pub timeout: Option<Duration>,
+}
+
+/// A bad line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The line (from 1).
+    pub line: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// What a validation pass found.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// Valid items.
+    pub items: u64,
+    /// Bad lines (all of them are counted; the first 100 are kept).
+    pub problems: Vec<Problem>,
+    /// How many lines were bad.
+    pub bad: u64,
+    /// SHA-256 of the input bytes, to refuse resuming with another input.
+    pub sha256: String,
+}
+
+const KEPT_PROBLEMS: usize = 100;
+
+/// Parses one line. `Ok(None)` for blank and comment lines.
+///
+/// # Errors
+/// What is wrong with it.
+pub fn parse_line(text: &str, line: u64) -> Result<Option<Item>, String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() || trimmed.starts_with('#') {
+        return Ok(None);
+    }
+    let raw: Raw = serde_json::from_str(trimmed)
+        .map_err(|e| format!("not a JSON object of the batch format: {e}"))?;
+    let id = match raw.id {
+        None => line.to_string(),
+        Some(Value::String(s)) if !s.is_empty() => s,
+        Some(Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
+        Some(other) => {
+            return Err(format!(
+                "\"id\" must be a non-empty string or an integer, not {other}"
+            ))
+        }
+    };
+    let url = raw.url.ok_or("\"url\" is missing")?;
+    let parsed =
+        steady::Url::parse(&url).map_err(|e| format!("\"url\" '{url}' is not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("\"url\" '{url}': only http and https"));
+    }
+    let method = raw.method.unwrap_or_else(|| "GET".into());
+    if steady::Method::from_bytes(method.as_bytes()).is_err() || method.is_empty() {
+        return Err(format!("\"method\" '{method}' is not an HTTP method"));
+    }
+    for (name, value) in &raw.headers {
+        if steady::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(format!("header name '{name}' is not valid"));
+        }
+        if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+            return Err(format!("the value of header {name} contains CR, LF or NUL"));
+        }
+    }
+    let query = raw
+        .query
+        .into_iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => Ok((k, s)),
+            Value::Number(n) => Ok((k, n.to_string())),
+            Value::Bool(b) => Ok((k, b.to_string())),
+            other => Err(format!(
+                "query parameter '{k}' must be a string, number or boolean, not {other}"
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if raw.json.is_some() && raw.body.is_some() {
+        return Err("\"json\" and \"body\" cannot both be given".into());
+    }
+    let expect = match raw.expect {
+        None => Vec::new(),
+        Some(Value::String(s)) => vec![s],
+        Some(Value::Array(list)) => list
+            .into_iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or("\"expect\" must be a string or a list of strings")
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err("\"expect\" must be a string or a list of strings".into()),
+    };
+    for e in &expect {
+        steady::semantic::Expectation::parse(e).map_err(|err| format!("\"expect\" {err}"))?;
+    }
+    let timeout = match raw.timeout {
+        None => None,
+        Some(Value::String(s)) => {
+            Some(steady::duration::parse_duration(&s).map_err(|e| format!("\"timeout\": {e}"))?)
+        }
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .filter(|s| *s > 0.0 && *s < 1e7)
+            .map(Duration::from_secs_f64)
+            .map(Some)
+            .ok_or("\"timeout\" must be a positive number of seconds")?,
+        Some(other) => {
+            return Err(format!(
+                "\"timeout\" must be like \"5s\" or a number, not {other}"
+            ))
+        }
+    };
+    Ok(Some(Item {
+        id,
+        line,
+        method,
+        url,
+        headers: raw.headers.into_iter().collect(),
+        query,
+        json: raw.json,
+        body: raw.body,
+        expect,
+        timeout,
+    }))
+}
+
+/// Reads an input line by line (never whole), keeping count of the lines.
+pub struct Lines<R> {
+    reader: R,
+    line: u64,
+    buf: Vec<u8>,
+}
+
+impl<R: BufRead> Lines<R> {
+    /// Reads from `reader`, the first line being line 1.
+    pub fn new(reader: R) -> Self {
+        Lines {
+            reader,
+            line: 0,
+            buf: Vec::with_capacity(1024),
+        }
+    }
+
+    /// The next line, parsed, with its number; `None` at the end.
+    ///
+    /// # Errors
+    /// When the input cannot be read.
+    #[allow(clippy::type_complexity)]
+    pub fn next_line(&mut self) -> std::io::Result<Option<(u64, Result<Option<Item>, String>)>> {
+        self.buf.clear();
+        if self.reader.read_until(b'\n', &mut self.buf)? == 0 {
+            return Ok(None);
+        }
+        self.line += 1;
+        let parsed = match std::str::from_utf8(&self.buf) {
+            Ok(text) => parse_line(text, self.line),
+            Err(_) => Err("not UTF-8".to_owned()),
+        };
+        Ok(Some((self.line, parsed)))
+    }
+}
+
+/// Reads `reader` line by line (never whole), calling `each` for every line until it
+/// returns false.
+///
+/// # Errors
+/// When the input cannot be read.
+pub fn for_each_line(
+    reader: impl BufRead,
+    mut each: impl FnMut(u64, Result<Option<Item>, String>) -> bool,
+) -> std::io::Result<()> {
+    let mut lines = Lines::new(reader);
+    while let Some((line, parsed)) = lines.next_line()? {
+        if !each(line, parsed) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Checks a whole input file: every line parses, ids are unique. Streams the file.
+///
+/// Duplicate ids are found with 64-bit hashes of the ids (8 bytes an item, so a
+/// million-line input stays within a few megabytes).
+///
+/// # Errors
+/// When the file cannot be read.
+pub fn check(path: &Path) -> std::io::Result<Checked> {
+    let file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let reader = HashingReader {
+        inner: std::io::BufReader::with_capacity(64 * 1024, file),
+        hasher: &mut hasher,
+    };
+    let mut checked = Checked::default();
+    let mut seen: HashSet<u64> = HashSet::new();
+    let mut first_line: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
+    for_each_line(std::io::BufReader::new(reader), |line, parsed| {
+        let problem = match parsed {
+            Ok(None) => None,
+            Ok(Some(item)) => {
+                let h = id_hash(&item.id);
+                if seen.insert(h) {
+                    if first_line.len() < 1_000_000 {
+                        first_line.insert(h, line);
+                    }
+                    checked.items += 1;
+                    None
+                } else {
+                    let first = first_line
+                        .get(&h)
+                        .map(|l| format!(" (first on line {l})"))
+                        .unwrap_or_default();
+                    Some(format!("duplicate id '{}'{first}", item.id))
+                }
+            }
+            Err(message) => Some(message),
+        };
+        if let Some(message) = problem {
+            checked.bad += 1;
+            if checked.problems.len() < KEPT_PROBLEMS {
+                checked.problems.push(Problem { line, message });
+            }
+        }
+        true
+    })?;
+    checked.sha256 = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(checked)
+}
+
+fn id_hash(id: &str) -> u64 {
+    let digest = Sha256::digest(id.as_bytes());
+    u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
+}
+
+/// A reader that hashes what passes through it.
+struct HashingReader<'a, R> {
+    inner: R,
+    hasher: &'a mut Sha256,
+}
+
+impl<R: std::io::Read> std::io::Read for HashingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_line_and_the_defaults() {
+        let item = parse_line(
+            r#"{"id": 7, "method": "POST", "url": "http://a.test/x", "headers": {"X-A": "1"}, "query": {"n": 2, "f": true}, "json": {"k": "v"}, "expect": "$.ok == true", "timeout": "5s"}"#,
+            3,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (item.id.as_str(), item.line, item.method.as_str()),
+            ("7", 3, "POST")
+        );
+        assert_eq!(
+            item.query,
+            [
+                ("f".to_owned(), "true".to_owned()),
+                ("n".to_owned(), "2".to_owned())
+            ]
+        );
+        assert_eq!(item.timeout, Some(Duration::from_secs(5)));
+        let item = parse_line(r#"{"url": "http://a.test/"}"#, 9)
+            .unwrap()
+            .unwrap();
+        assert_eq!((item.id.as_str(), item.method.as_str()), ("9", "GET"));
+        assert_eq!(parse_line("  ", 1), Ok(None));
+        assert_eq!(parse_line("# a comment", 1), Ok(None));
+    }
+
+    #[test]
+    fn bad_lines_say_what_is_wrong() {
+        for (line, message) in [
+            ("not json", "not a JSON object"),
+            (r#"{"method": "GET"}"#, "\"url\" is missing"),
+            (r#"{"url": "nope"}"#, "is not a URL"),
+            (r#"{"url": "ftp://a.test/"}"#, "only http and https"),
+            (
+                r#"{"url": "http://a.test/", "method": "G E T"}"#,
+                "is not an HTTP method",
+            ),
+            (
+                r#"{"url": "http://a.test/", "json": 1, "body": "x"}"#,
+                "cannot both",
+            ),
+            (
+                r#"{"url": "http://a.test/", "expect": "$.a cnt 1"}"#,
+                "unknown predicate",
+            ),
+            (
+                r#"{"url": "http://a.test/", "timeout": "soon"}"#,
+                "\"timeout\"",
+            ),
+            (
+                r#"{"url": "http://a.test/", "headers": {"X": "a\r\nb"}}"#,
+                "CR, LF or NUL",
+            ),
+            (
+                r#"{"url": "http://a.test/", "id": {"a": 1}}"#,
+                "\"id\" must be",
+            ),
+            (
+                r#"{"url": "http://a.test/", "colour": "red"}"#,
+                "unknown field `colour`",
+            ),
+        ] {
+            let err = parse_line(line, 1).unwrap_err();
+            assert!(err.contains(message), "{line}: {err}");
+        }
+    }
+}

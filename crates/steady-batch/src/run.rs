@@ -1,0 +1,517 @@
+//! The runner: items in, results out, through one client, under every guard.
+//!
+//! Items are read from the input as they are needed (never loaded whole), sent with at
+//! most `concurrency` in flight, and each final result is written in one transaction
+//! by a single writer thread. A host outage does not fail items: an item whose call
+//! ends in a transport failure, a 429, a guard refusal, or a 5xx while the host's
+//! circuit is open, is *deferred*: it waits, holding no concurrency slot, until the
+//! host's circuit lets a probe through (or a server pause ends), then goes again. Other
+//! hosts carry on meanwhile. Only after `max_wait` without recovery is the item recorded
+//! as failed, and marked resumable.
+//!
+//! Stopping (Ctrl-C, or `--on-failure stop`) stops taking new items; items in flight
+//! finish within their deadline and are written; deferred items are left without a
+//! result, so `--resume` sends them.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use steady::fallback::{is_outage, Fallback};
+use steady::{Client, Error, Layer, Method, RequestBuilder};
+use tokio::sync::{watch, Semaphore};
+
+use crate::input::{Item, Lines};
+use crate::store::{now_rfc3339, Row, RunStatus, Store};
+
+/// What to do with a failed item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnFailure {
+    /// Record it and go on (default).
+    #[default]
+    Continue,
+    /// Record it and stop taking new items.
+    Stop,
+}
+
+/// How a run behaves.
+#[derive(Clone)]
+pub struct Options {
+    /// Items in flight at once.
+    pub concurrency: usize,
+    /// What a failure does to the run.
+    pub on_failure: OnFailure,
+    /// How long an item waits for its host to recover.
+    pub max_wait: Duration,
+    /// Keep response bodies in the database.
+    pub store_body: bool,
+    /// Send a per-item `Idempotency-Key` (stable across resumes) with non-idempotent
+    /// methods.
+    pub idempotency_keys: bool,
+    /// Record bad lines (and duplicate ids) as failed items instead of stopping.
+    pub skip_invalid: bool,
+    /// Fallbacks for outages, per item.
+    pub fallbacks: Vec<Fallback>,
+    /// Applies the run-wide request settings (credentials, checks) to each request.
+    pub prepare: Arc<dyn Fn(RequestBuilder) -> RequestBuilder + Send + Sync>,
+}
+
+/// Live counters, for a progress display.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Items in the input.
+    pub total: AtomicU64,
+    /// Items with a final result written in this run.
+    pub done: AtomicU64,
+    /// ... that succeeded.
+    pub ok: AtomicU64,
+    /// ... that failed.
+    pub failed: AtomicU64,
+    /// Items waiting for their host to recover.
+    pub deferred: AtomicU64,
+    /// Items with a final result from an earlier run.
+    pub skipped: AtomicU64,
+    /// Hosts whose items are deferred.
+    pub waiting_hosts: Mutex<BTreeSet<String>>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Report {
+    /// Why it ended.
+    pub status: RunStatus,
+    /// Results written in this run: ok, failed.
+    pub ok: u64,
+    /// Failed items written in this run.
+    pub failed: u64,
+    /// Items already done before.
+    pub skipped: u64,
+}
+
+enum Msg {
+    Row(Box<Row>),
+    Finish(RunStatus),
+}
+
+/// Runs the batch in `input` (already checked: `sha256` is its hash) into `store`.
+///
+/// # Errors
+/// When the input cannot be read or the run may not start (see [`Store::start_run`]).
+#[allow(clippy::too_many_arguments)]
+pub async fn run(
+    client: Client,
+    input: &Path,
+    sha256: &str,
+    store: Store,
+    flags: Value,
+    resume: bool,
+    options: Options,
+    progress: Arc<Progress>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<Report, String> {
+    let run_id = store.start_run(
+        &input.display().to_string(),
+        sha256,
+        &flags,
+        progress.total.load(Ordering::Relaxed),
+        resume,
+    )?;
+    let reader = Store::open(store.path())?;
+    let (tx, rx) = std::sync::mpsc::channel::<Msg>();
+    let writer = std::thread::Builder::new()
+        .name("steady-batch-writer".into())
+        .spawn(move || writer(store, run_id, rx))
+        .map_err(|e| e.to_string())?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let file =
+        std::fs::File::open(input).map_err(|e| format!("cannot read {}: {e}", input.display()))?;
+    let mut lines = Lines::new(std::io::BufReader::with_capacity(64 * 1024, file));
+    let mut status = RunStatus::Finished;
+    let mut seen: std::collections::HashSet<u64> = std::collections::HashSet::new();
+    while let Some((line, parsed)) = lines
+        .next_line()
+        .map_err(|e| format!("cannot read {}: {e}", input.display()))?
+    {
+        let problem = match parsed {
+            Ok(Some(item)) if seen.insert(id_hash(&item.id)) => Ok(item),
+            Ok(Some(item)) => Err(format!("duplicate id '{}'", item.id)),
+            Ok(None) => continue,
+            Err(e) => Err(e),
+        };
+        let item = match problem {
+            Ok(item) => item,
+            Err(message) if options.skip_invalid => {
+                let id = format!("line-{line}");
+                if !reader.is_final(&id)? {
+                    let _ = tx.send(Msg::Row(Box::new(invalid_row(id, line, message))));
+                    progress.done.fetch_add(1, Ordering::Relaxed);
+                    progress.failed.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    progress.skipped.fetch_add(1, Ordering::Relaxed);
+                }
+                continue;
+            }
+            Err(message) => {
+                return Err(format!(
+                    "the input changed while running: line {line}: {message}"
+                ))
+            }
+        };
+        if *stop.borrow() {
+            status = RunStatus::Interrupted;
+            break;
+        }
+        if *stop_rx.borrow() {
+            status = RunStatus::Stopped;
+            break;
+        }
+        if reader.is_final(&item.id)? {
+            progress.skipped.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        let permit = tokio::select! {
+            p = Arc::clone(&semaphore).acquire_owned() => p.expect("semaphore"),
+            _ = stop.changed() => { status = RunStatus::Interrupted; break; }
+        };
+        let job = Job {
+            client: client.clone(),
+            options: options.clone(),
+            progress: Arc::clone(&progress),
+            tx: tx.clone(),
+            stop_tx: stop_tx.clone(),
+            user_stop: stop.clone(),
+            semaphore: Arc::clone(&semaphore),
+            key_seed: sha256.to_owned(),
+        };
+        tasks.spawn(job.run(item, permit));
+        while let Some(done) = tasks.try_join_next() {
+            done.map_err(|e| e.to_string())?;
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.map_err(|e| e.to_string())?;
+    }
+    if status == RunStatus::Finished && *stop.borrow() {
+        status = RunStatus::Interrupted;
+    }
+    if status == RunStatus::Finished && *stop_rx.borrow() {
+        status = RunStatus::Stopped;
+    }
+    let _ = tx.send(Msg::Finish(status));
+    drop(tx);
+    writer
+        .join()
+        .map_err(|_| "the result writer failed".to_owned())??;
+    Ok(Report {
+        status,
+        ok: progress.ok.load(Ordering::Relaxed),
+        failed: progress.failed.load(Ordering::Relaxed),
+        skipped: progress.skipped.load(Ordering::Relaxed),
+    })
+}
+
+fn id_hash(id: &str) -> u64 {
+    let digest = Sha256::digest(id.as_bytes());
+    u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
+}
+
+/// The failed result of a bad input line (`--skip-invalid`).
+fn invalid_row(id: String, line: u64, message: String) -> Row {
+    let now = now_rfc3339();
+    let outcome = serde_json::json!({
+        "ok": false, "layer": "usage", "status": null, "attempts": 0, "elapsed_ms": 0,
+        "error": {"kind": "invalid_line", "message": message.clone(), "server_message": null},
+        "source": "network", "id": id.clone(),
+    });
+    Row {
+        id,
+        line,
+        method: String::new(),
+        url: String::new(),
+        ok: false,
+        layer: Some("usage".into()),
+        status: None,
+        attempts: 0,
+        elapsed_ms: 0,
+        error_kind: Some("invalid_line".into()),
+        error_message: Some(message),
+        server_message: None,
+        source: "network".into(),
+        started_at: now.clone(),
+        finished_at: now,
+        resumable: false,
+        outcome: outcome.to_string(),
+        body: None,
+    }
+}
+
+fn writer(mut store: Store, run: i64, rx: std::sync::mpsc::Receiver<Msg>) -> Result<(), String> {
+    let mut status = RunStatus::Running;
+    for msg in rx {
+        match msg {
+            Msg::Row(row) => {
+                if let Err(e) = store.record(run, &row) {
+                    tracing::error!(target: "steady_batch", "result of {} not written: {e}", row.id);
+                }
+            }
+            Msg::Finish(s) => status = s,
+        }
+    }
+    store.finish_run(run, status)
+}
+
+struct Job {
+    client: Client,
+    options: Options,
+    progress: Arc<Progress>,
+    tx: std::sync::mpsc::Sender<Msg>,
+    stop_tx: watch::Sender<bool>,
+    user_stop: watch::Receiver<bool>,
+    semaphore: Arc<Semaphore>,
+    key_seed: String,
+}
+
+impl Job {
+    async fn run(self, item: Item, permit: tokio::sync::OwnedSemaphorePermit) {
+        let mut permit = Some(permit);
+        let mut deferred_since: Option<Instant> = None;
+        let host = host_of(&item.url);
+        loop {
+            let started = now_rfc3339();
+            let sent = self.send(&item).await;
+            let deferrable = match &sent {
+                Ok(_) => false,
+                Err(err) => self.host_is_down(err, &item.url),
+            };
+            if !deferrable {
+                let waited = deferred_since.is_some();
+                self.record(&item, started, sent, false);
+                if waited {
+                    self.progress
+                        .waiting_hosts
+                        .lock()
+                        .expect("hosts")
+                        .remove(&host);
+                }
+                return;
+            }
+            let since = *deferred_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= self.options.max_wait {
+                self.record(&item, started, sent, true);
+                return;
+            }
+            if *self.user_stop.borrow() || *self.stop_tx.borrow() {
+                // Left without a result: --resume sends it.
+                return;
+            }
+            // Wait for the host without holding a slot.
+            drop(permit.take());
+            self.progress.deferred.fetch_add(1, Ordering::Relaxed);
+            self.progress
+                .waiting_hosts
+                .lock()
+                .expect("hosts")
+                .insert(host.clone());
+            let wait = self
+                .wait_for(&item.url)
+                .min(self.options.max_wait.saturating_sub(since.elapsed()));
+            let mut user_stop = self.user_stop.clone();
+            let mut stop_rx = self.stop_tx.subscribe();
+            let interrupted = tokio::select! {
+                _ = tokio::time::sleep(wait) => false,
+                _ = user_stop.changed() => true,
+                _ = stop_rx.changed() => true,
+            };
+            self.progress.deferred.fetch_sub(1, Ordering::Relaxed);
+            if interrupted {
+                return;
+            }
+            permit = Some(
+                Arc::clone(&self.semaphore)
+                    .acquire_owned()
+                    .await
+                    .expect("semaphore"),
+            );
+        }
+    }
+
+    /// Whether a failure means the host is down (defer) rather than this item failed.
+    fn host_is_down(&self, err: &Error, url: &str) -> bool {
+        if !is_outage(err) {
+            return false;
+        }
+        match err.layer() {
+            Layer::Guard => true,
+            Layer::Transport => !matches!(err.kind(), "tls" | "body_too_large" | "protocol"),
+            _ if err.status().is_some_and(|s| s.as_u16() == 429) => true,
+            // A 5xx: the host is down only if its circuit says so.
+            _ => self
+                .client
+                .host_state(url)
+                .is_ok_and(|s| s.breaker.phase() != steady::breaker::Phase::Closed),
+        }
+    }
+
+    /// How long to wait before trying a deferred item again.
+    fn wait_for(&self, url: &str) -> Duration {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let probe = self.client.host_state(url).ok().and_then(|s| {
+            (s.breaker.phase() == steady::breaker::Phase::Open).then(|| s.breaker.probe_at_ms())
+        });
+        match probe {
+            Some(at) if at > now => Duration::from_millis(at - now + fastrand_ms(200)),
+            _ => Duration::from_millis(1000 + fastrand_ms(500)),
+        }
+    }
+
+    async fn send(&self, item: &Item) -> Result<(Value, Option<Vec<u8>>), Error> {
+        let method = Method::from_bytes(item.method.as_bytes()).unwrap_or(Method::GET);
+        let idempotent = steady::retry::is_idempotent(&method);
+        let mut rb = self.client.request(method, &item.url);
+        for (name, value) in &item.headers {
+            rb = rb.header(name, value);
+        }
+        if !item.query.is_empty() {
+            rb = rb.query(&item.query);
+        }
+        if let Some(json) = &item.json {
+            rb = rb.json(json);
+        } else if let Some(body) = &item.body {
+            rb = rb.body(body.clone());
+        }
+        for e in &item.expect {
+            rb = rb.expect(e);
+        }
+        if let Some(timeout) = item.timeout {
+            rb = rb.timeout(timeout);
+        }
+        rb = (self.options.prepare)(rb);
+        if self.options.idempotency_keys && !idempotent {
+            // The same key for the same item in every run and resume of this input, so
+            // a request resent after a crash is recognised by the server.
+            let digest = Sha256::digest(format!("{}\n{}", self.key_seed, item.id).as_bytes());
+            let key: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+            rb = rb.idempotency_key(&key);
+        }
+        let mut fallbacks = self.options.fallbacks.iter().cloned();
+        match fallbacks.next() {
+            None => {
+                let resp = rb.send().await?;
+                Ok((
+                    steady::report::outcome_json(Ok(&resp)),
+                    Some(resp.bytes().to_vec()),
+                ))
+            }
+            Some(first) => {
+                let mut fr = rb.fallback(first);
+                for f in fallbacks {
+                    fr = fr.fallback(f);
+                }
+                let outcome = fr.send().await?;
+                Ok((
+                    steady::report::fallback_outcome_json(&outcome),
+                    Some(outcome.response().bytes().to_vec()),
+                ))
+            }
+        }
+    }
+
+    fn record(
+        &self,
+        item: &Item,
+        started_at: String,
+        sent: Result<(Value, Option<Vec<u8>>), Error>,
+        gave_up: bool,
+    ) {
+        let (mut outcome, body) = match sent {
+            Ok(ok) => ok,
+            Err(err) => (
+                steady::report::outcome_json(Err(&err)),
+                err.body().map(|b| b.to_vec()),
+            ),
+        };
+        if let Value::Object(map) = &mut outcome {
+            map.remove("body");
+            map.insert("id".into(), Value::String(item.id.clone()));
+            if gave_up {
+                map.insert("layer".into(), Value::String("guard".into()));
+                let waited = steady::duration::human(self.options.max_wait);
+                map.insert(
+                    "error".into(),
+                    serde_json::json!({
+                        "kind": "host_unavailable",
+                        "message": format!("the host did not recover within --max-wait {waited}; resumable"),
+                        "server_message": outcome_server_message(map),
+                    }),
+                );
+            }
+        }
+        let ok = outcome["ok"] == Value::Bool(true);
+        let text = |v: &Value| v.as_str().map(str::to_owned);
+        let row = Row {
+            id: item.id.clone(),
+            line: item.line,
+            method: item.method.clone(),
+            url: text(&outcome["url"]).unwrap_or_else(|| item.url.clone()),
+            ok,
+            layer: text(&outcome["layer"]),
+            status: outcome["status"].as_u64().map(|s| s as u16),
+            attempts: outcome["attempts"].as_u64().unwrap_or(0) as u32,
+            elapsed_ms: outcome["elapsed_ms"].as_u64().unwrap_or(0),
+            error_kind: text(&outcome["error"]["kind"]),
+            error_message: text(&outcome["error"]["message"]),
+            server_message: text(&outcome["error"]["server_message"]),
+            source: text(&outcome["source"]).unwrap_or_else(|| "network".into()),
+            started_at,
+            finished_at: now_rfc3339(),
+            resumable: gave_up,
+            outcome: outcome.to_string(),
+            body: if self.options.store_body { body } else { None },
+        };
+        self.progress.done.fetch_add(1, Ordering::Relaxed);
+        if ok {
+            self.progress.ok.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.progress.failed.fetch_add(1, Ordering::Relaxed);
+            if self.options.on_failure == OnFailure::Stop {
+                let _ = self.stop_tx.send(true);
+            }
+        }
+        let _ = self.tx.send(Msg::Row(Box::new(row)));
+    }
+}
+
+fn outcome_server_message(map: &serde_json::Map<String, Value>) -> Value {
+    map.get("error")
+        .and_then(|e| e.get("server_message"))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+fn host_of(url: &str) -> String {
+    steady::Url::parse(url)
+        .map(|u| {
+            format!("{}://{}", u.scheme(), u.host_str().unwrap_or(""))
+                + &u.port().map(|p| format!(":{p}")).unwrap_or_default()
+        })
+        .unwrap_or_default()
+}
+
+/// A little jitter, so deferred items do not all wake in the same millisecond.
+fn fastrand_ms(max: u64) -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0);
+    nanos % max.max(1)
+}

@@ -1,0 +1,289 @@
+//! `steady batch` and `steady results`: the command-line front of `steady-batch`.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use steady_batch::export::{self, Format};
+use steady_batch::input;
+use steady_batch::run::{self, OnFailure, Options, Progress};
+use steady_batch::store::{RunStatus, Store};
+
+use crate::cli::{BatchArgs, ExportFormat, OnFailureArg, OnlyArg, ResultsArgs};
+use crate::config::{self, Common, FallbackFlag};
+use crate::exit::{self, UsageError};
+
+/// Exit code: the run finished with failed items.
+pub const FAILED_ITEMS: u8 = 9;
+/// Exit code: interrupted.
+pub const INTERRUPTED: u8 = 130;
+
+pub async fn run(args: BatchArgs, fallback_order: &[FallbackFlag]) -> anyhow::Result<ExitCode> {
+    let from_stdin = args.input.as_os_str() == "-";
+    let db = args.db.clone().unwrap_or_else(|| {
+        if from_stdin {
+            PathBuf::from("steady-batch.db")
+        } else {
+            let mut name = args.input.clone().into_os_string();
+            name.push(".steady.db");
+            PathBuf::from(name)
+        }
+    });
+    if args.concurrency == 0 {
+        return Err(UsageError::new("--concurrency must be at least 1").into());
+    }
+
+    // Everything is checked before anything is sent: flags, credentials, the database
+    // and every input line.
+    let common = Common::from_args(&args.common)?;
+    if common.idempotency_fixed() {
+        return Err(UsageError::new(
+            "--idempotency-key KEY would give every item the same key; use --idempotency-key auto (a stable key per item)",
+        )
+        .into());
+    }
+    let fallbacks = config::fallbacks(&args.common, fallback_order)?;
+    let client = config::client(&args.common)?;
+    let spooled = if from_stdin {
+        Some(spool_stdin(&db)?)
+    } else {
+        None
+    };
+    let input_path: &Path = spooled.as_deref().unwrap_or(&args.input);
+    let checked = input::check(input_path)
+        .map_err(|e| UsageError::new(format!("cannot read {}: {e}", args.input.display())))?;
+    if checked.bad > 0 && !args.skip_invalid {
+        let mut message = format!(
+            "{} of the input lines are not valid; nothing was sent (--skip-invalid records them as failed items instead):",
+            checked.bad
+        );
+        for problem in checked.problems.iter().take(20) {
+            message.push_str(&format!("\n{problem}"));
+        }
+        if checked.bad > 20 {
+            message.push_str(&format!("\n... and {} more", checked.bad - 20));
+        }
+        return Err(UsageError::new(message).into());
+    }
+    let store = Store::open(&db).map_err(UsageError::new)?;
+
+    let progress = Arc::new(Progress::default());
+    progress
+        .total
+        .store(checked.items + checked.bad, Ordering::Relaxed);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let prepare_common = common.clone();
+    let options = Options {
+        concurrency: args.concurrency,
+        on_failure: match args.on_failure {
+            OnFailureArg::Continue => OnFailure::Continue,
+            OnFailureArg::Stop => OnFailure::Stop,
+        },
+        max_wait: args.max_wait,
+        store_body: args.store_body,
+        idempotency_keys: common.idempotency_auto(),
+        skip_invalid: args.skip_invalid,
+        fallbacks,
+        prepare: Arc::new(move |rb| prepare_common.apply_with(rb, false)),
+    };
+    let flags = serde_json::json!({
+        "args": std::env::args().skip(1).collect::<Vec<_>>(),
+    });
+
+    let resume_command = resume_command(&args.input, &db);
+    let ticker = tokio::spawn(show_progress(Arc::clone(&progress), args.quiet));
+    let signals = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\nsteady batch: stopping: finishing the items in flight (Ctrl-C again to quit at once; the database stays consistent)");
+            let _ = stop_tx.send(true);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(i32::from(INTERRUPTED));
+            }
+        }
+    });
+    let result = run::run(
+        client,
+        input_path,
+        &checked.sha256,
+        store,
+        flags,
+        args.resume,
+        options,
+        Arc::clone(&progress),
+        stop_rx,
+    )
+    .await;
+    ticker.abort();
+    signals.abort();
+    if let Some(path) = &spooled {
+        let _ = std::fs::remove_file(path);
+    }
+    let report = result.map_err(UsageError::new)?;
+    summary(&db, &report, &progress, &resume_command, args.quiet)?;
+    Ok(exit::exit(match report.status {
+        RunStatus::Interrupted => INTERRUPTED,
+        _ if report.failed > 0 || failed_in_db(&db)? > 0 => FAILED_ITEMS,
+        _ => exit::SUCCESS,
+    }))
+}
+
+fn failed_in_db(db: &Path) -> anyhow::Result<u64> {
+    let store = Store::open(db).map_err(UsageError::new)?;
+    Ok(store.counts().map_err(anyhow::Error::msg)?.2)
+}
+
+fn resume_command(input: &Path, db: &Path) -> String {
+    format!(
+        "steady batch {} --db {} --resume   (with the same flags)",
+        shell_quote(&input.display().to_string()),
+        shell_quote(&db.display().to_string())
+    )
+}
+
+fn shell_quote(text: &str) -> String {
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./:".contains(c))
+    {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+/// Standard input, copied to a file beside the database so that it can be checked
+/// whole before anything is sent (and hashed for --resume).
+fn spool_stdin(db: &Path) -> anyhow::Result<PathBuf> {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".input");
+    let path = PathBuf::from(name);
+    let mut file = std::fs::File::create(&path)
+        .map_err(|e| UsageError::new(format!("cannot write {}: {e}", path.display())))?;
+    std::io::copy(&mut std::io::stdin().lock(), &mut file)?;
+    file.sync_all()?;
+    Ok(path)
+}
+
+/// A progress bar on a terminal; a plain line every 5 seconds otherwise.
+async fn show_progress(progress: Arc<Progress>, quiet: bool) {
+    if quiet {
+        return;
+    }
+    let started = Instant::now();
+    let counts = |p: &Progress| {
+        (
+            p.done.load(Ordering::Relaxed) + p.skipped.load(Ordering::Relaxed),
+            p.total.load(Ordering::Relaxed),
+            p.ok.load(Ordering::Relaxed),
+            p.failed.load(Ordering::Relaxed),
+            p.deferred.load(Ordering::Relaxed),
+            p.waiting_hosts
+                .lock()
+                .map(|h| h.iter().cloned().collect::<Vec<_>>().join(" "))
+                .unwrap_or_default(),
+        )
+    };
+    if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(progress.total.load(Ordering::Relaxed));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} {msg} {per_sec} ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        loop {
+            let (done, _, ok, failed, deferred, hosts) = counts(&progress);
+            bar.set_position(done);
+            let waiting = if hosts.is_empty() {
+                String::new()
+            } else {
+                format!(" waiting for: {hosts}")
+            };
+            bar.set_message(format!(
+                "ok {ok} failed {failed} deferred {deferred}{waiting}"
+            ));
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    } else {
+        loop {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            let (done, total, ok, failed, deferred, hosts) = counts(&progress);
+            let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
+            let waiting = if hosts.is_empty() {
+                String::new()
+            } else {
+                format!(", waiting for {hosts}")
+            };
+            eprintln!("steady batch: {done}/{total} done ({ok} ok, {failed} failed, {deferred} deferred{waiting}), {rate:.0}/s");
+        }
+    }
+}
+
+fn summary(
+    db: &Path,
+    report: &run::Report,
+    progress: &Progress,
+    resume: &str,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let store = Store::open(db).map_err(UsageError::new)?;
+    let (rows, ok, failed) = store.counts().map_err(anyhow::Error::msg)?;
+    let total = progress.total.load(Ordering::Relaxed);
+    let missing = total.saturating_sub(rows);
+    let mut out = String::new();
+    let how = match report.status {
+        RunStatus::Interrupted => "interrupted",
+        RunStatus::Stopped => "stopped at the first failure (--on-failure stop)",
+        _ => "finished",
+    };
+    out.push_str(&format!(
+        "steady batch {how}: {total} items: {ok} ok, {failed} failed, {missing} without a result\n  this run: {} ok, {} failed; {} done in earlier runs\n",
+        report.ok, report.failed, report.skipped
+    ));
+    let layers = store.failures_by_layer().map_err(anyhow::Error::msg)?;
+    if !layers.is_empty() {
+        let parts: Vec<String> = layers.iter().map(|(l, n)| format!("{l} {n}")).collect();
+        out.push_str(&format!("  failures by layer: {}\n", parts.join(", ")));
+        for (kind, n, example, message) in store.top_failures(5).map_err(anyhow::Error::msg)? {
+            out.push_str(&format!("  {n} x {kind}, e.g. item {example}: {message}\n"));
+        }
+        out.push_str(&format!(
+            "  details: steady results {} --only failed\n",
+            db.display()
+        ));
+    }
+    if missing > 0 || report.status != RunStatus::Finished {
+        out.push_str(&format!("  resume: {resume}\n"));
+    }
+    if !quiet || report.status != RunStatus::Finished || failed > 0 {
+        let _ = std::io::stderr().write_all(out.as_bytes());
+    }
+    Ok(())
+}
+
+pub fn results(args: ResultsArgs) -> anyhow::Result<ExitCode> {
+    if !args.db.exists() {
+        return Err(UsageError::new(format!("{} does not exist", args.db.display())).into());
+    }
+    let store = Store::open(&args.db).map_err(UsageError::new)?;
+    let format = match args.format {
+        ExportFormat::Jsonl => Format::Jsonl,
+        ExportFormat::Csv => Format::Csv,
+        ExportFormat::Junit => Format::Junit,
+    };
+    let only = args.only.map(|o| o == OnlyArg::Ok);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    export::export(&store, format, only, &mut out).map_err(|e| {
+        if e.contains("Broken pipe") {
+            anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+        } else {
+            anyhow::Error::msg(e)
+        }
+    })?;
+    out.flush()?;
+    Ok(exit::exit(exit::SUCCESS))
+}
