@@ -180,6 +180,11 @@ pub async fn run(
             p = Arc::clone(&semaphore).acquire_owned() => p.expect("semaphore"),
             _ = stop.changed() => { status = RunStatus::Interrupted; break; }
         };
+        // A failure may have stopped the run while this item waited for a slot.
+        if *stop_rx.borrow() {
+            status = RunStatus::Stopped;
+            break;
+        }
         let job = Job {
             client: client.clone(),
             options: options.clone(),
@@ -409,7 +414,7 @@ impl Job {
                 let resp = rb.send().await?;
                 Ok((
                     steady::report::outcome_json(Ok(&resp)),
-                    Some(resp.bytes().to_vec()),
+                    Some(resp.bytes_scrubbed().to_vec()),
                 ))
             }
             Some(first) => {
@@ -420,7 +425,7 @@ impl Job {
                 let outcome = fr.send().await?;
                 Ok((
                     steady::report::fallback_outcome_json(&outcome),
-                    Some(outcome.response().bytes().to_vec()),
+                    Some(outcome.response().bytes_scrubbed().to_vec()),
                 ))
             }
         }
@@ -437,7 +442,7 @@ impl Job {
             Ok(ok) => ok,
             Err(err) => (
                 steady::report::outcome_json(Err(&err)),
-                err.body().map(|b| b.to_vec()),
+                err.body_scrubbed().map(|b| b.to_vec()),
             ),
         };
         if let Value::Object(map) = &mut outcome {

@@ -289,6 +289,15 @@ impl Error {
         self.inner.body.as_ref()
     }
 
+    /// The body of the final response with every credential of the request replaced by
+    /// `****`: for anything that writes bodies to disk or logs.
+    pub fn body_scrubbed(&self) -> Option<Bytes> {
+        self.inner
+            .body
+            .as_ref()
+            .map(|b| self.inner.scrubber.scrub_bytes(b))
+    }
+
     /// What the server said: the message in its error body (`"token expired"`, the
     /// fields of a `422`), or a short excerpt. Credentials are scrubbed.
     pub fn server_message(&self) -> Option<&str> {

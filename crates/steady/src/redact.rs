@@ -55,6 +55,16 @@ impl Scrubber {
         out
     }
 
+    /// `body` with every secret replaced by `****` (text bodies only; others as they are).
+    pub(crate) fn scrub_bytes(&self, body: &bytes::Bytes) -> bytes::Bytes {
+        match std::str::from_utf8(body) {
+            Ok(text) if self.secrets.iter().any(|s| text.contains(s.expose())) => {
+                bytes::Bytes::from(self.scrub(text))
+            }
+            _ => body.clone(),
+        }
+    }
+
     /// `url` for printing: password, sensitive query values and any secret removed.
     pub(crate) fn url(&self, url: &Url) -> String {
         self.scrub(&redact_url(url))

@@ -63,6 +63,12 @@ impl Response {
         &self.body
     }
 
+    /// The body with every credential of the request replaced by `****`: for anything
+    /// that writes bodies to disk or logs.
+    pub fn bytes_scrubbed(&self) -> Bytes {
+        self.scrubber.scrub_bytes(&self.body)
+    }
+
     /// The body as text (invalid UTF-8 replaced).
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()

@@ -1,0 +1,502 @@
+//! `steady batch` as a sync job: kill -9, Ctrl-C, an outage, bad input, an unusable
+//! database, resume rules, and the exports. The server counts requests per id.
+
+mod support;
+
+use std::collections::HashMap;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use steady_chaos::{ChaosConfig, ChaosServer, Reply, ScriptServer};
+use support::{command, steady};
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("steady-batch-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// An input of `n` items `id-1`... against `base` + `/items/N`.
+fn input(dir: &Path, base: &str, n: usize) -> PathBuf {
+    let path = dir.join("in.jsonl");
+    let lines: Vec<String> = (1..=n)
+        .map(|i| {
+            format!(
+                r#"{{"id": "id-{i}", "url": "{base}/items/{}"}}"#,
+                (i - 1) % 100 + 1
+            )
+        })
+        .collect();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
+/// Requests the server saw, per item id (from the `X-Item` header set per line).
+fn per_id(server: &ScriptServer) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for r in server.requests() {
+        *counts
+            .entry(r.header("x-item").unwrap_or("").to_owned())
+            .or_default() += 1;
+    }
+    counts
+}
+
+fn tagged_input(dir: &Path, base: &str, n: usize) -> PathBuf {
+    let path = dir.join("in.jsonl");
+    let lines: Vec<String> = (1..=n)
+        .map(|i| {
+            format!(r#"{{"id": "id-{i}", "url": "{base}/x", "headers": {{"X-Item": "id-{i}"}}}}"#)
+        })
+        .collect();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
+fn db_ids(db: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn.prepare("SELECT id FROM items").unwrap();
+    let ids = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    ids
+}
+
+fn spawn_batch(args: &[&str]) -> Child {
+    command()
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_for_rows(db: &Path, at_least: usize) {
+    let until = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < until {
+        if db.exists() && std::panic::catch_unwind(|| db_ids(db).len()).unwrap_or(0) >= at_least {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("fewer than {at_least} results in time");
+}
+
+#[test]
+fn kill_9_mid_run_loses_and_duplicates_nothing() {
+    let server = ScriptServer::builder()
+        .route(
+            "/x",
+            [Reply::json(200, r#"{"ok":true}"#).delay(Duration::from_millis(30))],
+        )
+        .start();
+    let d = dir("kill");
+    let file = tagged_input(&d, &server.url(""), 120);
+    let db = d.join("results.db");
+    let (f, b) = (file.to_str().unwrap(), db.to_str().unwrap());
+    let mut child = spawn_batch(&["batch", f, "--db", b, "--concurrency", "4", "--quiet"]);
+    wait_for_rows(&db, 30);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let before: Vec<String> = db_ids(&db);
+    assert!(
+        before.len() >= 30 && before.len() < 120,
+        "{} results before the kill",
+        before.len()
+    );
+
+    let run = steady(&["batch", f, "--db", b, "--resume", "--quiet"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let after = db_ids(&db);
+    assert_eq!(after.len(), 120, "every item has exactly one result");
+    let seen = per_id(&server);
+    for id in &before {
+        assert_eq!(
+            seen[id], 1,
+            "{id} had a result before the kill and was sent again"
+        );
+    }
+    for i in 1..=120 {
+        let n = seen.get(&format!("id-{i}")).copied().unwrap_or(0);
+        // At most the items in flight at the kill (4) were sent twice.
+        assert!((1..=2).contains(&n), "id-{i} sent {n} times");
+    }
+    let twice = seen.values().filter(|n| **n == 2).count();
+    assert!(twice <= 4, "{twice} items sent twice");
+}
+
+#[test]
+fn ctrl_c_finishes_in_flight_items_and_prints_the_resume_command() {
+    let server = ScriptServer::builder()
+        .route(
+            "/x",
+            [Reply::json(200, "{}").delay(Duration::from_millis(50))],
+        )
+        .start();
+    let d = dir("ctrl-c");
+    let file = tagged_input(&d, &server.url(""), 200);
+    let db = d.join("r.db");
+    let (f, b) = (file.to_str().unwrap(), db.to_str().unwrap());
+    let mut child = spawn_batch(&["batch", f, "--db", b, "--concurrency", "4", "--quiet"]);
+    wait_for_rows(&db, 20);
+    std::process::Command::new("kill")
+        .args(["-s", "INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let mut stderr = String::new();
+    for line in std::io::BufReader::new(child.stderr.take().unwrap()).lines() {
+        stderr.push_str(&line.unwrap());
+        stderr.push('\n');
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("stopping: finishing the items in flight"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("steady batch interrupted"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("resume: steady batch {f} --db {b} --resume")),
+        "{stderr}"
+    );
+    let written = db_ids(&db).len();
+    assert_eq!(
+        server.total_hits(),
+        written,
+        "every request sent had its result written"
+    );
+    let run = steady(&["batch", f, "--db", b, "--resume", "--quiet"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(db_ids(&db).len(), 200);
+    assert_eq!(server.total_hits(), 200, "nothing was sent twice");
+}
+
+#[test]
+fn an_outage_in_the_middle_ends_with_every_item_successful() {
+    let server = ChaosServer::start(
+        ChaosConfig::new()
+            .fault("latency=10ms")
+            .unwrap()
+            .fault("outage=2s,at=300ms")
+            .unwrap(),
+    )
+    .unwrap();
+    let d = dir("outage");
+    let file = input(&d, &server.url(""), 150);
+    let db = d.join("r.db");
+    let run = steady(&[
+        "batch",
+        file.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--concurrency",
+        "8",
+        "--backoff",
+        "100ms",
+        "--max-wait",
+        "60s",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("150 items: 150 ok, 0 failed"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(db_ids(&db).len(), 150);
+    assert!(server.stats().requests() >= 150);
+}
+
+#[test]
+fn a_host_that_never_recovers_within_max_wait_is_recorded_resumable() {
+    let d = dir("max-wait");
+    let port = ScriptServer::builder().start().addr().port();
+    let file = input(&d, &format!("http://127.0.0.1:{port}"), 3);
+    let db = d.join("r.db");
+    let run = steady(&[
+        "batch",
+        file.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--backoff",
+        "10ms",
+        "--retries",
+        "1",
+        "--max-wait",
+        "300ms",
+    ]);
+    assert_eq!(run.code, 9, "{}", run.stderr);
+    assert!(run.stderr.contains("host_unavailable"), "{}", run.stderr);
+    let out = steady(&["results", db.to_str().unwrap()]);
+    let first: serde_json::Value =
+        serde_json::from_str(out.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (first["layer"].as_str(), first["resumable"].as_bool()),
+        (Some("guard"), Some(true))
+    );
+}
+
+#[test]
+fn bad_lines_are_listed_with_line_numbers_and_nothing_is_sent() {
+    let server = ScriptServer::builder()
+        .route("/x", [Reply::json(200, "{}")])
+        .start();
+    let d = dir("bad");
+    let file = d.join("in.jsonl");
+    let url = server.url("/x");
+    std::fs::write(
+        &file,
+        format!(
+            "{{\"id\": \"a\", \"url\": \"{url}\"}}\nnot json\n{{\"id\": \"b\"}}\n{{\"id\": \"c\", \"url\": \"{url}\", \"method\": \"G T\"}}\n{{\"id\": \"a\", \"url\": \"{url}\"}}\n"
+        ),
+    )
+    .unwrap();
+    let db = d.join("r.db");
+    let run = steady(&[
+        "batch",
+        file.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 64);
+    for expected in [
+        "4 of the input lines are not valid; nothing was sent",
+        "line 2: not a JSON object",
+        "line 3: \"url\" is missing",
+        "line 4: \"method\" 'G T' is not an HTTP method",
+        "line 5: duplicate id 'a' (first on line 1)",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}:\n{}", run.stderr);
+    }
+    assert_eq!(server.total_hits(), 0);
+
+    let run = steady(&[
+        "batch",
+        file.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--skip-invalid",
+        "--quiet",
+    ]);
+    assert_eq!(run.code, 9, "{}", run.stderr);
+    assert_eq!(server.total_hits(), 1);
+    let out = steady(&[
+        "results",
+        db.to_str().unwrap(),
+        "--only",
+        "failed",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(
+        out.stdout.lines().count(),
+        5,
+        "a header and four invalid lines:\n{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("line-5,5,,,false,usage,,0,0,invalid_line,duplicate id 'a'"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn an_unusable_database_is_an_error_before_anything_is_sent() {
+    let server = ScriptServer::builder()
+        .route("/items/1", [Reply::json(200, "{}")])
+        .start();
+    let d = dir("db");
+    let file = input(&d, &server.url(""), 1);
+    let run = steady(&[
+        "batch",
+        file.to_str().unwrap(),
+        "--db",
+        "/proc/steady/nope.db",
+    ]);
+    assert_eq!(run.code, 64, "{}", run.stderr);
+    assert!(run.stderr.contains("/proc/steady"), "{}", run.stderr);
+    // Locked by another run.
+    let db = d.join("locked.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("CREATE TABLE t (x); BEGIN EXCLUSIVE; INSERT INTO t VALUES (1);")
+        .unwrap();
+    let run = steady(&[
+        "batch",
+        file.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 64, "{}", run.stderr);
+    assert!(run.stderr.contains("locked"), "{}", run.stderr);
+    drop(conn);
+    assert_eq!(server.total_hits(), 0);
+}
+
+#[test]
+fn resume_refuses_another_input_and_a_fresh_run_refuses_a_used_database() {
+    let server = ScriptServer::builder()
+        .fallback(Reply::json(200, "{}"))
+        .start();
+    let d = dir("resume");
+    let file = input(&d, &server.url(""), 3);
+    let db = d.join("r.db");
+    let (f, b) = (file.to_str().unwrap(), db.to_str().unwrap());
+    assert_eq!(steady(&["batch", f, "--db", b, "--quiet"]).code, 0);
+    let run = steady(&["batch", f, "--db", b]);
+    assert_eq!(run.code, 64);
+    assert!(
+        run.stderr
+            .contains("already holds a run (3 results); add --resume"),
+        "{}",
+        run.stderr
+    );
+    let other = d.join("other.jsonl");
+    std::fs::write(
+        &other,
+        format!("{{\"url\": \"{}\"}}\n", server.url("/items/9")),
+    )
+    .unwrap();
+    let run = steady(&["batch", other.to_str().unwrap(), "--db", b, "--resume"]);
+    assert_eq!(run.code, 64);
+    assert!(run.stderr.contains("refused to resume"), "{}", run.stderr);
+    assert_eq!(server.total_hits(), 3);
+}
+
+#[test]
+fn on_failure_stop_stops_at_the_first_failure() {
+    let server = ScriptServer::builder()
+        .route("/items/5", [Reply::status(404)])
+        .fallback(Reply::json(200, "{}"))
+        .start();
+    let d = dir("stop");
+    let file = input(&d, &server.url(""), 50);
+    let db = d.join("r.db");
+    let run = steady(&[
+        "batch",
+        file.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--concurrency",
+        "1",
+        "--on-failure",
+        "stop",
+    ]);
+    assert_eq!(run.code, 9, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("stopped at the first failure"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(server.total_hits(), 5);
+}
+
+#[test]
+fn results_export_as_jsonl_csv_and_junit() {
+    let server = ScriptServer::builder()
+        .route("/items/2", [Reply::json(422, r#"{"message":"bad <id>"}"#)])
+        .fallback(Reply::json(200, r#"{"v":1}"#))
+        .start();
+    let d = dir("export");
+    let file = input(&d, &server.url(""), 3);
+    let db = d.join("r.db");
+    let b = db.to_str().unwrap();
+    assert_eq!(
+        steady(&[
+            "batch",
+            file.to_str().unwrap(),
+            "--db",
+            b,
+            "--quiet",
+            "--store-body"
+        ])
+        .code,
+        9
+    );
+    let jsonl = steady(&["results", b]).stdout;
+    let rows: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        (rows[1]["id"].as_str(), rows[1]["status"].as_u64()),
+        (Some("id-2"), Some(422))
+    );
+    assert_eq!(rows[1]["error"]["server_message"], "bad <id>");
+    let junit = steady(&["results", b, "--format", "junit"]).stdout;
+    assert!(
+        junit.contains("<testsuite name=\"steady batch\" tests=\"3\" failures=\"1\""),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("<failure type=\"client_error\" message=\"HTTP 422 Unprocessable Entity\">"),
+        "{junit}"
+    );
+    assert!(junit.contains("server said: bad &lt;id&gt;"), "{junit}");
+    let ok_only = steady(&["results", b, "--only", "ok", "--format", "csv"]).stdout;
+    assert_eq!(ok_only.lines().count(), 3);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let body: Vec<u8> = conn
+        .query_row("SELECT body FROM items WHERE id = 'id-1'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(body, br#"{"v":1}"#);
+}
+
+#[test]
+fn secrets_are_never_written_to_the_database() {
+    let server = ScriptServer::builder()
+        .route_fn("/items/1", |r| {
+            Reply::json(
+                401,
+                format!(
+                    r#"{{"message":"bad {}"}}"#,
+                    r.header("authorization").unwrap_or("")
+                ),
+            )
+        })
+        .start();
+    let d = dir("secret");
+    let file = input(&d, &server.url(""), 1);
+    let db = d.join("r.db");
+    let run = steady_env(
+        &[
+            "batch",
+            file.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--bearer-env",
+            "TOKEN",
+            "--quiet",
+            "--store-body",
+        ],
+        "TOKEN",
+        "sk-live-123456",
+    );
+    assert_eq!(run, 9);
+    let bytes = std::fs::read(&db).unwrap();
+    let wal = std::fs::read(d.join("r.db-wal")).unwrap_or_default();
+    for data in [bytes, wal] {
+        assert!(
+            !data.windows(14).any(|w| w == b"sk-live-123456"),
+            "the token was written"
+        );
+    }
+}
+
+fn steady_env(args: &[&str], var: &str, value: &str) -> i32 {
+    command()
+        .args(args)
+        .env(var, value)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+        .status
+        .code()
+        .unwrap()
+}
