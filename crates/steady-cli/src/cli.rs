@@ -17,7 +17,8 @@ Exit codes:
   6   too many redirects
   7   semantic failure: a 2xx whose body is not what was asked for
   8   not sent: a guard refused it (circuit open, rate limit, bulkhead)
-  64  usage error: bad flag, request item, URL or credential variable";
+  64  usage error: bad flag, request item, URL or credential variable
+  (steady batch: 9 the run finished with failed items, 130 interrupted)";
 
 /// steady: call HTTP APIs without crashing, hanging or hammering.
 ///
