@@ -149,7 +149,7 @@ pub async fn run(
             Ok(item) => item,
             Err(message) if options.skip_invalid => {
                 let id = format!("line-{line}");
-                if !reader.is_final(&id)? {
+                if !(resume && reader.is_final(&id)?) {
                     let _ = tx.send(Msg::Row(Box::new(invalid_row(id, line, message))));
                     progress.done.fetch_add(1, Ordering::Relaxed);
                     progress.failed.fetch_add(1, Ordering::Relaxed);
@@ -172,7 +172,8 @@ pub async fn run(
             status = RunStatus::Stopped;
             break;
         }
-        if reader.is_final(&item.id)? {
+        // A fresh run starts from an empty database: only a resume needs the lookup.
+        if resume && reader.is_final(&item.id)? {
             progress.skipped.fetch_add(1, Ordering::Relaxed);
             continue;
         }
@@ -257,16 +258,27 @@ fn invalid_row(id: String, line: u64, message: String) -> Row {
     }
 }
 
+/// The single writer: results that are ready together are written in one transaction
+/// (a group commit, at most 256 rows), so a busy run does not pay one commit per item.
 fn writer(mut store: Store, run: i64, rx: std::sync::mpsc::Receiver<Msg>) -> Result<(), String> {
     let mut status = RunStatus::Running;
-    for msg in rx {
-        match msg {
-            Msg::Row(row) => {
-                if let Err(e) = store.record(run, &row) {
-                    tracing::error!(target: "steady_batch", "result of {} not written: {e}", row.id);
-                }
+    let mut rows: Vec<Row> = Vec::with_capacity(256);
+    while let Ok(first) = rx.recv() {
+        let mut next = Some(first);
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Row(row) => rows.push(*row),
+                Msg::Finish(s) => status = s,
             }
-            Msg::Finish(s) => status = s,
+            if rows.len() < 256 {
+                next = rx.try_recv().ok();
+            }
+        }
+        if !rows.is_empty() {
+            if let Err(e) = store.record_all(run, &rows) {
+                tracing::error!(target: "steady_batch", "{} results not written: {e}", rows.len());
+            }
+            rows.clear();
         }
     }
     store.finish_run(run, status)

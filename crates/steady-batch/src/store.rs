@@ -241,11 +241,28 @@ impl Store {
     /// # Errors
     /// When the database cannot be written.
     pub fn record(&mut self, run: i64, row: &Row) -> Result<(), String> {
+        self.record_all(run, std::slice::from_ref(row))
+    }
+
+    /// Writes results that are ready together in one transaction (a group commit):
+    /// each row is whole or absent, never half-written.
+    ///
+    /// # Errors
+    /// When the database cannot be written; none of the rows is then written.
+    pub fn record_all(&mut self, run: i64, rows: &[Row]) -> Result<(), String> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| e.to_string())?;
-        tx.execute(
+        for row in rows {
+            Self::insert(&tx, run, row)?;
+        }
+        tx.commit().map_err(|e| e.to_string())
+    }
+
+    fn insert(tx: &rusqlite::Transaction<'_>, run: i64, row: &Row) -> Result<(), String> {
+        let mut stmt = tx
+            .prepare_cached(
             "INSERT INTO items (id, line, method, url, ok, layer, status, attempts, elapsed_ms, error_kind,
                 error_message, server_message, source, started_at, finished_at, run_id, resumable, outcome, body)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
@@ -256,30 +273,31 @@ impl Store {
                 source = excluded.source, started_at = excluded.started_at, finished_at = excluded.finished_at,
                 run_id = excluded.run_id, resumable = excluded.resumable, outcome = excluded.outcome, body = excluded.body
              WHERE items.resumable = 1",
-            params![
-                row.id,
-                row.line as i64,
-                row.method,
-                row.url,
-                row.ok,
-                row.layer,
-                row.status,
-                row.attempts,
-                row.elapsed_ms as i64,
-                row.error_kind,
-                row.error_message,
-                row.server_message,
-                row.source,
-                row.started_at,
-                row.finished_at,
-                run,
-                row.resumable,
-                row.outcome,
-                row.body
-            ],
-        )
-        .map_err(|e| e.to_string())?;
-        tx.commit().map_err(|e| e.to_string())
+            )
+            .map_err(|e| e.to_string())?;
+        stmt.execute(params![
+            row.id,
+            row.line as i64,
+            row.method,
+            row.url,
+            row.ok,
+            row.layer,
+            row.status,
+            row.attempts,
+            row.elapsed_ms as i64,
+            row.error_kind,
+            row.error_message,
+            row.server_message,
+            row.source,
+            row.started_at,
+            row.finished_at,
+            run,
+            row.resumable,
+            row.outcome,
+            row.body
+        ])
+        .map(|_| ())
+        .map_err(|e| e.to_string())
     }
 
     /// Rows, ok and failed.

@@ -65,6 +65,10 @@ fn run(cli: Cli, fallback_order: &[FallbackFlag]) -> anyhow::Result<ExitCode> {
         Job::Demo(args) => runtime.block_on(demo::run(args)),
         Job::Batch(args) => {
             init_logging(args.verbose, "steady");
+            // Many calls at once: use every core.
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             runtime.block_on(batch::run(*args, fallback_order))
         }
         Job::Results(args) => batch::results(args),
