@@ -196,7 +196,7 @@ pub async fn run(
             semaphore: Arc::clone(&semaphore),
             key_seed: sha256.to_owned(),
         };
-        tasks.spawn(job.run(item, permit));
+        tasks.spawn(Box::pin(job.run(item, permit)));
         while let Some(done) = tasks.try_join_next() {
             done.map_err(|e| e.to_string())?;
         }
@@ -302,7 +302,7 @@ impl Job {
         let host = host_of(&item.url);
         loop {
             let started = now_rfc3339();
-            let sent = self.send(&item).await;
+            let sent = Box::pin(self.send(&item)).await;
             let deferrable = match &sent {
                 Ok(_) => false,
                 Err(err) => self.host_is_down(err, &item.url),

@@ -309,7 +309,10 @@ impl RequestBuilder {
     /// tried; see [`crate::error`].
     pub async fn send(self) -> Result<Response, Error> {
         let request = self.request?;
-        self.client.execute(request).await
+        // The call's state machine is large (guards, retries, redirects, the exchange);
+        // boxing it keeps the caller's future small, so spawning many calls does not
+        // copy kilobytes per task.
+        Box::pin(self.client.execute(request)).await
     }
 }
 

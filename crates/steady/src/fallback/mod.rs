@@ -205,7 +205,7 @@ impl FallbackRequest {
     pub async fn send(self) -> Result<Outcome, Error> {
         let request = self.request?;
         let client = self.client;
-        let result = client.execute(request.clone()).await;
+        let result = Box::pin(client.execute(request.clone())).await;
         let err = match result {
             Ok(response) => {
                 #[cfg(feature = "state")]
@@ -250,7 +250,7 @@ impl FallbackRequest {
                         }
                     }
                     let shown = alternative.scrubber().url(&alternative.url);
-                    match client.execute(alternative).await {
+                    match Box::pin(client.execute(alternative)).await {
                         Ok(response) => {
                             return Ok(Outcome {
                                 response,
