@@ -110,16 +110,7 @@ async fn call(
     match result {
         Ok(resp) => {
             if !output::wants_json(&args.output) {
-                output::response(
-                    &args.output,
-                    &output::Printed {
-                        version: resp.version(),
-                        status: resp.status(),
-                        headers: resp.headers(),
-                        body: resp.bytes(),
-                        ok: true,
-                    },
-                )?;
+                output::success(&args.output, &resp)?;
             }
             Ok(exit::exit(exit::SUCCESS))
         }
@@ -144,17 +135,7 @@ async fn with_fallbacks(
             if output::wants_json(&args.output) {
                 output::json(&steady::report::fallback_outcome_json(&outcome))?;
             } else {
-                let resp = outcome.response();
-                output::response(
-                    &args.output,
-                    &output::Printed {
-                        version: resp.version(),
-                        status: resp.status(),
-                        headers: resp.headers(),
-                        body: resp.bytes(),
-                        ok: true,
-                    },
-                )?;
+                output::success(&args.output, outcome.response())?;
             }
             match outcome.degraded_by() {
                 None => Ok(exit::exit(exit::SUCCESS)),

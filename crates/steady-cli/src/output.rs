@@ -53,6 +53,20 @@ pub fn response(out: &OutputArgs, printed: &Printed<'_>) -> std::io::Result<()> 
     w.flush()
 }
 
+/// Prints a successful response according to the output flags.
+pub fn success(out: &OutputArgs, resp: &steady::Response) -> std::io::Result<()> {
+    response(
+        out,
+        &Printed {
+            version: resp.version(),
+            status: resp.status(),
+            headers: resp.headers(),
+            body: resp.bytes(),
+            ok: true,
+        },
+    )
+}
+
 /// Prints one JSON outcome object.
 pub fn json(value: &serde_json::Value) -> std::io::Result<()> {
     let stdout = std::io::stdout();

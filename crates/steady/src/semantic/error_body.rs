@@ -12,6 +12,8 @@
 
 use serde_json::{Map, Value};
 
+use super::{excerpt_value as excerpt, is_empty_value as is_empty};
+
 /// Why a 2xx JSON body reads as a failure, if it does.
 pub(crate) fn error_in_body(body: &Value) -> Option<String> {
     let Value::Object(map) = body else {
@@ -69,26 +71,6 @@ fn detail(map: &Map<String, Value>) -> Option<String> {
         Value::Object(copy).to_string().as_bytes(),
         Some("application/json"),
     )
-}
-
-fn is_empty(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.is_empty(),
-        _ => false,
-    }
-}
-
-fn excerpt(v: &Value) -> String {
-    let text = v.to_string();
-    if text.chars().count() <= 120 {
-        return text;
-    }
-    let mut out: String = text.chars().take(120).collect();
-    out.push('…');
-    out
 }
 
 #[cfg(test)]

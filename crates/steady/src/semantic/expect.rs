@@ -23,6 +23,8 @@ use regex::Regex;
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
+use super::{excerpt_value as shown, is_empty_value as is_empty};
+
 /// A parsed expectation. See the [module docs](self) for the grammar.
 ///
 /// ```
@@ -69,9 +71,6 @@ enum Kind {
     Object,
     Null,
 }
-
-/// Longest value shown in a failure message.
-const MAX_SHOWN: usize = 120;
 
 impl std::str::FromStr for Expectation {
     type Err = String;
@@ -158,7 +157,7 @@ impl Expectation {
                 [(at, Value::Array(items))] => (items.len() as u64, format!(" (at {at})")),
                 _ => (nodes.len() as u64, String::new()),
             };
-            return if op.holds_u64(count, n) {
+            return if op.holds(count, n) {
                 Ok(())
             } else {
                 fail(format!("found {count}{at}"))
@@ -175,7 +174,7 @@ impl Expectation {
                     Op::Eq => *node == expected,
                     Op::Ne => *node != expected,
                     _ => match (node.as_f64(), expected.as_f64()) {
-                        (Some(a), Some(b)) => op.holds_f64(a, b),
+                        (Some(a), Some(b)) => op.holds(a, b),
                         _ => return fail(format!("found {} (not a number) at {at}", shown(node))),
                     },
                 },
@@ -199,26 +198,6 @@ impl Expectation {
     }
 }
 
-fn is_empty(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.is_empty(),
-        _ => false,
-    }
-}
-
-fn shown(v: &Value) -> String {
-    let text = v.to_string();
-    if text.chars().count() <= MAX_SHOWN {
-        return text;
-    }
-    let mut out: String = text.chars().take(MAX_SHOWN).collect();
-    out.push('…');
-    out
-}
-
 impl Op {
     fn parse(token: &str) -> Option<Op> {
         Some(match token {
@@ -232,18 +211,7 @@ impl Op {
         })
     }
 
-    fn holds_f64(self, a: f64, b: f64) -> bool {
-        match self {
-            Op::Eq => a == b,
-            Op::Ne => a != b,
-            Op::Lt => a < b,
-            Op::Le => a <= b,
-            Op::Gt => a > b,
-            Op::Ge => a >= b,
-        }
-    }
-
-    fn holds_u64(self, a: u64, b: u64) -> bool {
+    fn holds<T: PartialOrd>(self, a: T, b: T) -> bool {
         match self {
             Op::Eq => a == b,
             Op::Ne => a != b,

@@ -278,5 +278,27 @@ impl Checks {
     }
 }
 
+/// Whether a JSON value is empty: null, "", [] or {}.
+pub(crate) fn is_empty_value(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+/// A JSON value for a message, cut to 120 characters.
+pub(crate) fn excerpt_value(v: &Value) -> String {
+    let text = v.to_string();
+    if text.chars().count() <= 120 {
+        return text;
+    }
+    let mut out: String = text.chars().take(120).collect();
+    out.push('…');
+    out
+}
+
 /// The prefix of the problem reported for a JSON content type that does not parse.
 pub(crate) const INVALID_JSON: &str = "Content-Type says JSON but the body does not parse";
