@@ -140,7 +140,8 @@ pub async fn run(
         .map_err(|e| format!("cannot read {}: {e}", input.display()))?
     {
         let problem = match parsed {
-            Ok(Some(item)) if seen.insert(id_hash(&item.id)) => Ok(item),
+            // Without --skip-invalid the check pass proved the ids unique.
+            Ok(Some(item)) if !options.skip_invalid || seen.insert(id_hash(&item.id)) => Ok(item),
             Ok(Some(item)) => Err(format!("duplicate id '{}'", item.id)),
             Ok(None) => continue,
             Err(e) => Err(e),

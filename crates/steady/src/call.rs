@@ -226,7 +226,10 @@ impl Client {
                 decision,
                 note,
                 url: match &result {
+                    // Redact again only when a redirect moved the request.
+                    Ok(ex) if ex.url == request.url => call.shown_url.clone(),
                     Ok(ex) => scrubber.url(&ex.url),
+                    Err(f) if f.url == request.url => call.shown_url.clone(),
                     Err(f) => scrubber.url(&f.url),
                 },
             };
