@@ -59,6 +59,7 @@ rows=()
 rows+=("$(measure steady_batch "$STEADY" batch "$WORK/in.jsonl" --db "$WORK/results.db" --concurrency "$CONC" --quiet)")
 stored=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from items where ok = 1').fetchone()[0])" "$WORK/results.db")
 [ "$stored" = "$ITEMS" ] || { echo "steady stored $stored of $ITEMS results"; exit 1; }
+[ -n "${ONLY_STEADY:-}" ] && { printf "%s\n" "${rows[@]}"; exit 0; }
 rows+=("$(measure curl_parallel curl -s --parallel --parallel-max "$CONC" -K "$WORK/curl.cfg")")
 cat > "$WORK/py.py" <<'PY'
 import sys, requests

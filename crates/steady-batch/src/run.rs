@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use steady::fallback::{is_outage, Fallback};
+use steady::report::Record;
 use steady::{Client, Error, Layer, Method, RequestBuilder};
 use tokio::sync::{watch, Semaphore};
 
@@ -300,7 +301,6 @@ impl Job {
     async fn run(self, item: Item, permit: tokio::sync::OwnedSemaphorePermit) {
         let mut permit = Some(permit);
         let mut deferred_since: Option<Instant> = None;
-        let host = host_of(&item.url);
         loop {
             let started = now_rfc3339();
             let sent = Box::pin(self.send(&item)).await;
@@ -316,7 +316,7 @@ impl Job {
                         .waiting_hosts
                         .lock()
                         .expect("hosts")
-                        .remove(&host);
+                        .remove(&host_of(&item.url));
                 }
                 return;
             }
@@ -336,7 +336,7 @@ impl Job {
                 .waiting_hosts
                 .lock()
                 .expect("hosts")
-                .insert(host.clone());
+                .insert(host_of(&item.url));
             let wait = self
                 .wait_for(&item.url)
                 .min(self.options.max_wait.saturating_sub(since.elapsed()));
@@ -392,7 +392,7 @@ impl Job {
         }
     }
 
-    async fn send(&self, item: &Item) -> Result<(Value, Option<Vec<u8>>), Error> {
+    async fn send(&self, item: &Item) -> Result<Sent, Error> {
         let method = Method::from_bytes(item.method.as_bytes()).unwrap_or(Method::GET);
         let idempotent = steady::retry::is_idempotent(&method);
         let mut rb = self.client.request(method, &item.url);
@@ -423,79 +423,69 @@ impl Job {
         }
         let mut fallbacks = self.options.fallbacks.iter().cloned();
         match fallbacks.next() {
-            None => {
-                let resp = rb.send().await?;
-                Ok((
-                    steady::report::outcome_json(Ok(&resp)),
-                    Some(resp.bytes_scrubbed().to_vec()),
-                ))
-            }
+            None => Ok(Sent::Network(Box::new(rb.send().await?))),
             Some(first) => {
                 let mut fr = rb.fallback(first);
                 for f in fallbacks {
                     fr = fr.fallback(f);
                 }
-                let outcome = fr.send().await?;
-                Ok((
-                    steady::report::fallback_outcome_json(&outcome),
-                    Some(outcome.response().bytes_scrubbed().to_vec()),
-                ))
+                Ok(Sent::Fallback(Box::new(fr.send().await?)))
             }
         }
     }
 
-    fn record(
-        &self,
-        item: &Item,
-        started_at: String,
-        sent: Result<(Value, Option<Vec<u8>>), Error>,
-        gave_up: bool,
-    ) {
-        let (mut outcome, body) = match sent {
-            Ok(ok) => ok,
-            Err(err) => (
-                steady::report::outcome_json(Err(&err)),
-                err.body_scrubbed().map(|b| b.to_vec()),
+    fn record(&self, item: &Item, started_at: String, sent: Result<Sent, Error>, gave_up: bool) {
+        let (mut outcome, body) = match &sent {
+            Ok(Sent::Network(resp)) => (Record::of(Ok(resp)), Some(resp.bytes_scrubbed())),
+            Ok(Sent::Fallback(fallback)) => (
+                Record::of_fallback(fallback),
+                Some(fallback.response().bytes_scrubbed()),
             ),
+            Err(err) => (Record::of(Err(err)), err.body_scrubbed()),
         };
-        if let Value::Object(map) = &mut outcome {
-            map.remove("body");
-            map.insert("id".into(), Value::String(item.id.clone()));
-            if gave_up {
-                map.insert("layer".into(), Value::String("guard".into()));
-                let waited = steady::duration::human(self.options.max_wait);
-                map.insert(
-                    "error".into(),
-                    serde_json::json!({
-                        "kind": "host_unavailable",
-                        "message": format!("the host did not recover within --max-wait {waited}; resumable"),
-                        "server_message": outcome_server_message(map),
-                    }),
-                );
+        if gave_up {
+            let waited = steady::duration::human(self.options.max_wait);
+            outcome.layer = Some("guard");
+            if let Some(error) = &mut outcome.error {
+                error.kind = "host_unavailable";
+                error.message =
+                    format!("the host did not recover within --max-wait {waited}; resumable");
+                error.hint = "Run the same command with --resume once the host is back.".into();
+                error.stop_reason = None;
+                error.stop = None;
+                error.retryable = true;
             }
         }
-        let ok = outcome["ok"] == Value::Bool(true);
-        let text = |v: &Value| v.as_str().map(str::to_owned);
+        let error = outcome.error.as_ref();
         let row = Row {
             id: item.id.clone(),
             line: item.line,
             method: item.method.clone(),
-            url: text(&outcome["url"]).unwrap_or_else(|| item.url.clone()),
-            ok,
-            layer: text(&outcome["layer"]),
-            status: outcome["status"].as_u64().map(|s| s as u16),
-            attempts: outcome["attempts"].as_u64().unwrap_or(0) as u32,
-            elapsed_ms: outcome["elapsed_ms"].as_u64().unwrap_or(0),
-            error_kind: text(&outcome["error"]["kind"]),
-            error_message: text(&outcome["error"]["message"]),
-            server_message: text(&outcome["error"]["server_message"]),
-            source: text(&outcome["source"]).unwrap_or_else(|| "network".into()),
+            url: outcome
+                .url
+                .as_deref()
+                .unwrap_or(item.url.as_str())
+                .to_owned(),
+            ok: outcome.ok,
+            layer: outcome.layer.map(str::to_owned),
+            status: outcome.status,
+            attempts: outcome.attempts,
+            elapsed_ms: outcome.elapsed_ms,
+            error_kind: error.map(|e| e.kind.to_owned()),
+            error_message: error.map(|e| e.message.clone()),
+            server_message: error.and_then(|e| e.server_message).map(str::to_owned),
+            source: outcome.source.to_owned(),
             started_at,
             finished_at: now_rfc3339(),
             resumable: gave_up,
-            outcome: outcome.to_string(),
-            body: if self.options.store_body { body } else { None },
+            outcome: outcome_text(&outcome, &item.id),
+            body: if self.options.store_body {
+                body.map(|b| b.to_vec())
+            } else {
+                None
+            },
         };
+        let ok = outcome.ok;
         self.progress.done.fetch_add(1, Ordering::Relaxed);
         if ok {
             self.progress.ok.fetch_add(1, Ordering::Relaxed);
@@ -509,11 +499,21 @@ impl Job {
     }
 }
 
-fn outcome_server_message(map: &serde_json::Map<String, Value>) -> Value {
-    map.get("error")
-        .and_then(|e| e.get("server_message"))
-        .cloned()
-        .unwrap_or(Value::Null)
+/// What a call brought back.
+enum Sent {
+    Network(Box<steady::Response>),
+    Fallback(Box<steady::fallback::Outcome>),
+}
+
+/// The stored outcome: the record's JSON with the item's `id` added.
+fn outcome_text(outcome: &Record<'_>, id: &str) -> String {
+    #[derive(serde::Serialize)]
+    struct WithId<'a> {
+        id: &'a str,
+        #[serde(flatten)]
+        outcome: &'a Record<'a>,
+    }
+    serde_json::to_string(&WithId { id, outcome }).unwrap_or_default()
 }
 
 fn host_of(url: &str) -> String {

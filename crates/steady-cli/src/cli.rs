@@ -104,6 +104,12 @@ pub struct BatchArgs {
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub concurrency: usize,
 
+    /// Threads that run the calls (default: half the cores, at least one; the
+    /// results writer has a thread of its own). Waiting on the network needs no
+    /// threads; more help only when TLS handshakes or large bodies keep one busy.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+
     /// continue: record a failure and go on; stop: the first failure stops the run
     /// (items in flight finish).
     #[arg(long, value_enum, value_name = "MODE", default_value_t = OnFailureArg::Continue)]

@@ -500,3 +500,33 @@ fn steady_env(args: &[&str], var: &str, value: &str) -> i32 {
         .code()
         .unwrap()
 }
+
+#[test]
+fn threads_sets_the_worker_count_and_zero_is_refused() {
+    let server = ScriptServer::builder()
+        .fallback(Reply::json(200, "{}"))
+        .start();
+    let d = dir("threads");
+    let file = tagged_input(&d, &server.url(""), 60);
+    let db = d.join("r.db");
+    let (file, db) = (file.to_str().unwrap(), db.to_str().unwrap());
+    let refused = steady(&["batch", file, "--db", db, "--threads", "0"]);
+    assert_eq!(refused.code, 64, "{}", refused.stderr);
+    assert!(refused.stderr.contains("--threads"), "{}", refused.stderr);
+    assert_eq!(server.total_hits(), 0);
+    let run = steady(&[
+        "batch",
+        file,
+        "--db",
+        db,
+        "--threads",
+        "3",
+        "--concurrency",
+        "12",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(db_ids(Path::new(db)).len(), 60);
+    let seen = per_id(&server);
+    assert_eq!(seen.len(), 60);
+    assert!(seen.values().all(|&n| n == 1), "{seen:?}");
+}

@@ -82,6 +82,11 @@ impl Scrubber {
 /// );
 /// ```
 pub fn redact_url(url: &Url) -> String {
+    // The common case, nothing to hide, costs one copy of the text.
+    let sensitive_query = url.query_pairs().any(|(k, _)| is_sensitive_param(&k));
+    if url.password().is_none() && !sensitive_query {
+        return url.as_str().to_owned();
+    }
     let mut url = url.clone();
     if url.password().is_some() {
         let _ = url.set_password(Some("****"));
@@ -90,9 +95,7 @@ pub fn redact_url(url: &Url) -> String {
         let pairs: Vec<(String, String)> = url
             .query_pairs()
             .map(|(k, v)| {
-                let sensitive = SENSITIVE_PARAMS.iter().any(|p| {
-                    k.eq_ignore_ascii_case(p) || k.to_ascii_lowercase().ends_with("_token")
-                });
+                let sensitive = is_sensitive_param(&k);
                 (
                     k.into_owned(),
                     if sensitive {
@@ -106,6 +109,14 @@ pub fn redact_url(url: &Url) -> String {
         url.query_pairs_mut().clear().extend_pairs(pairs);
     }
     url.as_str().replace("%2A%2A%2A%2A", "****")
+}
+
+/// Whether a query parameter's value is a credential (`api_key`, `token`, `*_token`, ...).
+fn is_sensitive_param(name: &str) -> bool {
+    SENSITIVE_PARAMS
+        .iter()
+        .any(|p| name.eq_ignore_ascii_case(p))
+        || name.to_ascii_lowercase().ends_with("_token")
 }
 
 /// A URL given as text, for an error message: redacted when it parses, otherwise
