@@ -338,6 +338,10 @@ impl Error {
     pub fn what(&self) -> String {
         let text = match &self.inner.kind {
             Kind::Usage(message) => message.clone(),
+            Kind::Fault(fault @ Fault::Protocol) => match self.root_cause() {
+                Some(why) => format!("{}: {why}", fault_words(*fault)),
+                None => fault_words(*fault).to_owned(),
+            },
             Kind::Fault(fault) => fault_words(*fault).to_owned(),
             Kind::Status => format!(
                 "HTTP {}",
@@ -359,6 +363,15 @@ impl Error {
             Kind::Guard(_, message) => format!("not sent: {message}"),
         };
         self.inner.scrubber.scrub(&text)
+    }
+
+    /// The innermost cause's words (what hyper or the decoder said was wrong).
+    fn root_cause(&self) -> Option<String> {
+        let mut cause: &(dyn StdError + 'static) = self.inner.source.as_deref()?;
+        while let Some(next) = cause.source() {
+            cause = next;
+        }
+        Some(cause.to_string())
     }
 
     fn location(&self) -> Option<String> {

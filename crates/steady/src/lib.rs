@@ -68,6 +68,7 @@ mod call;
 pub mod classify;
 mod client;
 pub mod clock;
+pub mod decode;
 pub mod duration;
 mod error;
 pub mod explain;

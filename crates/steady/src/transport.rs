@@ -9,10 +9,11 @@
 use std::error::Error as StdError;
 
 use bytes::{Bytes, BytesMut};
-use reqwest::header::{HeaderMap, LOCATION};
+use reqwest::header::{HeaderMap, CONTENT_ENCODING, CONTENT_LENGTH, LOCATION};
 use reqwest::{StatusCode, Url, Version};
 
 use crate::classify::Fault;
+use crate::decode::{self, Coding, DecodeError, Decoder};
 use crate::error::BoxError;
 use crate::redirect::{self, Redirects};
 use crate::request::Request;
@@ -47,6 +48,14 @@ pub(crate) struct Failure {
 }
 
 impl Failure {
+    /// A response that breaks HTTP, with what was wrong.
+    pub(crate) fn protocol(why: String, url: Url) -> Self {
+        Failure {
+            source: Some(Box::new(std::io::Error::other(why))),
+            ..Failure::new(Fault::Protocol, url, false)
+        }
+    }
+
     pub(crate) fn new(fault: Fault, url: Url, first_hop: bool) -> Self {
         Failure {
             fault,
@@ -69,6 +78,7 @@ impl Wire<'_> {
         let mut url = request.url.clone();
         let mut method = request.method.clone();
         let mut headers = request.headers.clone();
+        crate::decode::accept(&mut headers);
         let mut body = request.body.clone();
         let mut stripped = false;
         let mut hops = 0usize;
@@ -147,8 +157,15 @@ impl Wire<'_> {
                     }
                 }
             }
-            let headers = response.headers().clone();
-            let body = self.read_body(response, &url).await?;
+            let mut headers = response.headers().clone();
+            let codings =
+                decode::codings(&headers).map_err(|why| Failure::protocol(why, url.clone()))?;
+            let body = self.read_body(response, &url, &codings).await?;
+            if !codings.is_empty() {
+                // The body handed on is the decoded one.
+                headers.remove(CONTENT_ENCODING);
+                headers.remove(CONTENT_LENGTH);
+            }
             return Ok(Exchange {
                 version,
                 status,
@@ -164,10 +181,14 @@ impl Wire<'_> {
         &self,
         mut response: reqwest::Response,
         url: &Url,
+        codings: &[Coding],
     ) -> Result<Bytes, Failure> {
         let too_large = || Failure::new(Fault::BodyTooLarge, url.clone(), false);
         if response.content_length().is_some_and(|n| n > self.max_body) {
             return Err(too_large());
+        }
+        if !codings.is_empty() {
+            return self.read_encoded(response, url, codings).await;
         }
         // A body that arrives in one chunk is returned without a copy. (Not decided by
         // `content_length()`: mid-body it reports what is *left*, so a body reset
@@ -196,15 +217,80 @@ impl Wire<'_> {
         }
         Ok(first.unwrap_or_else(|| buf.freeze()))
     }
+
+    /// Reads and decodes a body sent with `codings`; the limit counts decoded bytes
+    /// and is enforced while the body streams in.
+    async fn read_encoded(
+        &self,
+        mut response: reqwest::Response,
+        url: &Url,
+        codings: &[Coding],
+    ) -> Result<Bytes, Failure> {
+        let mut decoder: Option<Decoder> = None;
+        let failed = |e: DecodeError| match e {
+            DecodeError::TooLarge => Failure::new(Fault::BodyTooLarge, url.clone(), false),
+            DecodeError::Corrupt(e) => Failure::protocol(
+                format!("the {} body cannot be decoded: {e}", coding_names(codings)),
+                url.clone(),
+            ),
+        };
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| failure(e, url.clone(), false))?
+        {
+            decoder
+                .get_or_insert_with(|| Decoder::new(codings, self.max_body))
+                .write(&chunk)
+                .map_err(failed)?;
+        }
+        // No bytes at all (HEAD, 204, 304): nothing to decode.
+        match decoder {
+            None => Ok(Bytes::new()),
+            Some(decoder) => decoder.finish().map(Bytes::from).map_err(failed),
+        }
+    }
+}
+
+fn coding_names(codings: &[Coding]) -> String {
+    codings
+        .iter()
+        .map(|c| match c {
+            Coding::Gzip => "gzip",
+            Coding::Deflate => "deflate",
+            Coding::Brotli => "br",
+            Coding::Zstd => "zstd",
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Names the fault behind a reqwest error.
 fn failure(err: reqwest::Error, url: Url, first_hop: bool) -> Failure {
     let fault = fault_of(&err);
+    if fault == Fault::Protocol && chain_text(&err).contains("message head is too large") {
+        // hyper's limits: 100 headers, and a head of about 400 KiB.
+        return Failure::protocol(
+            "the response head is too large (more than 100 headers or about 400 KiB)".into(),
+            url,
+        );
+    }
     Failure {
         source: Some(Box::new(err.without_url())),
         ..Failure::new(fault, url, first_hop)
     }
+}
+
+/// Every message in the error's source chain, joined.
+fn chain_text(err: &reqwest::Error) -> String {
+    let mut text = err.to_string();
+    let mut source: Option<&(dyn StdError + 'static)> = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 pub(crate) fn fault_of(err: &reqwest::Error) -> Fault {

@@ -1,0 +1,262 @@
+//! Content decoding (gzip, deflate, br, zstd) under the body limit.
+//!
+//! Why steady drives the decoders itself instead of letting reqwest decompress:
+//! a decompression bomb (a few kilobytes that inflate to gigabytes) must be stopped
+//! by the *decoded* size while it streams, stacked codings (`gzip, gzip, gzip, ...`)
+//! must be bounded (curl CVE-2022-32206, urllib3 CVE-2025-66471), and a coding steady
+//! cannot decode must be an error, not a compressed body handed over as if it were
+//! the data. reqwest's automatic decompression decodes one coding and offers no
+//! limit on its output, so steady asks for identity from reqwest and runs the
+//! well-kept decoders (flate2, brotli, zstd) in a chain whose last stage counts
+//! bytes and refuses the one past [`ClientBuilder::max_body`](crate::ClientBuilder::max_body).
+//! Memory stays near the limit plus one decoder buffer per coding.
+//!
+//! A redirect's body is never read, so it is never decoded.
+
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING};
+
+/// The most codings applied one over another that steady decodes.
+pub const MAX_STACKED_CODINGS: usize = 3;
+
+/// What steady asks for when the request does not say.
+pub(crate) const ACCEPT: HeaderValue = HeaderValue::from_static("gzip, deflate, br, zstd");
+
+/// One content coding steady can decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Coding {
+    Gzip,
+    Deflate,
+    Brotli,
+    Zstd,
+}
+
+/// Adds `Accept-Encoding` unless the request set its own.
+pub(crate) fn accept(headers: &mut HeaderMap) {
+    if !headers.contains_key(ACCEPT_ENCODING) {
+        headers.insert(ACCEPT_ENCODING, ACCEPT);
+    }
+}
+
+/// The codings of a response, in the order they were applied (decode from the last).
+///
+/// # Errors
+/// A coding steady cannot decode, or more than [`MAX_STACKED_CODINGS`] of them.
+pub(crate) fn codings(headers: &HeaderMap) -> Result<Vec<Coding>, String> {
+    let mut out = Vec::new();
+    for value in headers.get_all(CONTENT_ENCODING) {
+        let text = value
+            .to_str()
+            .map_err(|_| "a Content-Encoding that is not text".to_owned())?;
+        for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let coding = match name.to_ascii_lowercase().as_str() {
+                "identity" => continue,
+                "gzip" | "x-gzip" => Coding::Gzip,
+                "deflate" => Coding::Deflate,
+                "br" => Coding::Brotli,
+                "zstd" => Coding::Zstd,
+                _ => {
+                    let shown: String = name.chars().filter(|c| !c.is_control()).take(40).collect();
+                    return Err(format!("unsupported Content-Encoding '{shown}'"));
+                }
+            };
+            out.push(coding);
+            if out.len() > MAX_STACKED_CODINGS {
+                return Err(format!(
+                    "more than {MAX_STACKED_CODINGS} stacked Content-Encodings"
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Why decoding stopped.
+#[derive(Debug)]
+pub(crate) enum DecodeError {
+    /// The decoded body passed the limit.
+    TooLarge,
+    /// The data is not valid for its coding.
+    Corrupt(io::Error),
+}
+
+/// A chain of decoders feeding a counting sink.
+pub(crate) struct Decoder {
+    stage: Stage,
+    over: Arc<AtomicBool>,
+}
+
+impl Decoder {
+    /// A decoder for `codings` (in applied order) whose output may not pass `max` bytes.
+    pub(crate) fn new(codings: &[Coding], max: u64) -> Self {
+        let over = Arc::new(AtomicBool::new(false));
+        let mut stage = Stage::Sink(Sink {
+            buf: Vec::new(),
+            max,
+            over: Arc::clone(&over),
+        });
+        // The first coding applied is the last one undone: it wraps the sink.
+        for coding in codings {
+            stage = match coding {
+                Coding::Gzip => Stage::Gzip(Box::new(flate2::write::GzDecoder::new(stage))),
+                Coding::Deflate => Stage::Zlib(Box::new(flate2::write::ZlibDecoder::new(stage))),
+                Coding::Brotli => {
+                    Stage::Brotli(Box::new(brotli::DecompressorWriter::new(stage, 8 * 1024)))
+                }
+                Coding::Zstd => match zstd::stream::raw::Decoder::new() {
+                    Ok(raw) => Stage::Zstd(Box::new(ZstdStage {
+                        raw,
+                        out: vec![0; 32 * 1024],
+                        frame_done: false,
+                        inner: stage,
+                    })),
+                    // Only fails when zstd cannot allocate its context.
+                    Err(_) => stage,
+                },
+            };
+        }
+        Decoder { stage, over }
+    }
+
+    /// Decodes one chunk of the encoded body.
+    pub(crate) fn write(&mut self, chunk: &[u8]) -> Result<(), DecodeError> {
+        self.stage.write_all(chunk).map_err(|e| self.error(e))
+    }
+
+    /// Ends the body: the decoded bytes, or why they are not valid.
+    pub(crate) fn finish(self) -> Result<Vec<u8>, DecodeError> {
+        let over = Arc::clone(&self.over);
+        self.stage.finish().map_err(|e| {
+            if over.load(Ordering::Relaxed) {
+                DecodeError::TooLarge
+            } else {
+                DecodeError::Corrupt(e)
+            }
+        })
+    }
+
+    fn error(&self, e: io::Error) -> DecodeError {
+        if self.over.load(Ordering::Relaxed) {
+            DecodeError::TooLarge
+        } else {
+            DecodeError::Corrupt(e)
+        }
+    }
+}
+
+/// The end of the chain: keeps the decoded bytes and refuses the one past `max`.
+struct Sink {
+    buf: Vec<u8>,
+    max: u64,
+    over: Arc<AtomicBool>,
+}
+
+impl Write for Sink {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if (self.buf.len() + data.len()) as u64 > self.max {
+            self.over.store(true, Ordering::Relaxed);
+            return Err(io::Error::other("decoded body larger than the limit"));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// zstd through its streaming API, which says when a frame is complete (its
+/// `Write` adapter does not, so a cut-short frame would pass as a short body).
+struct ZstdStage {
+    raw: zstd::stream::raw::Decoder<'static>,
+    out: Vec<u8>,
+    frame_done: bool,
+    inner: Stage,
+}
+
+impl ZstdStage {
+    fn decode(&mut self, data: &[u8]) -> io::Result<()> {
+        use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
+        let mut input = InBuffer::around(data);
+        loop {
+            let mut output = OutBuffer::around(&mut self.out[..]);
+            let hint = self.raw.run(&mut input, &mut output)?;
+            let produced = output.pos();
+            let full = produced == self.out.len();
+            self.inner.write_all(&self.out[..produced])?;
+            if hint == 0 {
+                self.frame_done = true;
+                // A new frame may follow; zstd resets itself for it.
+            } else if produced > 0 || input.pos() > 0 {
+                self.frame_done = false;
+            }
+            if input.pos() == data.len() && !full {
+                return Ok(());
+            }
+        }
+    }
+}
+
+enum Stage {
+    Sink(Sink),
+    Gzip(Box<flate2::write::GzDecoder<Stage>>),
+    Zlib(Box<flate2::write::ZlibDecoder<Stage>>),
+    Brotli(Box<brotli::DecompressorWriter<Stage>>),
+    Zstd(Box<ZstdStage>),
+}
+
+impl Stage {
+    /// Flushes every stage and checks that each coding's data was complete.
+    fn finish(self) -> io::Result<Vec<u8>> {
+        match self {
+            Stage::Sink(s) => Ok(s.buf),
+            Stage::Gzip(d) => d.finish()?.finish(),
+            Stage::Zlib(d) => d.finish()?.finish(),
+            Stage::Brotli(mut d) => {
+                d.close()?;
+                d.into_inner()
+                    .map_err(|_| io::Error::other("truncated brotli data"))?
+                    .finish()
+            }
+            Stage::Zstd(mut z) => {
+                z.decode(&[])?;
+                if !z.frame_done {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the zstd data ends mid-frame",
+                    ));
+                }
+                z.inner.finish()
+            }
+        }
+    }
+}
+
+impl Write for Stage {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        match self {
+            Stage::Sink(s) => s.write(data),
+            Stage::Gzip(d) => d.write(data),
+            Stage::Zlib(d) => d.write(data),
+            Stage::Brotli(d) => d.write(data),
+            Stage::Zstd(z) => {
+                z.decode(data)?;
+                Ok(data.len())
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stage::Sink(s) => s.flush(),
+            Stage::Gzip(d) => d.flush(),
+            Stage::Zlib(d) => d.flush(),
+            Stage::Brotli(d) => d.flush(),
+            Stage::Zstd(z) => z.inner.flush(),
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! Hostile servers: every content coding, stacked and unknown codings, decompression
+//! bombs, corrupt compressed data, and broken framing (two Content-Lengths, an
+//! impossible chunk size, too many headers). Each is a clear transport-layer error or
+//! a correct body, never a truncated success.
+
+mod support;
+
+use std::io::Write;
+
+use steady::classify::Fault;
+use steady::Layer;
+use steady_chaos::{Reply, ScriptServer};
+use support::{client, fast};
+
+const DATA: &[u8] = br#"{"items": [1, 2, 3], "name": "anvil"}"#;
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn deflate(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn brotli(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut w = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+        w.write_all(data).unwrap();
+    }
+    out
+}
+
+fn zstd(data: &[u8]) -> Vec<u8> {
+    zstd::stream::encode_all(data, 3).unwrap()
+}
+
+fn encoded(coding: &str, body: Vec<u8>) -> Reply {
+    Reply::status(200)
+        .header("Content-Type", "application/json")
+        .header("Content-Encoding", coding)
+        .body(body)
+}
+
+#[tokio::test]
+async fn every_supported_coding_is_decoded_and_accepted() {
+    let server = ScriptServer::builder()
+        .route("/gzip", [encoded("gzip", gzip(DATA))])
+        .route("/x-gzip", [encoded("x-gzip", gzip(DATA))])
+        .route("/deflate", [encoded("deflate", deflate(DATA))])
+        .route("/br", [encoded("br", brotli(DATA))])
+        .route("/zstd", [encoded("zstd", zstd(DATA))])
+        .route("/identity", [encoded("identity", DATA.to_vec())])
+        .start();
+    let c = client();
+    for path in ["/gzip", "/x-gzip", "/deflate", "/br", "/zstd", "/identity"] {
+        let resp = c.get(&server.url(path)).send().await.unwrap();
+        assert_eq!(&resp.bytes()[..], DATA, "{path}");
+        if path != "/identity" {
+            assert!(resp.headers().get("content-encoding").is_none(), "{path}");
+        }
+    }
+    for r in server.requests() {
+        assert_eq!(r.header("accept-encoding"), Some("gzip, deflate, br, zstd"));
+    }
+}
+
+/// `Content-Encoding: gzip` twice, as two header lines.
+fn split_header_reply(body: &[u8]) -> Reply {
+    let mut raw = format!(
+        "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    raw.extend_from_slice(body);
+    Reply::raw(raw)
+}
+
+#[tokio::test]
+async fn stacked_codings_are_undone_in_reverse_order_up_to_three() {
+    // Applied gzip first, then br, then zstd: decoded zstd, br, gzip.
+    let three = zstd(&brotli(&gzip(DATA)));
+    let four = gzip(&three);
+    let server = ScriptServer::builder()
+        .route("/three", [encoded("gzip, br, zstd", three)])
+        .route("/split", [split_header_reply(&gzip(&gzip(DATA)))])
+        .route("/four", [encoded("gzip, br, zstd, gzip", four)])
+        .start();
+    let c = client();
+    let resp = c.get(&server.url("/three")).send().await.unwrap();
+    assert_eq!(&resp.bytes()[..], DATA);
+    let resp = c.get(&server.url("/split")).send().await.unwrap();
+    assert_eq!(&resp.bytes()[..], DATA);
+
+    let err = c.get(&server.url("/four")).send().await.unwrap_err();
+    assert_eq!(err.layer(), Layer::Transport);
+    assert_eq!(err.fault(), Some(Fault::Protocol));
+    assert!(
+        err.what().contains("more than 3 stacked Content-Encodings"),
+        "{}",
+        err.what()
+    );
+    assert_eq!(server.hits("/four"), 1, "a protocol failure is not retried");
+}
+
+#[tokio::test]
+async fn an_unknown_coding_is_an_error_not_a_compressed_body() {
+    let server = ScriptServer::builder()
+        .route("/x", [encoded("compress", b"\x1f\x9d\x90".to_vec())])
+        .start();
+    let err = client().get(&server.url("/x")).send().await.unwrap_err();
+    assert_eq!(err.fault(), Some(Fault::Protocol));
+    assert!(
+        err.what()
+            .contains("unsupported Content-Encoding 'compress'"),
+        "{}",
+        err.what()
+    );
+}
+
+/// A bomb per coding: 16 MiB of zeros compressed to a few KiB, against a 1 MiB limit.
+#[tokio::test]
+async fn a_decompression_bomb_stops_at_the_limit_in_every_coding() {
+    let zeros = vec![0u8; 16 * 1024 * 1024];
+    let bombs = [
+        ("gzip", gzip(&zeros)),
+        ("deflate", deflate(&zeros)),
+        ("br", brotli(&zeros)),
+        ("zstd", zstd(&zeros)),
+        ("gzip, gzip", gzip(&gzip(&zeros))),
+    ];
+    let mut builder = ScriptServer::builder();
+    for (i, (coding, body)) in bombs.iter().enumerate() {
+        assert!(body.len() < 64 * 1024, "{coding}: {}", body.len());
+        builder = builder.route(&format!("/{i}"), [encoded(coding, body.clone())]);
+    }
+    let server = builder.start();
+    let c = fast().0.max_body(1024 * 1024).build().unwrap();
+    for (i, (coding, _)) in bombs.iter().enumerate() {
+        let err = c
+            .get(&server.url(&format!("/{i}")))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.fault(), Some(Fault::BodyTooLarge), "{coding}");
+        assert_eq!(server.hits(&format!("/{i}")), 1, "{coding}: not retried");
+    }
+}
+
+#[tokio::test]
+async fn corrupt_or_truncated_compressed_data_is_a_protocol_error() {
+    let big: Vec<u8> = (0..200_000u32).flat_map(|i| i.to_le_bytes()).collect();
+    let cut = |mut v: Vec<u8>| {
+        v.truncate(v.len() / 2);
+        v
+    };
+    let cases = [
+        ("gzip", cut(gzip(&big))),
+        ("deflate", cut(deflate(&big))),
+        ("br", cut(brotli(&big))),
+        ("zstd", cut(zstd(&big))),
+        ("gzip", b"this is not gzip at all".to_vec()),
+        ("zstd", b"nor is this zstd".to_vec()),
+    ];
+    let mut builder = ScriptServer::builder();
+    for (i, (coding, body)) in cases.iter().enumerate() {
+        builder = builder.route(&format!("/{i}"), [encoded(coding, body.clone())]);
+    }
+    let server = builder.start();
+    let c = client();
+    for (i, (coding, _)) in cases.iter().enumerate() {
+        let err = c
+            .get(&server.url(&format!("/{i}")))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.fault(), Some(Fault::Protocol), "case {i} ({coding})");
+        assert!(
+            err.what()
+                .contains(&format!("the {coding} body cannot be decoded")),
+            "case {i}: {}",
+            err.what()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_empty_encoded_body_is_empty_not_an_error() {
+    let server = ScriptServer::builder()
+        .route(
+            "/x",
+            [Reply::status(204).header("Content-Encoding", "gzip")],
+        )
+        .start();
+    let resp = client().get(&server.url("/x")).send().await.unwrap();
+    assert_eq!(resp.status(), 204);
+    assert!(resp.bytes().is_empty());
+}
+
+#[tokio::test]
+async fn a_redirect_body_is_never_decoded() {
+    // The 302's body claims gzip and is a bomb-sized garbage: never read.
+    let server = ScriptServer::builder()
+        .route(
+            "/from",
+            [Reply::redirect(302, "/to")
+                .header("Content-Encoding", "gzip")
+                .body(vec![0xffu8; 4096])],
+        )
+        .route("/to", [Reply::json(200, r#"{"ok": true}"#)])
+        .start();
+    let resp = client().get(&server.url("/from")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(server.hits("/to"), 1);
+}
+
+fn raw(head: &str, body: &str) -> Reply {
+    Reply::raw(format!("{head}\r\n\r\n{body}").into_bytes())
+}
+
+#[tokio::test]
+async fn two_different_content_lengths_are_a_protocol_error() {
+    let server = ScriptServer::builder()
+        .fallback(raw(
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 50\r\nContent-Type: text/plain",
+            "hello",
+        ))
+        .start();
+    let err = client().get(&server.url("/x")).send().await.unwrap_err();
+    assert_eq!(err.layer(), Layer::Transport);
+    assert_eq!(err.fault(), Some(Fault::Protocol), "{err:?}");
+    assert_eq!(server.total_hits(), 1, "not retried");
+}
+
+#[tokio::test]
+async fn an_impossible_chunk_size_is_a_protocol_error() {
+    let server = ScriptServer::builder()
+        .fallback(raw(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain",
+            "fffffffffffffffffff\r\nabc\r\n0\r\n\r\n",
+        ))
+        .start();
+    let err = client().get(&server.url("/x")).send().await.unwrap_err();
+    assert_eq!(err.layer(), Layer::Transport);
+    assert_eq!(err.fault(), Some(Fault::Protocol), "{err:?}");
+}
+
+#[tokio::test]
+async fn too_many_response_headers_are_a_protocol_error() {
+    let headers: String = (0..150).map(|i| format!("\r\nX-Filler-{i}: {i}")).collect();
+    let server = ScriptServer::builder()
+        .fallback(raw(
+            &format!("HTTP/1.1 200 OK\r\nContent-Length: 2{headers}"),
+            "ok",
+        ))
+        .start();
+    let err = client().get(&server.url("/x")).send().await.unwrap_err();
+    assert_eq!(err.layer(), Layer::Transport);
+    assert_eq!(err.fault(), Some(Fault::Protocol), "{err:?}");
+    assert!(
+        err.what().contains("the response head is too large"),
+        "{}",
+        err.what()
+    );
+}
+
+#[tokio::test]
+async fn a_response_head_larger_than_the_limit_is_a_protocol_error() {
+    // One header of 512 KiB: more than any sane server sends.
+    let value = "v".repeat(512 * 1024);
+    let server = ScriptServer::builder()
+        .fallback(raw(
+            &format!("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Big: {value}"),
+            "ok",
+        ))
+        .start();
+    let err = client().get(&server.url("/x")).send().await.unwrap_err();
+    assert_eq!(err.layer(), Layer::Transport);
+    assert_eq!(err.fault(), Some(Fault::Protocol), "{err:?}");
+}
