@@ -34,8 +34,12 @@ mod http1;
 mod reply;
 mod script;
 mod thread;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use chaos::{ChaosConfig, ChaosServer, Stats};
 pub use fault::{FaultKind, FaultSpec};
 pub use reply::Reply;
 pub use script::{Recorded, ScriptServer, ScriptServerBuilder};
+#[cfg(feature = "tls")]
+pub use tls::TlsServer;

@@ -290,6 +290,8 @@ pub struct CommonArgs {
     #[command(flatten)]
     pub limits: LimitArgs,
     #[command(flatten)]
+    pub tls: TlsArgs,
+    #[command(flatten)]
     pub guards: GuardArgs,
     #[command(flatten)]
     pub checks: CheckArgs,
@@ -491,6 +493,25 @@ pub struct LimitArgs {
     /// Largest response body accepted, counted after decompression (512k, 10MB, 1GiB).
     #[arg(long, value_name = "SIZE", default_value = "100MiB", value_parser = size)]
     pub max_body: u64,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "TLS (certificates are always verified unless you say otherwise)")]
+pub struct TlsArgs {
+    /// Trust the CA certificates in this PEM file instead of the system's (a private
+    /// CA, a test server). Default: the system's roots.
+    #[arg(long, value_name = "PATH")]
+    pub cacert: Option<std::path::PathBuf>,
+
+    /// Do not verify the server's certificate. Prints a warning on every use, applies
+    /// to this process only, and is refused together with credentials unless
+    /// --insecure-with-credentials is also given.
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+
+    /// Send credentials even with --insecure (anyone in the middle can read them).
+    #[arg(long, requires = "insecure")]
+    pub insecure_with_credentials: bool,
 }
 
 #[derive(Debug, Args)]

@@ -49,6 +49,7 @@ pub fn client(args: &CommonArgs) -> anyhow::Result<Client> {
         )
         .redirects(redirects)
         .max_body(args.limits.max_body);
+    builder = tls(builder, &args.tls)?;
     builder = guards(builder, &args.guards)?;
     if args.fallbacks.fallback.iter().any(|f| f == "cache") {
         builder = builder.cache_file(
@@ -59,6 +60,35 @@ pub fn client(args: &CommonArgs) -> anyhow::Result<Client> {
         );
     }
     Ok(builder.build()?)
+}
+
+/// The TLS flags, onto a client builder.
+fn tls(
+    mut builder: steady::ClientBuilder,
+    t: &crate::cli::TlsArgs,
+) -> anyhow::Result<steady::ClientBuilder> {
+    if let Some(path) = &t.cacert {
+        let pem = std::fs::read(path).map_err(|e| {
+            UsageError::new(format!("--cacert {}: cannot read: {e}", path.display()))
+        })?;
+        if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+            return Err(UsageError::new(format!(
+                "--cacert {}: no PEM certificate in the file (expected '-----BEGIN CERTIFICATE-----')",
+                path.display()
+            ))
+            .into());
+        }
+        builder = builder.root_certificates_pem(pem, true);
+    }
+    if t.insecure {
+        crate::output::warning(
+            "--insecure: server certificates are NOT verified for this run; anyone in the middle can read and change the traffic",
+        );
+        builder = builder
+            .danger_accept_invalid_certs(true)
+            .danger_insecure_with_credentials(t.insecure_with_credentials);
+    }
+    Ok(builder)
 }
 
 /// The guard flags, onto a client builder.

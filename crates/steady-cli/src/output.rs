@@ -121,3 +121,8 @@ pub fn problem(text: &str) {
     }
     let _ = std::io::stderr().write_all(message.as_bytes());
 }
+
+/// Prints a warning on stderr (`steady: warning: ...`).
+pub fn warning(text: &str) {
+    problem(&format!("warning: {text}"));
+}

@@ -39,6 +39,13 @@ struct Call<'a> {
 impl Client {
     pub(crate) async fn execute(&self, request: Request) -> Result<Response, Error> {
         let inner = &*self.inner;
+        inner.trust.check_credentials(request.has_credentials())?;
+        if inner.trust.insecure && request.url.scheme() == "https" {
+            tracing::warn!(
+                target: "steady::tls",
+                "certificate checks are off for this call (--insecure): the server is not verified"
+            );
+        }
         let clock = &inner.clock;
         let scrubber = request.scrubber();
         let mut call = Call {

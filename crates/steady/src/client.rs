@@ -60,6 +60,7 @@ pub(crate) struct ClientInner {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) rng: Mutex<fastrand::Rng>,
     pub(crate) guards: Guards,
+    pub(crate) trust: crate::tls::Trust,
     #[cfg(feature = "state")]
     pub(crate) cache: Option<crate::fallback::Cache>,
 }
@@ -162,6 +163,8 @@ pub struct ClientBuilder {
     user_agent: String,
     guards: GuardConfig,
     store: Option<Box<dyn GuardStore>>,
+    trust: crate::tls::Trust,
+    error: Option<Error>,
     #[cfg(feature = "state")]
     state_file: Option<std::path::PathBuf>,
     #[cfg(feature = "state")]
@@ -180,6 +183,8 @@ impl Default for ClientBuilder {
             user_agent: concat!("steady/", env!("CARGO_PKG_VERSION")).to_owned(),
             guards: GuardConfig::default(),
             store: None,
+            trust: crate::tls::Trust::default(),
+            error: None,
             #[cfg(feature = "state")]
             state_file: None,
             #[cfg(feature = "state")]
@@ -336,6 +341,40 @@ impl ClientBuilder {
         self
     }
 
+    /// Trusts the certificates in `pem` (one or more `BEGIN CERTIFICATE` blocks), for
+    /// servers signed by a private CA. With `only`, the system's roots are not
+    /// trusted at all (curl's `--cacert`); otherwise both are. Default: the system's
+    /// roots only.
+    ///
+    /// # Errors
+    /// `build()` fails when `pem` holds no certificate.
+    pub fn root_certificates_pem(mut self, pem: impl AsRef<[u8]>, only: bool) -> Self {
+        match crate::tls::Trust::parse_pem(pem.as_ref(), "root certificates") {
+            Ok(certs) => {
+                self.trust.roots.extend(certs);
+                self.trust.only = only;
+            }
+            Err(e) => self.error = self.error.or(Some(e)),
+        }
+        self
+    }
+
+    /// Accepts any server certificate: expired, self-signed, for another host.
+    /// Default: off. Every call then logs a warning, and a request that carries
+    /// credentials is refused (a usage error, nothing sent) unless
+    /// [`danger_insecure_with_credentials`](Self::danger_insecure_with_credentials)
+    /// is also set. Affects this client only.
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
+        self.trust.insecure = accept;
+        self
+    }
+
+    /// Sends credentials even when certificates are not checked. Default: off.
+    pub fn danger_insecure_with_credentials(mut self, allow: bool) -> Self {
+        self.trust.insecure_with_credentials = allow;
+        self
+    }
+
     /// Builds the client.
     ///
     /// # Errors
@@ -345,15 +384,19 @@ impl ClientBuilder {
         // steady links ring as rustls' crypto provider; install it unless the host
         // application already chose one.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        if let Some(error) = self.error {
+            return Err(error);
+        }
         let http = reqwest::Client::builder()
             .connect_timeout(self.timeouts.connect)
             .read_timeout(self.timeouts.read)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(self.user_agent)
-            .build()
-            .map_err(|e| {
-                Error::usage(format!("the HTTP client cannot be built: {e}")).with_source(e)
-            })?;
+            // hyper's default, stated: a response with more headers is a protocol error.
+            .http1_max_headers(100);
+        let http = self.trust.apply(http).build().map_err(|e| {
+            Error::usage(format!("the HTTP client cannot be built: {e}")).with_source(e)
+        })?;
         #[cfg(feature = "state")]
         let store: Box<dyn GuardStore> = match (self.state_file, self.store) {
             (Some(path), _) => {
@@ -381,6 +424,7 @@ impl ClientBuilder {
                 clock: self.clock,
                 rng: Mutex::new(rng),
                 guards: Guards::new(self.guards, store),
+                trust: self.trust,
                 #[cfg(feature = "state")]
                 cache: self.cache.map(crate::fallback::Cache::new),
             }),

@@ -85,6 +85,7 @@ pub mod retry;
 mod secret;
 pub mod semantic;
 pub mod timeout;
+mod tls;
 mod transport;
 
 pub use attempt::{Attempt, Decision, StopReason, WaitReason};

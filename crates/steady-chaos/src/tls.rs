@@ -1,0 +1,121 @@
+//! A TLS server with a certificate made on the spot (self-signed, for `localhost`
+//! and `127.0.0.1`), for testing certificate checks: `--cacert`, `--insecure` and
+//! the refusal to send credentials over unverified TLS. Each connection gets one
+//! fixed JSON answer; the server records the head of every request that got through
+//! the handshake, and counts handshakes that failed.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// A running TLS server; it stops with the process.
+pub struct TlsServer {
+    addr: SocketAddr,
+    ca_pem: String,
+    heads: Arc<Mutex<Vec<String>>>,
+    failed_handshakes: Arc<AtomicUsize>,
+}
+
+impl TlsServer {
+    /// Starts a server on 127.0.0.1 that answers every request with `200` and `body`.
+    ///
+    /// # Panics
+    /// When the certificate cannot be made or the port cannot be bound (a test set-up
+    /// failure).
+    pub fn start(body: &str) -> TlsServer {
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+            .expect("certificate");
+        let ca_pem = cert.cert.pem();
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("protocol versions")
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.cert.der().clone()], key)
+            .expect("server certificate");
+        let config = Arc::new(config);
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let failed_handshakes = Arc::new(AtomicUsize::new(0));
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let (h, f) = (Arc::clone(&heads), Arc::clone(&failed_handshakes));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (config, heads, failed, answer) = (
+                    Arc::clone(&config),
+                    Arc::clone(&h),
+                    Arc::clone(&f),
+                    answer.clone(),
+                );
+                std::thread::spawn(move || {
+                    let Ok(conn) = rustls::ServerConnection::new(config) else {
+                        return;
+                    };
+                    let mut tls = rustls::StreamOwned::new(conn, stream);
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    loop {
+                        match tls.read(&mut buf) {
+                            Ok(0) => break,
+                            Ok(n) => {
+                                head.extend_from_slice(&buf[..n]);
+                                if head.windows(4).any(|w| w == b"\r\n\r\n") {
+                                    break;
+                                }
+                            }
+                            Err(_) => {
+                                if head.is_empty() {
+                                    failed.fetch_add(1, Ordering::SeqCst);
+                                }
+                                return;
+                            }
+                        }
+                    }
+                    if head.is_empty() {
+                        failed.fetch_add(1, Ordering::SeqCst);
+                        return;
+                    }
+                    heads
+                        .lock()
+                        .expect("heads")
+                        .push(String::from_utf8_lossy(&head).into_owned());
+                    let _ = tls.write_all(answer.as_bytes());
+                    tls.conn.send_close_notify();
+                    let _ = tls.flush();
+                });
+            }
+        });
+        TlsServer {
+            addr,
+            ca_pem,
+            heads,
+            failed_handshakes,
+        }
+    }
+
+    /// `https://localhost:PORT` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.addr.port())
+    }
+
+    /// The self-signed certificate, as PEM: the CA to trust.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// The heads of the requests that got through the handshake.
+    pub fn heads(&self) -> Vec<String> {
+        self.heads.lock().expect("heads").clone()
+    }
+
+    /// Connections whose TLS handshake failed (the client refused the certificate).
+    pub fn failed_handshakes(&self) -> usize {
+        self.failed_handshakes.load(Ordering::SeqCst)
+    }
+}

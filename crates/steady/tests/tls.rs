@@ -1,0 +1,107 @@
+//! Certificate checks against a local TLS server with a self-signed certificate made
+//! by the test: refused by default, trusted through its CA, accepted with the
+//! explicit danger setting, which then refuses credentials unless told otherwise.
+
+mod support;
+
+use steady::classify::Fault;
+use steady::{Layer, Secret};
+use steady_chaos::TlsServer;
+use support::fast;
+
+#[tokio::test]
+async fn an_unknown_certificate_is_a_tls_failure_and_not_retried() {
+    let server = TlsServer::start(r#"{"ok": true}"#);
+    let err = fast()
+        .0
+        .build()
+        .unwrap()
+        .get(&server.url("/x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.layer(), Layer::Transport);
+    assert_eq!(err.fault(), Some(Fault::Tls), "{err:?}");
+    assert_eq!(err.attempts(), 1);
+    assert!(server.heads().is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn a_private_ca_is_trusted_when_given() {
+    let server = TlsServer::start(r#"{"ok": true}"#);
+    let client = fast()
+        .0
+        .root_certificates_pem(server.ca_pem(), true)
+        .build()
+        .unwrap();
+    let resp = client.get(&server.url("/x")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(server.heads().len(), 1);
+    assert_eq!(server.failed_handshakes(), 0);
+}
+
+#[tokio::test]
+async fn a_pem_without_certificates_fails_the_build() {
+    let err = fast()
+        .0
+        .root_certificates_pem("not a certificate", true)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.layer(), Layer::Usage);
+    assert!(
+        err.what().contains("no certificate found"),
+        "{}",
+        err.what()
+    );
+}
+
+#[tokio::test]
+async fn accepting_invalid_certificates_works_but_refuses_credentials() {
+    let server = TlsServer::start(r#"{"ok": true}"#);
+    let insecure = fast().0.danger_accept_invalid_certs(true).build().unwrap();
+    let resp = insecure.get(&server.url("/open")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+
+    let err = insecure
+        .get(&server.url("/secret"))
+        .bearer_auth(Secret::new("sk-live-123"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.layer(), Layer::Usage);
+    assert!(
+        err.what().contains("--insecure-with-credentials"),
+        "{}",
+        err.what()
+    );
+    let heads = server.heads();
+    assert_eq!(heads.len(), 1, "the refused request was never sent");
+    assert!(heads[0].starts_with("GET /open "));
+
+    let allowed = fast()
+        .0
+        .danger_accept_invalid_certs(true)
+        .danger_insecure_with_credentials(true)
+        .build()
+        .unwrap();
+    allowed
+        .get(&server.url("/secret"))
+        .bearer_auth(Secret::new("sk-live-123"))
+        .send()
+        .await
+        .unwrap();
+    let heads = server.heads();
+    assert_eq!(heads.len(), 2);
+    assert!(heads[1]
+        .to_ascii_lowercase()
+        .contains("authorization: bearer sk-live-123"));
+}
+
+#[tokio::test]
+async fn the_danger_setting_belongs_to_one_client() {
+    let server = TlsServer::start(r#"{"ok": true}"#);
+    let _insecure = fast().0.danger_accept_invalid_certs(true).build().unwrap();
+    let strict = fast().0.build().unwrap();
+    let err = strict.get(&server.url("/x")).send().await.unwrap_err();
+    assert_eq!(err.fault(), Some(Fault::Tls));
+}
