@@ -292,6 +292,8 @@ pub struct CommonArgs {
     #[command(flatten)]
     pub tls: TlsArgs,
     #[command(flatten)]
+    pub proxy: ProxyArgs,
+    #[command(flatten)]
     pub guards: GuardArgs,
     #[command(flatten)]
     pub checks: CheckArgs,
@@ -493,6 +495,22 @@ pub struct LimitArgs {
     /// Largest response body accepted, counted after decompression (512k, 10MB, 1GiB).
     #[arg(long, value_name = "SIZE", default_value = "100MiB", value_parser = size)]
     pub max_body: u64,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    next_help_heading = "Proxies (default: http_proxy, https_proxy, all_proxy and no_proxy from the environment, as in curl)"
+)]
+pub struct ProxyArgs {
+    /// Send every request through this proxy (http://[user:password@]host:port)
+    /// instead of the environment's. Its credentials go to the proxy only.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+
+    /// Reach these hosts directly, replacing NO_PROXY: comma-separated domains
+    /// (subdomains included), IP addresses, CIDR ranges; `*` turns proxies off.
+    #[arg(long, value_name = "LIST")]
+    pub no_proxy: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -50,6 +50,12 @@ pub fn client(args: &CommonArgs) -> anyhow::Result<Client> {
         .redirects(redirects)
         .max_body(args.limits.max_body);
     builder = tls(builder, &args.tls)?;
+    if let Some(url) = &args.proxy.proxy {
+        builder = builder.proxy(url);
+    }
+    if let Some(list) = &args.proxy.no_proxy {
+        builder = builder.no_proxy_for(list);
+    }
     builder = guards(builder, &args.guards)?;
     if args.fallbacks.fallback.iter().any(|f| f == "cache") {
         builder = builder.cache_file(

@@ -164,6 +164,7 @@ pub struct ClientBuilder {
     guards: GuardConfig,
     store: Option<Box<dyn GuardStore>>,
     trust: crate::tls::Trust,
+    proxies: crate::proxy::Proxies,
     error: Option<Error>,
     #[cfg(feature = "state")]
     state_file: Option<std::path::PathBuf>,
@@ -184,6 +185,7 @@ impl Default for ClientBuilder {
             guards: GuardConfig::default(),
             store: None,
             trust: crate::tls::Trust::default(),
+            proxies: crate::proxy::Proxies::default(),
             error: None,
             #[cfg(feature = "state")]
             state_file: None,
@@ -375,6 +377,26 @@ impl ClientBuilder {
         self
     }
 
+    /// Sends every request (http and https) through this proxy, instead of the ones
+    /// named in the environment (`http_proxy`, `https_proxy`, `all_proxy`; see
+    /// [`crate::proxy`]). Credentials in the URL go to the proxy only.
+    /// Default: the environment's proxies.
+    ///
+    /// # Errors
+    /// `build()` fails when the URL is not an http or https proxy URL.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxies.explicit = Some(url.into());
+        self
+    }
+
+    /// Hosts reached directly, in `NO_PROXY` syntax (replacing that variable):
+    /// comma-separated domains (subdomains included), IP addresses, CIDR ranges, or
+    /// `*` for no proxy at all. Default: `NO_PROXY` / `no_proxy`.
+    pub fn no_proxy_for(mut self, list: impl Into<String>) -> Self {
+        self.proxies.bypass = Some(list.into());
+        self
+    }
+
     /// Builds the client.
     ///
     /// # Errors
@@ -394,7 +416,8 @@ impl ClientBuilder {
             .user_agent(self.user_agent)
             // hyper's default, stated: a response with more headers is a protocol error.
             .http1_max_headers(100);
-        let http = self.trust.apply(http).build().map_err(|e| {
+        let http = self.proxies.apply(self.trust.apply(http))?;
+        let http = http.build().map_err(|e| {
             Error::usage(format!("the HTTP client cannot be built: {e}")).with_source(e)
         })?;
         #[cfg(feature = "state")]

@@ -75,6 +75,7 @@ pub mod explain;
 pub mod fallback;
 pub mod guard;
 pub mod hedge;
+pub mod proxy;
 pub mod rate;
 mod redact;
 pub mod redirect;

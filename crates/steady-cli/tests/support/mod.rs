@@ -20,6 +20,18 @@ pub fn command() -> Command {
     cmd.env_remove("RUST_LOG")
         .env_remove("API_TOKEN")
         .env_remove("CREDS");
+    for var in [
+        "http_proxy",
+        "HTTP_PROXY",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+        "no_proxy",
+        "NO_PROXY",
+    ] {
+        cmd.env_remove(var);
+    }
     cmd
 }
 
