@@ -32,6 +32,9 @@ pub(crate) struct Proxies {
     pub(crate) bypass: Option<String>,
 }
 
+/// `reqwest::Proxy::http`, `https` or `all`.
+type MakeProxy = fn(&str) -> reqwest::Result<reqwest::Proxy>;
+
 /// Reads the first set, non-empty variable of `names`.
 fn env(names: &[&str]) -> Option<(String, String)> {
     names.iter().find_map(|name| {
@@ -63,8 +66,7 @@ impl Proxies {
         let bypass = bypass_text
             .as_deref()
             .and_then(reqwest::NoProxy::from_string);
-        let mut proxies: Vec<(String, String, fn(&str) -> reqwest::Result<reqwest::Proxy>)> =
-            Vec::new();
+        let mut proxies: Vec<(String, String, MakeProxy)> = Vec::new();
         if let Some(url) = &self.explicit {
             proxies.push(("--proxy".into(), url.clone(), |u| reqwest::Proxy::all(u)));
         } else {
@@ -94,9 +96,11 @@ impl Proxies {
             let shown = crate::redact::redact_text_url(&url);
             match reqwest::Url::parse(&url).map(|u| u.scheme().to_owned()) {
                 Ok(scheme) if scheme == "http" || scheme == "https" => {}
-                Ok(scheme) => return Err(Error::usage(format!(
+                Ok(scheme) => {
+                    return Err(Error::usage(format!(
                     "{source} '{shown}': proxy scheme '{scheme}' is not supported (http or https)"
-                ))),
+                )))
+                }
                 Err(e) => {
                     return Err(Error::usage(format!(
                         "{source} '{shown}' is not a proxy URL: {e}"
