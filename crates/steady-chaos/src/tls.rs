@@ -24,6 +24,18 @@ impl TlsServer {
     /// When the certificate cannot be made or the port cannot be bound (a test set-up
     /// failure).
     pub fn start(body: &str) -> TlsServer {
+        TlsServer::start_raw(format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ))
+    }
+
+    /// Starts a server that sends `answer` (status line, headers and body, as bytes on
+    /// the wire) to every request.
+    ///
+    /// # Panics
+    /// As [`TlsServer::start`].
+    pub fn start_raw(answer: String) -> TlsServer {
         let cert = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
             .expect("certificate");
         let ca_pem = cert.cert.pem();
@@ -40,10 +52,6 @@ impl TlsServer {
         let addr = listener.local_addr().expect("address");
         let heads = Arc::new(Mutex::new(Vec::new()));
         let failed_handshakes = Arc::new(AtomicUsize::new(0));
-        let answer = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
         let (h, f) = (Arc::clone(&heads), Arc::clone(&failed_handshakes));
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {

@@ -234,3 +234,45 @@ async fn temporary_redirect_keeps_method_and_body() {
     let b = &server.requests()[1];
     assert_eq!((b.method.as_str(), &b.body[..]), ("PUT", &b"payload"[..]));
 }
+
+#[tokio::test]
+async fn a_redirect_loop_ends_as_too_many_redirects() {
+    let server = ScriptServer::builder()
+        .route("/a", [Reply::redirect(302, "/b")])
+        .route("/b", [Reply::redirect(302, "/a")])
+        .start();
+    let err = client().get(&server.url("/a")).send().await.unwrap_err();
+    assert_eq!(err.kind(), "too_many_redirects");
+    assert_eq!(
+        server.total_hits(),
+        11,
+        "the first request and 10 redirects"
+    );
+}
+
+#[tokio::test]
+async fn https_to_http_is_refused_with_credentials_and_followed_without() {
+    let plain = ScriptServer::builder()
+        .fallback(Reply::json(200, r#"{"plain": true}"#))
+        .start();
+    let tls = steady_chaos::TlsServer::start_raw(format!(
+        "HTTP/1.1 302 Found\r\nLocation: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        plain.url("/landing")
+    ));
+    let client = support::fast()
+        .0
+        .root_certificates_pem(tls.ca_pem(), true)
+        .build()
+        .unwrap();
+    let err = credentialed(&client, &tls.url("/start"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "redirect_refused");
+    assert!(err.what().contains("https"), "{}", err.what());
+    assert_eq!(plain.total_hits(), 0, "nothing went out in clear text");
+
+    let resp = client.get(&tls.url("/start")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(plain.total_hits(), 1);
+}
