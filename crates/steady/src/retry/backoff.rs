@@ -87,11 +87,15 @@ impl Backoff {
             .checked_mul(2u32.saturating_pow(retry.min(31)))
             .unwrap_or(cap)
             .min(cap);
-        let u = unit().clamp(0.0, 1.0);
+        // A draw outside [0, 1), or NaN, from a custom source is pulled back in.
+        let u = match unit() {
+            u if u.is_nan() => 0.0,
+            u => u.clamp(0.0, 1.0),
+        };
         let d = match self.jitter {
             Jitter::None => exponential,
-            Jitter::Full => exponential.mul_f64(u),
-            Jitter::Equal => exponential / 2 + (exponential / 2).mul_f64(u),
+            Jitter::Full => scale(exponential, u),
+            Jitter::Equal => (exponential / 2).saturating_add(scale(exponential / 2, u)),
             Jitter::Decorrelated => {
                 let low = self.base.min(cap);
                 let high = previous
@@ -99,11 +103,19 @@ impl Backoff {
                     .checked_mul(3)
                     .unwrap_or(cap)
                     .clamp(low, cap);
-                low + (high - low).mul_f64(u)
+                low.saturating_add(scale(high - low, u))
             }
         };
         d.min(cap)
     }
+}
+
+/// `d * u` for `u` in [0, 1], without the panic of `mul_f64` when float rounding
+/// lands a hair above `Duration::MAX`.
+fn scale(d: Duration, u: f64) -> Duration {
+    Duration::try_from_secs_f64(d.as_secs_f64() * u)
+        .unwrap_or(d)
+        .min(d)
 }
 
 #[cfg(test)]

@@ -317,4 +317,77 @@ mod tests {
             })
         );
     }
+
+    mod properties {
+        use super::*;
+        use crate::retry::backoff::Backoff;
+        use proptest::prelude::*;
+
+        fn jitter() -> impl Strategy<Value = Jitter> {
+            prop_oneof![
+                Just(Jitter::None),
+                Just(Jitter::Full),
+                Just(Jitter::Equal),
+                Just(Jitter::Decorrelated)
+            ]
+        }
+
+        fn duration() -> impl Strategy<Value = Duration> {
+            prop_oneof![
+                (0u64..10_000).prop_map(Duration::from_millis),
+                any::<u64>().prop_map(Duration::from_millis),
+                Just(Duration::ZERO),
+                Just(Duration::MAX),
+            ]
+        }
+
+        proptest! {
+            /// Never above the cap, whatever the base, cap, retry number, previous
+            /// wait or random draw (including draws outside [0, 1)).
+            #[test]
+            fn backoff_never_exceeds_its_cap(
+                base in duration(),
+                max in duration(),
+                retry in any::<u32>(),
+                previous in proptest::option::of(duration()),
+                unit in prop_oneof![any::<f64>(), 0.0..1.0f64],
+                jitter in jitter(),
+            ) {
+                let d = Backoff { base, max, jitter }.delay(retry, previous, || unit);
+                prop_assert!(d <= max, "{d:?} > cap {max:?}");
+            }
+
+            /// A retry is only ever scheduled to start before the deadline, and never
+            /// after a wait longer than the Retry-After cap.
+            #[test]
+            fn no_wait_ends_past_the_deadline(
+                attempt in 1u32..20,
+                retries in 0u32..20,
+                retry_after in proptest::option::of(duration()),
+                left in duration(),
+                backoff in duration(),
+                may_replay in any::<bool>(),
+                retry_after_max in duration(),
+            ) {
+                let policy = Retry::exponential().max_retries(retries).retry_after_max(retry_after_max);
+                let s = Situation {
+                    verdict: Verdict::Retryable,
+                    attempt,
+                    may_replay,
+                    retry_after,
+                    left,
+                    total: left,
+                    backoff,
+                };
+                if let Decision::Retry { wait, reason } = policy.decide(&s) {
+                    prop_assert!(wait < left, "waits {wait:?} with {left:?} left");
+                    prop_assert!(attempt <= retries);
+                    prop_assert!(may_replay);
+                    if reason == WaitReason::RetryAfter {
+                        prop_assert!(wait <= retry_after_max);
+                    }
+                }
+            }
+        }
+    }
 }
