@@ -260,3 +260,41 @@ impl Write for Stage {
         }
     }
 }
+
+/// Decodes `body` sent with `Content-Encoding: content_encoding`, exactly as a call
+/// does: the same codings, the same limit of [`MAX_STACKED_CODINGS`], and at most
+/// `max` decoded bytes.
+///
+/// # Errors
+/// Why the body cannot be decoded, in the words a call's error uses.
+///
+/// ```
+/// use std::io::Write;
+/// let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+/// gz.write_all(b"hello").unwrap();
+/// let body = gz.finish().unwrap();
+/// assert_eq!(steady::decode::decode("gzip", &body, 1024).unwrap(), b"hello");
+/// assert!(steady::decode::decode("gzip", &body, 3).is_err());
+/// assert!(steady::decode::decode("gzip, br, zstd, gzip", &body, 1024).is_err());
+/// ```
+pub fn decode(content_encoding: &str, body: &[u8], max: u64) -> Result<Vec<u8>, String> {
+    let mut headers = HeaderMap::new();
+    let value = HeaderValue::from_str(content_encoding)
+        .map_err(|_| "a Content-Encoding that is not a header value".to_owned())?;
+    headers.insert(CONTENT_ENCODING, value);
+    let codings = codings(&headers)?;
+    if codings.is_empty() || body.is_empty() {
+        return if body.len() as u64 > max {
+            Err("the body is larger than the limit".into())
+        } else {
+            Ok(body.to_vec())
+        };
+    }
+    let mut decoder = Decoder::new(&codings, max);
+    let failed = |e: DecodeError| match e {
+        DecodeError::TooLarge => "the decoded body is larger than the limit".to_owned(),
+        DecodeError::Corrupt(e) => format!("the body cannot be decoded: {e}"),
+    };
+    decoder.write(body).map_err(failed)?;
+    decoder.finish().map_err(failed)
+}
