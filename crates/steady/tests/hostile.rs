@@ -218,49 +218,45 @@ async fn a_redirect_body_is_never_decoded() {
     assert_eq!(server.hits("/to"), 1);
 }
 
-fn raw(head: &str, body: &str) -> Reply {
-    Reply::raw(format!("{head}\r\n\r\n{body}").into_bytes())
+/// What a client makes of a server that answers every request with `head` and `body`
+/// as raw bytes: a transport-layer protocol error, sent once.
+async fn protocol_error(head: &str, body: &str) -> steady::Error {
+    let server = ScriptServer::builder()
+        .fallback(Reply::raw(format!("{head}\r\n\r\n{body}").into_bytes()))
+        .start();
+    let err = client().get(&server.url("/x")).send().await.unwrap_err();
+    assert_eq!(err.layer(), Layer::Transport);
+    assert_eq!(err.fault(), Some(Fault::Protocol), "{err:?}");
+    assert_eq!(server.total_hits(), 1, "a protocol error is not retried");
+    err
 }
 
 #[tokio::test]
 async fn two_different_content_lengths_are_a_protocol_error() {
-    let server = ScriptServer::builder()
-        .fallback(raw(
-            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 50\r\nContent-Type: text/plain",
-            "hello",
-        ))
-        .start();
-    let err = client().get(&server.url("/x")).send().await.unwrap_err();
-    assert_eq!(err.layer(), Layer::Transport);
-    assert_eq!(err.fault(), Some(Fault::Protocol), "{err:?}");
-    assert_eq!(server.total_hits(), 1, "not retried");
+    protocol_error(
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 50\r\nContent-Type: text/plain",
+        "hello",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn an_impossible_chunk_size_is_a_protocol_error() {
-    let server = ScriptServer::builder()
-        .fallback(raw(
-            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain",
-            "fffffffffffffffffff\r\nabc\r\n0\r\n\r\n",
-        ))
-        .start();
-    let err = client().get(&server.url("/x")).send().await.unwrap_err();
-    assert_eq!(err.layer(), Layer::Transport);
-    assert_eq!(err.fault(), Some(Fault::Protocol), "{err:?}");
+    protocol_error(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain",
+        "fffffffffffffffffff\r\nabc\r\n0\r\n\r\n",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn too_many_response_headers_are_a_protocol_error() {
     let headers: String = (0..150).map(|i| format!("\r\nX-Filler-{i}: {i}")).collect();
-    let server = ScriptServer::builder()
-        .fallback(raw(
-            &format!("HTTP/1.1 200 OK\r\nContent-Length: 2{headers}"),
-            "ok",
-        ))
-        .start();
-    let err = client().get(&server.url("/x")).send().await.unwrap_err();
-    assert_eq!(err.layer(), Layer::Transport);
-    assert_eq!(err.fault(), Some(Fault::Protocol), "{err:?}");
+    let err = protocol_error(
+        &format!("HTTP/1.1 200 OK\r\nContent-Length: 2{headers}"),
+        "ok",
+    )
+    .await;
     assert!(
         err.what().contains("the response head is too large"),
         "{}",
@@ -272,13 +268,9 @@ async fn too_many_response_headers_are_a_protocol_error() {
 async fn a_response_head_larger_than_the_limit_is_a_protocol_error() {
     // One header of 512 KiB: more than any sane server sends.
     let value = "v".repeat(512 * 1024);
-    let server = ScriptServer::builder()
-        .fallback(raw(
-            &format!("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Big: {value}"),
-            "ok",
-        ))
-        .start();
-    let err = client().get(&server.url("/x")).send().await.unwrap_err();
-    assert_eq!(err.layer(), Layer::Transport);
-    assert_eq!(err.fault(), Some(Fault::Protocol), "{err:?}");
+    protocol_error(
+        &format!("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Big: {value}"),
+        "ok",
+    )
+    .await;
 }
