@@ -193,3 +193,27 @@ fn https_goes_through_a_connect_tunnel_and_the_origin_never_sees_proxy_credentia
         heads[0]
     );
 }
+
+#[test]
+fn no_proxy_domains_match_their_subdomains() {
+    // A bypassed host is dialled directly (and `.invalid` never resolves: exit 1); a
+    // host that is not bypassed goes to the proxy, which answers.
+    let proxy = proxy_server();
+    let proxy_url = format!("http://{}", proxy.addr());
+    let cases = [
+        ("example.invalid", "http://example.invalid/x", 1, 0),
+        ("example.invalid", "http://api.example.invalid/x", 1, 0),
+        (".example.invalid", "http://api.example.invalid/x", 1, 0),
+        ("other.invalid", "http://api.example.invalid/x", 0, 1),
+        ("ample.invalid", "http://example.invalid/x", 0, 1),
+    ];
+    for (no_proxy, url, code, proxied) in cases {
+        let before = proxy.total_hits();
+        let r = run(command()
+            .args(["get", url, "--retries", "0"])
+            .env("http_proxy", &proxy_url)
+            .env("no_proxy", no_proxy));
+        assert_eq!(r.code, code, "{no_proxy} {url}: {}", r.stderr);
+        assert_eq!(proxy.total_hits() - before, proxied, "{no_proxy} {url}");
+    }
+}
