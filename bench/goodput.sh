@@ -111,8 +111,9 @@ results+=("$(summarise python_urllib3_retry "$WORK/python.txt" "$(echo "$t1 - $t
 # limit a hang would block forever, so --max-time 60 (steady's default deadline).
 start_chaos
 t0=$(now)
-xargs -P "$CONC" -n 1 curl -s -o /dev/null --retry 3 --connect-timeout 3.05 --max-time 60 \
-  -w '%{http_code} %{time_total}\n' < "$WORK/urls.txt" > "$WORK/curl.raw" || true
+sed 's|.*|url = "&"\noutput = /dev/null|' "$WORK/urls.txt" > "$WORK/curl.cfg"
+curl -s --parallel --parallel-max "$CONC" --retry 3 --connect-timeout 3.05 --max-time 60 \
+  -w '%{http_code} %{time_total}\n' -K "$WORK/curl.cfg" > "$WORK/curl.raw" || true
 t1=$(now)
 seen=$(stop_chaos)
 awk '{print ($1 == "200" ? 1 : 0), $2}' "$WORK/curl.raw" > "$WORK/curl.txt"
