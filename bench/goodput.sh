@@ -36,7 +36,8 @@ start_chaos() {
 }
 stop_chaos() { # prints the requests the server saw (minus the readiness probe)
   local seen
-  seen=$(curl -s "$BASE/__chaos/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"] - 2)')
+  # The outage may still be on: wait it out.
+  seen=$(curl -s --retry 20 --retry-connrefused --retry-delay 1 "$BASE/__chaos/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"] - 2)')
   kill "$CHAOS"; wait "$CHAOS" 2>/dev/null || true
   echo "$seen"
 }
@@ -112,7 +113,7 @@ results+=("$(summarise python_urllib3_retry "$WORK/python.txt" "$(echo "$t1 - $t
 start_chaos
 t0=$(now)
 sed 's|.*|url = "&"\noutput = /dev/null|' "$WORK/urls.txt" > "$WORK/curl.cfg"
-curl -s --parallel --parallel-max "$CONC" --retry 3 --connect-timeout 3.05 --max-time 60 \
+curl -s --no-progress-meter --parallel --parallel-max "$CONC" --retry 3 --connect-timeout 3.05 --max-time 60 \
   -w '%{http_code} %{time_total}\n' -K "$WORK/curl.cfg" > "$WORK/curl.raw" || true
 t1=$(now)
 seen=$(stop_chaos)
