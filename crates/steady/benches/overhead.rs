@@ -63,11 +63,12 @@ fn overhead(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
+    // Built first: it installs rustls' crypto provider, which reqwest then uses too.
+    let steady = steady::Client::builder().build().unwrap();
     let raw = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let steady = steady::Client::builder().build().unwrap();
 
     let mut one = c.benchmark_group("one_call");
     one.throughput(Throughput::Elements(1));
