@@ -34,6 +34,27 @@ pub(crate) enum Coding {
     Zstd,
 }
 
+impl Coding {
+    /// Its name in `Content-Encoding`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Coding::Gzip => "gzip",
+            Coding::Deflate => "deflate",
+            Coding::Brotli => "br",
+            Coding::Zstd => "zstd",
+        }
+    }
+}
+
+/// `gzip, br`: the codings as a header lists them.
+pub(crate) fn names(codings: &[Coding]) -> String {
+    codings
+        .iter()
+        .map(|c| c.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Adds `Accept-Encoding` unless the request set its own.
 pub(crate) fn accept(headers: &mut HeaderMap) {
     if !headers.contains_key(ACCEPT_ENCODING) {
@@ -293,7 +314,7 @@ pub fn decode(content_encoding: &str, body: &[u8], max: u64) -> Result<Vec<u8>, 
     let mut decoder = Decoder::new(&codings, max);
     let failed = |e: DecodeError| match e {
         DecodeError::TooLarge => "the decoded body is larger than the limit".to_owned(),
-        DecodeError::Corrupt(e) => format!("the body cannot be decoded: {e}"),
+        DecodeError::Corrupt(e) => format!("the {} body cannot be decoded: {e}", names(&codings)),
     };
     decoder.write(body).map_err(failed)?;
     decoder.finish().map_err(failed)

@@ -230,7 +230,7 @@ impl Wire<'_> {
         let failed = |e: DecodeError| match e {
             DecodeError::TooLarge => Failure::new(Fault::BodyTooLarge, url.clone(), false),
             DecodeError::Corrupt(e) => Failure::protocol(
-                format!("the {} body cannot be decoded: {e}", coding_names(codings)),
+                format!("the {} body cannot be decoded: {e}", decode::names(codings)),
                 url.clone(),
             ),
         };
@@ -250,19 +250,6 @@ impl Wire<'_> {
             Some(decoder) => decoder.finish().map(Bytes::from).map_err(failed),
         }
     }
-}
-
-fn coding_names(codings: &[Coding]) -> String {
-    codings
-        .iter()
-        .map(|c| match c {
-            Coding::Gzip => "gzip",
-            Coding::Deflate => "deflate",
-            Coding::Brotli => "br",
-            Coding::Zstd => "zstd",
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Names the fault behind a reqwest error.
