@@ -18,6 +18,7 @@ Exit codes:
   7   semantic failure: a 2xx whose body is not what was asked for
   8   not sent: a guard refused it (circuit open, rate limit, bulkhead)
   64  usage error: bad flag, request item, URL or credential variable
+  73  -o FILE cannot be written (missing folder, permissions, disk full); FILE unchanged
   (steady batch: 9 the run finished with failed items, 130 interrupted)";
 
 /// steady: call HTTP APIs without crashing, hanging or hammering.
@@ -382,6 +383,18 @@ pub struct OutputArgs {
     #[arg(short = 'i', long)]
     pub include: bool,
 
+    /// Save the body of a successful response to FILE instead of printing it: streamed
+    /// (any size, little memory), decoded, written to a temporary file beside it and
+    /// renamed into place only when the call succeeds; a download cut short is retried
+    /// from the start. FILE is left untouched on failure. Error bodies are not saved.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        conflicts_with = "status"
+    )]
+    pub save: Option<PathBuf>,
+
     /// `body` prints the response body; `json` prints one outcome object (ok, layer,
     /// status, attempts, attempt_log, error, body), success or failure.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Body)]
@@ -493,8 +506,9 @@ pub struct LimitArgs {
     pub max_redirects: usize,
 
     /// Largest response body accepted, counted after decompression (512k, 10MB, 1GiB).
-    #[arg(long, value_name = "SIZE", default_value = "100MiB", value_parser = size)]
-    pub max_body: u64,
+    /// Default: 100MiB; with -o FILE, no limit.
+    #[arg(long, value_name = "SIZE", value_parser = size)]
+    pub max_body: Option<u64>,
 }
 
 #[derive(Debug, Args)]

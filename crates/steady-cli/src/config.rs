@@ -47,8 +47,10 @@ pub fn client(args: &CommonArgs) -> anyhow::Result<Client> {
                 .jitter(jitter)
                 .retry_after_max(args.retry.retry_after_max),
         )
-        .redirects(redirects)
-        .max_body(args.limits.max_body);
+        .redirects(redirects);
+    if let Some(max) = args.limits.max_body {
+        builder = builder.max_body(max);
+    }
     builder = tls(builder, &args.tls)?;
     if let Some(url) = &args.proxy.proxy {
         builder = builder.proxy(url);
@@ -278,6 +280,12 @@ pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result
         (None, true) => {}
     }
 
+    if let Some(path) = &args.output.save {
+        request = request.save_to(path);
+        if let Some(max) = args.common.limits.max_body {
+            request = request.max_body(max);
+        }
+    }
     let common = Common::from_args(&args.common)?;
     Ok(common.apply(request))
 }

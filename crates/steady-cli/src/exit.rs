@@ -18,6 +18,8 @@ pub const TOO_MANY_REDIRECTS: u8 = 6;
 pub const SEMANTIC: u8 = 7;
 pub const GUARD: u8 = 8;
 pub const USAGE: u8 = 64;
+/// The body could not be written to `-o FILE` (sysexits' EX_CANTCREAT).
+pub const CANT_CREATE: u8 = 73;
 
 /// A mistake in the command line or its inputs: exit 64, nothing sent.
 #[derive(Debug)]
@@ -40,6 +42,7 @@ impl std::error::Error for UsageError {}
 /// The exit code of a failed call.
 pub fn code(err: &steady::Error) -> u8 {
     match err.layer() {
+        Layer::Usage if err.kind() == "save" => CANT_CREATE,
         Layer::Usage => USAGE,
         Layer::Transport if err.is_timeout() => TIMEOUT,
         Layer::Transport => TRANSPORT,

@@ -55,16 +55,37 @@ pub fn response(out: &OutputArgs, printed: &Printed<'_>) -> std::io::Result<()> 
 
 /// Prints a successful response according to the output flags.
 pub fn success(out: &OutputArgs, resp: &steady::Response) -> std::io::Result<()> {
+    // A download's body is in its file, not for stdout (with --include, the head is).
+    let saved = resp.saved_to().zip(resp.saved_bytes());
+    if saved.is_some() && !out.include {
+        return report_saved(saved);
+    }
     response(
         out,
         &Printed {
             version: resp.version(),
             status: resp.status(),
             headers: resp.headers(),
-            body: resp.bytes(),
+            body: if saved.is_some() { &[] } else { resp.bytes() },
             ok: true,
         },
-    )
+    )?;
+    report_saved(saved)
+}
+
+/// `saved 1.0 GiB to export.csv`, on stderr when it is a terminal.
+fn report_saved(saved: Option<(&std::path::Path, u64)>) -> std::io::Result<()> {
+    if let Some((path, bytes)) = saved {
+        if std::io::stderr().is_terminal() {
+            writeln!(
+                std::io::stderr(),
+                "saved {} to {}",
+                steady::duration::human_size(bytes),
+                path.display()
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// Prints one JSON outcome object.

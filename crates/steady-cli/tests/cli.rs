@@ -671,3 +671,67 @@ fn credentials_are_stripped_when_a_redirect_changes_port() {
         assert_eq!(landed.header(h), None, "{h} leaked across origins");
     }
 }
+
+// ---------------------------------------------------------------------------------
+// Downloads: -o FILE.
+
+#[test]
+fn output_file_gets_the_body_and_stdout_nothing() {
+    let body: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let s = server(
+        "/export",
+        [
+            Reply::status(200).body(body.clone()).reset_after(1000),
+            Reply::status(200).body(body.clone()),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("export.bin");
+    let r = run(steady().args(fast(&[
+        "get",
+        &s.url("/export"),
+        "-o",
+        dest.to_str().unwrap(),
+        "--format",
+        "json",
+    ])));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::read(&dest).unwrap(), body);
+    assert_eq!(s.hits("/export"), 2, "the cut download was sent again");
+    let out: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(out["saved_to"], dest.to_str().unwrap());
+    assert_eq!(out["saved_bytes"], 300_000);
+    assert_eq!(out["attempts"], 2);
+    assert!(out["body"].is_null());
+
+    let r = run(steady().args(["get", &s.url("/export"), "-o", dest.to_str().unwrap()]));
+    assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{}", r.stderr);
+}
+
+#[test]
+fn output_file_that_cannot_be_written_is_exit_73_before_sending() {
+    let s = server("/export", [Reply::json(200, "{}")]);
+    let r = run(steady().args(["get", &s.url("/export"), "-o", "/no/such/folder/x.json"]));
+    assert_eq!(r.code, 73, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with(
+            "steady: cannot write the body to /no/such/folder/x.json: the folder does not exist"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(s.hits("/export"), 0);
+}
+
+#[test]
+fn output_file_is_untouched_by_an_error_answer() {
+    let s = server("/export", [Reply::json(403, r#"{"message": "forbidden"}"#)]);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("export.json");
+    std::fs::write(&dest, "old").unwrap();
+    let r = run(steady().args(["get", &s.url("/export"), "-o", dest.to_str().unwrap()]));
+    assert_eq!(r.code, 4);
+    assert!(r.stderr.contains("server said: forbidden"), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&dest).unwrap(), "old");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}

@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use crate::attempt::{Attempt, Decision, StopReason};
 use crate::breaker::{Health, Transition};
 use crate::classify::{AttemptView, Fault, Verdict};
+use crate::download::Part;
 use crate::duration::human;
 use crate::error::{Kind, Layer};
 use crate::guard::{host_key, wall_ms, Admit, GuardEvent, GuardKind};
@@ -65,6 +66,14 @@ impl Client {
             redirects: inner.redirects,
             max_body: inner.max_body,
         };
+        // A download's temporary file, made before anything is sent.
+        let mut part = match &request.save_to {
+            Some(path) => Some(
+                Part::create(path)
+                    .map_err(|e| e.with_request(&request.method, call.shown_url.clone()))?,
+            ),
+            None => None,
+        };
         let max_attempts = inner.retry.max_retries.saturating_add(1);
         let mut previous_wait: Option<Duration> = None;
         let mut failed: Option<Failed> = None;
@@ -103,11 +112,24 @@ impl Client {
             };
 
             let started = clock.now();
-            let result = call.attempt(&wire).await;
+            let result = call.attempt(&wire, part.as_mut()).await;
             let duration = clock.now().saturating_duration_since(started);
             drop(permit);
+            if let (Err(failure), Some(part)) = (&result, &part) {
+                if let Some(why) = &failure.write_error {
+                    // The local disk failed, not the network: no retry helps.
+                    return Err(crate::download::save_error(part.destination(), why)
+                        .with_request(&request.method, call.shown_url.clone())
+                        .with_elapsed(call.elapsed()));
+                }
+            }
 
             let problem = match &result {
+                Ok(Exchange {
+                    saved: Some(saved), ..
+                }) if saved.unchecked && request.checks.reads_any_body() => Some(
+                    crate::semantic::Problem::unchecked(saved.bytes, inner.max_body),
+                ),
                 Ok(ex) if ex.redirect_problem.is_none() && request.checks.applies(ex.status) => {
                     request.checks.check(&AttemptView {
                         method: &request.method,
@@ -246,6 +268,16 @@ impl Client {
             match decision {
                 Decision::Done => {
                     let ex = result.expect("a successful attempt has a response");
+                    let saved = match (part, ex.saved) {
+                        (Some(part), Some(saved)) => Some((
+                            part.persist().map_err(|e| {
+                                e.with_request(&request.method, call.shown_url.clone())
+                                    .with_elapsed(call.elapsed())
+                            })?,
+                            saved.bytes,
+                        )),
+                        _ => None,
+                    };
                     let elapsed = call.elapsed();
                     return Ok(Response {
                         version: ex.version,
@@ -258,6 +290,7 @@ impl Client {
                         guard_log: call.guard_log,
                         elapsed,
                         scrubber,
+                        saved,
                     });
                 }
                 Decision::Retry { wait, .. } => {
@@ -357,8 +390,13 @@ impl Call<'_> {
         }
     }
 
-    /// One attempt, hedged when the client hedges and the request may be replayed.
-    async fn attempt(&mut self, wire: &Wire<'_>) -> Result<Exchange, Failure> {
+    /// One attempt, hedged when the client hedges and the request may be replayed
+    /// (never a download: two attempts cannot share its file).
+    async fn attempt(
+        &mut self,
+        wire: &Wire<'_>,
+        part: Option<&mut Part>,
+    ) -> Result<Exchange, Failure> {
         let inner = &self.client.inner;
         let request = self.request;
         let left = self.left();
@@ -368,6 +406,9 @@ impl Call<'_> {
                 Err(_) => Err(Failure::new(Fault::Deadline, request.url.clone(), false)),
             }
         };
+        if part.is_some() {
+            return timed(wire.exchange(request, part)).await;
+        }
         let hedge_after = inner
             .guards
             .config
@@ -377,9 +418,9 @@ impl Call<'_> {
             .and_then(|h| h.delay(&inner.guards.latencies, &self.host))
             .filter(|d| *d < left);
         let Some(delay) = hedge_after else {
-            return timed(wire.exchange(request)).await;
+            return timed(wire.exchange(request, None)).await;
         };
-        let primary = timed(wire.exchange(request));
+        let primary = timed(wire.exchange(request, None));
         tokio::pin!(primary);
         tokio::select! {
             result = &mut primary => return result,
@@ -401,7 +442,7 @@ impl Call<'_> {
             None,
             format!("no answer after {}: sent a second request", human(delay)),
         );
-        let secondary = timed(wire.exchange(request));
+        let secondary = timed(wire.exchange(request, None));
         tokio::pin!(secondary);
         let (mut first_failed, mut second_failed) = (None, None);
         loop {

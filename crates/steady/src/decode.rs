@@ -14,8 +14,7 @@
 //! A redirect's body is never read, so it is never decoded.
 
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING};
 
@@ -102,22 +101,38 @@ pub(crate) enum DecodeError {
     TooLarge,
     /// The data is not valid for its coding.
     Corrupt(io::Error),
+    /// The file being downloaded could not be written.
+    Write(io::Error),
+}
+
+/// Where decoded bytes go: memory, or a file being downloaded.
+pub(crate) enum Output {
+    Memory(Vec<u8>),
+    File(io::BufWriter<std::fs::File>),
+}
+
+/// What a finished decoder produced.
+pub(crate) enum Decoded {
+    Memory(Vec<u8>),
+    /// Bytes written to the file.
+    File(u64),
 }
 
 /// A chain of decoders feeding a counting sink.
 pub(crate) struct Decoder {
     stage: Stage,
-    over: Arc<AtomicBool>,
+    stopped: Stopped,
 }
 
 impl Decoder {
     /// A decoder for `codings` (in applied order) whose output may not pass `max` bytes.
-    pub(crate) fn new(codings: &[Coding], max: u64) -> Self {
-        let over = Arc::new(AtomicBool::new(false));
+    pub(crate) fn new(codings: &[Coding], max: u64, output: Output) -> Self {
+        let stopped = Stopped::default();
         let mut stage = Stage::Sink(Sink {
-            buf: Vec::new(),
+            output,
+            written: 0,
             max,
-            over: Arc::clone(&over),
+            stopped: stopped.clone(),
         });
         // The first coding applied is the last one undone: it wraps the sink.
         for coding in codings {
@@ -139,49 +154,86 @@ impl Decoder {
                 },
             };
         }
-        Decoder { stage, over }
+        Decoder { stage, stopped }
     }
 
     /// Decodes one chunk of the encoded body.
     pub(crate) fn write(&mut self, chunk: &[u8]) -> Result<(), DecodeError> {
-        self.stage.write_all(chunk).map_err(|e| self.error(e))
+        self.stage
+            .write_all(chunk)
+            .map_err(|e| self.stopped.error(e))
     }
 
     /// Ends the body: the decoded bytes, or why they are not valid.
-    pub(crate) fn finish(self) -> Result<Vec<u8>, DecodeError> {
-        let over = Arc::clone(&self.over);
-        self.stage.finish().map_err(|e| {
-            if over.load(Ordering::Relaxed) {
-                DecodeError::TooLarge
-            } else {
-                DecodeError::Corrupt(e)
-            }
-        })
+    pub(crate) fn finish(self) -> Result<Decoded, DecodeError> {
+        let stopped = self.stopped.clone();
+        self.stage.finish().map_err(|e| stopped.error(e))
+    }
+}
+
+/// The end of the chain: keeps or writes the decoded bytes and refuses the one past `max`.
+struct Sink {
+    output: Output,
+    written: u64,
+    max: u64,
+    stopped: Stopped,
+}
+
+/// Why the sink refused bytes. Kept beside the chain because the decoders wrap or
+/// replace the errors their inner writer returns.
+enum SinkStop {
+    TooLarge,
+    Write(io::Error),
+}
+
+#[derive(Clone, Default)]
+struct Stopped(Arc<Mutex<Option<SinkStop>>>);
+
+impl Stopped {
+    /// Records why and returns the error handed up the chain.
+    fn stop(&self, why: SinkStop) -> io::Error {
+        *self.0.lock().expect("sink state") = Some(why);
+        io::Error::other("the body sink stopped")
     }
 
+    /// The error for `e` from the chain: the sink's own reason first.
     fn error(&self, e: io::Error) -> DecodeError {
-        if self.over.load(Ordering::Relaxed) {
-            DecodeError::TooLarge
-        } else {
-            DecodeError::Corrupt(e)
+        match self.0.lock().expect("sink state").take() {
+            Some(SinkStop::TooLarge) => DecodeError::TooLarge,
+            Some(SinkStop::Write(e)) => DecodeError::Write(e),
+            None => DecodeError::Corrupt(e),
         }
     }
 }
 
-/// The end of the chain: keeps the decoded bytes and refuses the one past `max`.
-struct Sink {
-    buf: Vec<u8>,
-    max: u64,
-    over: Arc<AtomicBool>,
+impl Sink {
+    fn finish(self) -> io::Result<Decoded> {
+        match self.output {
+            Output::Memory(buf) => Ok(Decoded::Memory(buf)),
+            Output::File(mut file) => {
+                if let Err(e) = file.flush() {
+                    return Err(self.stopped.stop(SinkStop::Write(e)));
+                }
+                Ok(Decoded::File(self.written))
+            }
+        }
+    }
 }
 
 impl Write for Sink {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if (self.buf.len() + data.len()) as u64 > self.max {
-            self.over.store(true, Ordering::Relaxed);
-            return Err(io::Error::other("decoded body larger than the limit"));
+        if self.written + data.len() as u64 > self.max {
+            return Err(self.stopped.stop(SinkStop::TooLarge));
         }
-        self.buf.extend_from_slice(data);
+        match &mut self.output {
+            Output::Memory(buf) => buf.extend_from_slice(data),
+            Output::File(file) => {
+                if let Err(e) = file.write_all(data) {
+                    return Err(self.stopped.stop(SinkStop::Write(e)));
+                }
+            }
+        }
+        self.written += data.len() as u64;
         Ok(data.len())
     }
 
@@ -232,9 +284,9 @@ enum Stage {
 
 impl Stage {
     /// Flushes every stage and checks that each coding's data was complete.
-    fn finish(self) -> io::Result<Vec<u8>> {
+    fn finish(self) -> io::Result<Decoded> {
         match self {
-            Stage::Sink(s) => Ok(s.buf),
+            Stage::Sink(s) => s.finish(),
             Stage::Gzip(d) => d.finish()?.finish(),
             Stage::Zlib(d) => d.finish()?.finish(),
             Stage::Brotli(mut d) => {
@@ -311,11 +363,16 @@ pub fn decode(content_encoding: &str, body: &[u8], max: u64) -> Result<Vec<u8>, 
             Ok(body.to_vec())
         };
     }
-    let mut decoder = Decoder::new(&codings, max);
+    let mut decoder = Decoder::new(&codings, max, Output::Memory(Vec::new()));
     let failed = |e: DecodeError| match e {
         DecodeError::TooLarge => "the decoded body is larger than the limit".to_owned(),
-        DecodeError::Corrupt(e) => format!("the {} body cannot be decoded: {e}", names(&codings)),
+        DecodeError::Corrupt(e) | DecodeError::Write(e) => {
+            format!("the {} body cannot be decoded: {e}", names(&codings))
+        }
     };
     decoder.write(body).map_err(failed)?;
-    decoder.finish().map_err(failed)
+    match decoder.finish().map_err(failed)? {
+        Decoded::Memory(bytes) => Ok(bytes),
+        Decoded::File(_) => unreachable!("decoded into memory"),
+    }
 }

@@ -103,6 +103,28 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     Ok(bytes as u64)
 }
 
+/// Formats a size for people, in powers of 1024: `512 B`, `1.5 KiB`, `1.0 GiB`.
+///
+/// ```
+/// use steady::duration::human_size;
+/// assert_eq!(human_size(512), "512 B");
+/// assert_eq!(human_size(1536), "1.5 KiB");
+/// assert_eq!(human_size(1 << 30), "1.0 GiB");
+/// ```
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 /// Formats a duration for people: `12ms`, `1.6s`, `2m 30s`, `6h`, `11574 days`.
 ///
 /// ```

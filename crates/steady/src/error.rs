@@ -62,6 +62,8 @@ impl fmt::Display for Layer {
 #[derive(Debug, Clone)]
 pub(crate) enum Kind {
     Usage(String),
+    /// A download that cannot be written (folder missing, disk full).
+    Save(String),
     Fault(Fault),
     Status,
     RedirectNotFollowed,
@@ -200,7 +202,7 @@ impl Error {
     /// The layer that failed.
     pub fn layer(&self) -> Layer {
         match &self.inner.kind {
-            Kind::Usage(_) => Layer::Usage,
+            Kind::Usage(_) | Kind::Save(_) => Layer::Usage,
             Kind::Fault(_) => Layer::Transport,
             Kind::Status
             | Kind::RedirectNotFollowed
@@ -216,10 +218,11 @@ impl Error {
     /// `client_error`, `server_error`, `redirect_not_followed`, `too_many_redirects`,
     /// `redirect_refused`, `invalid_json`, `error_in_body`, `expectation_failed`,
     /// `unexpected_status`, `unexpected_type`, `until`, `validator`, `type_mismatch`,
-    /// `circuit_open`, `rate_limited`, `bulkhead_full`, `usage`, ...
+    /// `circuit_open`, `rate_limited`, `bulkhead_full`, `usage`, `save`, ...
     pub fn kind(&self) -> &'static str {
         match &self.inner.kind {
             Kind::Usage(_) => "usage",
+            Kind::Save(_) => "save",
             Kind::Fault(fault) => fault.name(),
             Kind::Status => match self.inner.status {
                 Some(s) if s.is_client_error() => "client_error",
@@ -337,7 +340,7 @@ impl Error {
     /// What went wrong, in one line, without the request.
     pub fn what(&self) -> String {
         let text = match &self.inner.kind {
-            Kind::Usage(message) => message.clone(),
+            Kind::Usage(message) | Kind::Save(message) => message.clone(),
             Kind::Fault(fault @ Fault::Protocol) => match self.root_cause() {
                 Some(why) => format!("{}: {why}", fault_words(*fault)),
                 None => fault_words(*fault).to_owned(),
@@ -391,6 +394,9 @@ impl Error {
     pub fn hint(&self) -> String {
         match &self.inner.kind {
             Kind::Usage(_) => "Fix the request; nothing was sent.".into(),
+            Kind::Save(_) => {
+                "Check the destination's folder, permissions and free space; the destination was left as it was.".into()
+            }
             Kind::Fault(fault) => fault_hint(*fault).into(),
             Kind::Status => status_hint(self.inner.status).into(),
             Kind::RedirectNotFollowed => match self.location() {

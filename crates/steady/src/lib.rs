@@ -69,6 +69,7 @@ pub mod classify;
 mod client;
 pub mod clock;
 pub mod decode;
+pub mod download;
 pub mod duration;
 mod error;
 pub mod explain;

@@ -25,7 +25,8 @@
 //! ```
 //!
 //! `layer` is `null` on success, else `transport`, `http`, `semantic`, `guard` or
-//! `usage`. `body` is the parsed JSON when the body is JSON, a string when it is
+//! `usage`. A download ([`crate::RequestBuilder::save_to`], `-o FILE`) adds
+//! `saved_to` and `saved_bytes`, and its `body` is `null`. `body` is the parsed JSON when the body is JSON, a string when it is
 //! text, and `null` when there is none (or it is binary: `body_bytes` gives its size).
 //! Every credential the request carried is replaced by `****` throughout.
 
@@ -55,6 +56,7 @@ fn with_body(record: &Record<'_>, result: Result<&Response, &Error>) -> Value {
     let mut value = serde_json::to_value(record).unwrap_or(Value::Null);
     if let Value::Object(out) = &mut value {
         let (body, scrubber) = match result {
+            Ok(resp) if resp.saved_to().is_some() => (None, resp.scrubber()),
             Ok(resp) => (Some(resp.bytes().as_ref()), resp.scrubber()),
             Err(err) => (err.body().map(AsRef::as_ref), err.scrubber()),
         };
@@ -104,6 +106,12 @@ pub struct Record<'a> {
     pub guard_log: Vec<GuardRecord<'a>>,
     /// The response's content type.
     pub content_type: Option<&'a str>,
+    /// The file a download was saved to (then `body` is `null`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saved_to: Option<Cow<'a, str>>,
+    /// How many bytes were saved there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saved_bytes: Option<u64>,
 }
 
 /// `error` of a [`Record`].
@@ -212,6 +220,8 @@ impl<'a> Record<'a> {
                 attempt_log: attempt_log(resp.attempt_log()),
                 guard_log: guard_log(resp.guard_log()),
                 content_type: resp.content_type(),
+                saved_to: resp.saved_to().map(|p| p.to_string_lossy()),
+                saved_bytes: resp.saved_bytes(),
             },
             Err(err) => Record {
                 ok: false,
@@ -240,6 +250,8 @@ impl<'a> Record<'a> {
                     .headers()
                     .and_then(|h| h.get(reqwest::header::CONTENT_TYPE))
                     .and_then(|v| v.to_str().ok()),
+                saved_to: None,
+                saved_bytes: None,
             },
         }
     }

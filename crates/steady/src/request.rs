@@ -1,5 +1,6 @@
 //! Describing one call: method, URL, headers, body and credentials.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -34,6 +35,10 @@ pub(crate) struct Request {
     pub(crate) secrets: Vec<Secret>,
     pub(crate) deadline: Option<Duration>,
     pub(crate) checks: Checks,
+    /// Where a successful body is streamed instead of memory.
+    pub(crate) save_to: Option<PathBuf>,
+    /// This call's body limit instead of the client's.
+    pub(crate) max_body: Option<u64>,
 }
 
 impl Request {
@@ -62,6 +67,8 @@ impl RequestBuilder {
             secrets: Vec::new(),
             deadline: None,
             checks: Checks::default(),
+            save_to: None,
+            max_body: None,
         });
         RequestBuilder { client, request }
     }
@@ -288,6 +295,50 @@ impl RequestBuilder {
     pub fn timeout(self, deadline: Duration) -> Self {
         self.with(|r| {
             r.deadline = Some(deadline);
+            Ok(())
+        })
+    }
+
+    /// Streams the body of the successful response into the file at `path` instead of
+    /// memory ([`crate::download`]): decoded, written to a temporary file beside it and
+    /// renamed into place only when the call succeeds, so `path` is either the whole
+    /// body or untouched. A body cut short is downloaded again from the start on the
+    /// next attempt. Error answers are not written. No size limit applies unless
+    /// [`RequestBuilder::max_body`] sets one; a JSON body (or one with expectations)
+    /// no larger than the client's body limit is read back for the semantic checks.
+    ///
+    /// [`Response::bytes`] is then empty; [`Response::saved_to`] and
+    /// [`Response::saved_bytes`] say where and how much.
+    ///
+    /// # Errors
+    /// `send` fails with [`Error::kind`] `save` (layer usage) before anything is sent
+    /// when the file cannot be created in that folder, and after the download when it
+    /// cannot be written (disk full); the destination is then left as it was.
+    ///
+    /// ```no_run
+    /// # async fn run(client: steady::Client) -> Result<(), steady::Error> {
+    /// let resp = client
+    ///     .get("https://example.com/export.csv")
+    ///     .save_to("export.csv")
+    ///     .send()
+    ///     .await?;
+    /// println!("{} bytes", resp.saved_bytes().unwrap_or(0));
+    /// # Ok(()) }
+    /// ```
+    pub fn save_to(self, path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        self.with(|r| {
+            r.save_to = Some(path);
+            Ok(())
+        })
+    }
+
+    /// The largest body accepted for this call, counted after decompression, instead
+    /// of the client's [`crate::ClientBuilder::max_body`] (for [`RequestBuilder::save_to`],
+    /// instead of no limit).
+    pub fn max_body(self, bytes: u64) -> Self {
+        self.with(|r| {
+            r.max_body = Some(bytes);
             Ok(())
         })
     }

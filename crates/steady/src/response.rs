@@ -1,5 +1,6 @@
 //! A successful call's response, with the attempt log that led to it.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -25,6 +26,8 @@ pub struct Response {
     pub(crate) guard_log: Vec<crate::guard::GuardEvent>,
     pub(crate) elapsed: Duration,
     pub(crate) scrubber: Scrubber,
+    /// Where the body was saved and how many bytes ([`crate::RequestBuilder::save_to`]).
+    pub(crate) saved: Option<(PathBuf, u64)>,
 }
 
 impl Response {
@@ -58,7 +61,18 @@ impl Response {
         &self.method
     }
 
-    /// The body.
+    /// The file the body was saved to, for a [`crate::RequestBuilder::save_to`] call.
+    pub fn saved_to(&self) -> Option<&Path> {
+        self.saved.as_ref().map(|(path, _)| path.as_path())
+    }
+
+    /// How many bytes (decoded) were saved to [`Response::saved_to`].
+    pub fn saved_bytes(&self) -> Option<u64> {
+        self.saved.as_ref().map(|(_, bytes)| *bytes)
+    }
+
+    /// The body (empty for a [`crate::RequestBuilder::save_to`] call unless it was read
+    /// back for the semantic checks).
     pub fn bytes(&self) -> &Bytes {
         &self.body
     }

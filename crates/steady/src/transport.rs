@@ -13,7 +13,8 @@ use reqwest::header::{HeaderMap, CONTENT_ENCODING, CONTENT_LENGTH, LOCATION};
 use reqwest::{StatusCode, Url, Version};
 
 use crate::classify::Fault;
-use crate::decode::{self, Coding, DecodeError, Decoder};
+use crate::decode::{self, Coding, DecodeError, Decoded, Decoder, Output};
+use crate::download::Part;
 use crate::error::BoxError;
 use crate::redirect::{self, Redirects};
 use crate::request::Request;
@@ -27,6 +28,17 @@ pub(crate) struct Exchange {
     pub(crate) body: Bytes,
     pub(crate) url: Url,
     pub(crate) redirect_problem: Option<RedirectProblem>,
+    /// The body went to the download's file: this many bytes (`body` is then empty,
+    /// or the file's content read back for the checks).
+    pub(crate) saved: Option<Saved>,
+}
+
+/// A body written to the download's file.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Saved {
+    pub(crate) bytes: u64,
+    /// Too large to read back for the semantic checks.
+    pub(crate) unchecked: bool,
 }
 
 /// Why a 3xx ended the attempt.
@@ -45,6 +57,9 @@ pub(crate) struct Failure {
     pub(crate) url: Url,
     /// The fault proves the request never left (on the first hop).
     pub(crate) nothing_sent: bool,
+    /// The download's file could not be written: why (not a network fault; the call
+    /// ends).
+    pub(crate) write_error: Option<String>,
 }
 
 impl Failure {
@@ -56,12 +71,21 @@ impl Failure {
         }
     }
 
+    /// The download's file could not be written.
+    pub(crate) fn write(e: &std::io::Error, url: Url) -> Self {
+        Failure {
+            write_error: Some(crate::download::reason(e)),
+            ..Failure::new(Fault::Protocol, url, false)
+        }
+    }
+
     pub(crate) fn new(fault: Fault, url: Url, first_hop: bool) -> Self {
         Failure {
             fault,
             source: None,
             url,
             nothing_sent: first_hop && fault.nothing_sent(),
+            write_error: None,
         }
     }
 }
@@ -73,8 +97,13 @@ pub(crate) struct Wire<'a> {
 }
 
 impl Wire<'_> {
-    /// Sends `request`, following redirects; reads the final body.
-    pub(crate) async fn exchange(&self, request: &Request) -> Result<Exchange, Failure> {
+    /// Sends `request`, following redirects; reads the final body (into `part` when
+    /// the request downloads and the status is one its checks accept).
+    pub(crate) async fn exchange(
+        &self,
+        request: &Request,
+        part: Option<&mut Part>,
+    ) -> Result<Exchange, Failure> {
         let mut url = request.url.clone();
         let mut method = request.method.clone();
         let mut headers = request.headers.clone();
@@ -128,6 +157,7 @@ impl Wire<'_> {
                                 body: Bytes::new(),
                                 url,
                                 redirect_problem: Some(problem),
+                                saved: None,
                             });
                         }
                         Ok(hop) => {
@@ -160,7 +190,17 @@ impl Wire<'_> {
             let mut headers = response.headers().clone();
             let codings =
                 decode::codings(&headers).map_err(|why| Failure::protocol(why, url.clone()))?;
-            let body = self.read_body(response, &url, &codings).await?;
+            let download = part.filter(|_| request.checks.applies(status));
+            let (body, saved) = match download {
+                Some(part) => {
+                    self.download(response, &headers, &url, &codings, request, part)
+                        .await?
+                }
+                None => {
+                    let max = request.max_body.unwrap_or(self.max_body);
+                    (self.read_body(response, &url, &codings, max).await?, None)
+                }
+            };
             if !codings.is_empty() {
                 // The body handed on is the decoded one.
                 headers.remove(CONTENT_ENCODING);
@@ -173,6 +213,7 @@ impl Wire<'_> {
                 body,
                 url,
                 redirect_problem: None,
+                saved,
             });
         }
     }
@@ -182,13 +223,18 @@ impl Wire<'_> {
         mut response: reqwest::Response,
         url: &Url,
         codings: &[Coding],
+        max: u64,
     ) -> Result<Bytes, Failure> {
         let too_large = || Failure::new(Fault::BodyTooLarge, url.clone(), false);
-        if response.content_length().is_some_and(|n| n > self.max_body) {
+        if codings.is_empty() && response.content_length().is_some_and(|n| n > max) {
             return Err(too_large());
         }
         if !codings.is_empty() {
-            return self.read_encoded(response, url, codings).await;
+            let output = Output::Memory(Vec::new());
+            return match self.stream(response, url, codings, max, output).await? {
+                Decoded::Memory(bytes) => Ok(Bytes::from(bytes)),
+                Decoded::File(_) => unreachable!("decoded into memory"),
+            };
         }
         // A body that arrives in one chunk is returned without a copy. (Not decided by
         // `content_length()`: mid-body it reports what is *left*, so a body reset
@@ -202,7 +248,7 @@ impl Wire<'_> {
             .map_err(|e| failure(e, url.clone(), false))?
         {
             total += chunk.len() as u64;
-            if total > self.max_body {
+            if total > max {
                 return Err(too_large());
             }
             match first.take() {
@@ -218,37 +264,94 @@ impl Wire<'_> {
         Ok(first.unwrap_or_else(|| buf.freeze()))
     }
 
-    /// Reads and decodes a body sent with `codings`; the limit counts decoded bytes
-    /// and is enforced while the body streams in.
-    async fn read_encoded(
+    /// Streams the body of a download into `part`'s file, decoded; reads it back
+    /// when the checks need it and it is within the client's body limit.
+    async fn download(
+        &self,
+        response: reqwest::Response,
+        headers: &HeaderMap,
+        url: &Url,
+        codings: &[Coding],
+        request: &Request,
+        part: &mut Part,
+    ) -> Result<(Bytes, Option<Saved>), Failure> {
+        let max = request.max_body.unwrap_or(u64::MAX);
+        if codings.is_empty() && response.content_length().is_some_and(|n| n > max) {
+            return Err(Failure::new(Fault::BodyTooLarge, url.clone(), false));
+        }
+        let writer = part.writer().map_err(|e| Failure::write(&e, url.clone()))?;
+        let bytes = match self
+            .stream(response, url, codings, max, Output::File(writer))
+            .await?
+        {
+            Decoded::File(bytes) => bytes,
+            Decoded::Memory(_) => unreachable!("decoded into the file"),
+        };
+        if !request.checks.reads_body(headers) {
+            return Ok((
+                Bytes::new(),
+                Some(Saved {
+                    bytes,
+                    unchecked: false,
+                }),
+            ));
+        }
+        if bytes > self.max_body {
+            return Ok((
+                Bytes::new(),
+                Some(Saved {
+                    bytes,
+                    unchecked: true,
+                }),
+            ));
+        }
+        // Within the body limit, so no larger than an ordinary call's body.
+        let body = std::fs::read(part.path()).map_err(|e| Failure::write(&e, url.clone()))?;
+        Ok((
+            Bytes::from(body),
+            Some(Saved {
+                bytes,
+                unchecked: false,
+            }),
+        ))
+    }
+
+    /// Reads the body chunk by chunk through the decoders for `codings` (none: a
+    /// counting sink) into `output`; the limit counts decoded bytes.
+    async fn stream(
         &self,
         mut response: reqwest::Response,
         url: &Url,
         codings: &[Coding],
-    ) -> Result<Bytes, Failure> {
-        let mut decoder: Option<Decoder> = None;
+        max: u64,
+        output: Output,
+    ) -> Result<Decoded, Failure> {
         let failed = |e: DecodeError| match e {
             DecodeError::TooLarge => Failure::new(Fault::BodyTooLarge, url.clone(), false),
             DecodeError::Corrupt(e) => Failure::protocol(
                 format!("the {} body cannot be decoded: {e}", decode::names(codings)),
                 url.clone(),
             ),
+            DecodeError::Write(e) => Failure::write(&e, url.clone()),
         };
+        let mut output = Some(output);
+        let mut decoder: Option<Decoder> = None;
         while let Some(chunk) = response
             .chunk()
             .await
             .map_err(|e| failure(e, url.clone(), false))?
         {
             decoder
-                .get_or_insert_with(|| Decoder::new(codings, self.max_body))
+                .get_or_insert_with(|| {
+                    Decoder::new(codings, max, output.take().expect("one output"))
+                })
                 .write(&chunk)
                 .map_err(failed)?;
         }
         // No bytes at all (HEAD, 204, 304): nothing to decode.
-        match decoder {
-            None => Ok(Bytes::new()),
-            Some(decoder) => decoder.finish().map(Bytes::from).map_err(failed),
-        }
+        let decoder =
+            decoder.unwrap_or_else(|| Decoder::new(&[], max, output.take().expect("one output")));
+        decoder.finish().map_err(failed)
     }
 }
 

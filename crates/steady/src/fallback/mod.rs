@@ -204,6 +204,11 @@ impl FallbackRequest {
     /// when no fallback could answer.
     pub async fn send(self) -> Result<Outcome, Error> {
         let request = self.request?;
+        if request.save_to.is_some() {
+            return Err(Error::usage(
+                "a download to a file cannot have fallbacks: a fallback answer is not the file",
+            ));
+        }
         let client = self.client;
         let result = Box::pin(client.execute(request.clone())).await;
         let err = match result {
@@ -300,6 +305,7 @@ fn synthetic(
         guard_log: Vec::new(),
         elapsed: err.elapsed(),
         scrubber: request.scrubber(),
+        saved: None,
     }
 }
 

@@ -118,6 +118,16 @@ impl Problem {
             retryable: false,
         }
     }
+
+    /// A downloaded body too large to read back for the request's checks.
+    pub(crate) fn unchecked(bytes: u64, max: u64) -> Self {
+        Problem::new(
+            "expectation_failed",
+            format!(
+                "the checks were not run: the saved body is {bytes} bytes, more than the {max}-byte body limit they may read (raise --max-body)"
+            ),
+        )
+    }
 }
 
 impl Checks {
@@ -166,6 +176,22 @@ impl Checks {
     /// Whether the semantic checks apply to a response with `status`.
     pub(crate) fn applies(&self, status: StatusCode) -> bool {
         status.is_success() || self.expects(status)
+    }
+
+    /// Whether the request's own checks (expectations, `until`, validators) read the
+    /// body, whatever its type.
+    pub(crate) fn reads_any_body(&self) -> bool {
+        !self.expectations.is_empty() || !self.until.is_empty() || !self.validators.is_empty()
+    }
+
+    /// Whether checking a response with these headers reads its body: a JSON body is
+    /// always parsed; expectations and validators read any body.
+    pub(crate) fn reads_body(&self, headers: &reqwest::header::HeaderMap) -> bool {
+        self.reads_any_body()
+            || headers
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(is_json_content_type)
     }
 
     /// Checks a response the layers below accepted; `None` when it is what was asked for.

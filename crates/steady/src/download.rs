@@ -1,0 +1,118 @@
+//! Downloads: a successful body streamed to a file, which appears whole or not at all.
+//!
+//! Why this exists: a body read into memory is bounded by
+//! [`ClientBuilder::max_body`](crate::ClientBuilder::max_body) (100 MiB), which is right
+//! for API answers and wrong for a 1 GiB export. [`RequestBuilder::save_to`]
+//! (`steady get URL -o FILE`) streams the body of the final successful response,
+//! decoded, into a temporary file beside the destination and renames it into place
+//! only when the call succeeds, so a reader of the destination never sees half a
+//! download, and a download cut by a reset or a timeout is retried from the start
+//! under the same deadline, backoff and guards as any call. Memory stays at one
+//! write buffer plus one decoder buffer per coding, whatever the size.
+//!
+//! Error answers (4xx, 5xx) are never written to the file: their bodies go to memory,
+//! bounded as usual, so the error can say what the server said.
+//!
+//! The temporary file comes from `tempfile` (created in the destination's folder so
+//! the final rename stays on one file system, removed when the call fails or the
+//! process unwinds). A process killed with SIGKILL leaves a `.steady-*.part` file
+//! beside the destination, never a truncated destination.
+//!
+//! [`RequestBuilder::save_to`]: crate::RequestBuilder::save_to
+
+use std::fs::File;
+use std::io::{self, BufWriter, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Kind};
+
+/// How much is buffered before each write to the file.
+const WRITE_BUFFER: usize = 256 * 1024;
+
+/// The temporary file of one call's download, reused by every attempt.
+pub(crate) struct Part {
+    file: tempfile::NamedTempFile,
+    destination: PathBuf,
+}
+
+impl Part {
+    /// Creates the temporary file beside `destination`: fails before anything is sent
+    /// when the folder is missing or not writable, or the destination is a folder.
+    pub(crate) fn create(destination: &Path) -> Result<Part, Error> {
+        if destination.is_dir() {
+            return Err(save_error(destination, "it is a folder"));
+        }
+        let folder = match destination.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let file = tempfile::Builder::new()
+            .prefix(".steady-")
+            .suffix(".part")
+            .tempfile_in(folder)
+            .map_err(|e| save_error(destination, &reason(&e)))?;
+        Ok(Part {
+            file,
+            destination: destination.to_owned(),
+        })
+    }
+
+    /// A writer for a new attempt's body: the file emptied, buffered.
+    pub(crate) fn writer(&mut self) -> io::Result<BufWriter<File>> {
+        let handle = self.file.as_file_mut();
+        handle.set_len(0)?;
+        handle.seek(SeekFrom::Start(0))?;
+        Ok(BufWriter::with_capacity(
+            WRITE_BUFFER,
+            self.file.as_file().try_clone()?,
+        ))
+    }
+
+    /// The temporary file's path (for reading a small body back for its checks).
+    pub(crate) fn path(&self) -> &Path {
+        self.file.path()
+    }
+
+    /// The destination.
+    pub(crate) fn destination(&self) -> &Path {
+        &self.destination
+    }
+
+    /// Moves the complete body into place: synced to disk, then renamed over the
+    /// destination in one step.
+    pub(crate) fn persist(self) -> Result<PathBuf, Error> {
+        let destination = self.destination;
+        self.file
+            .as_file()
+            .sync_all()
+            .map_err(|e| save_error(&destination, &reason(&e)))?;
+        self.file
+            .persist(&destination)
+            .map_err(|e| save_error(&destination, &reason(&e.error)))?;
+        Ok(destination)
+    }
+}
+
+/// The error for a download that cannot be written.
+pub(crate) fn save_error(destination: &Path, why: &str) -> Error {
+    Error::new(Kind::Save(format!(
+        "cannot write the body to {}: {why}",
+        destination.display()
+    )))
+}
+
+/// An I/O error in words, without the OS error number.
+pub(crate) fn reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "the folder does not exist".into(),
+        io::ErrorKind::PermissionDenied => "permission denied".into(),
+        io::ErrorKind::StorageFull => "the disk is full".into(),
+        _ => {
+            let text = e.to_string();
+            match text.find(" (os error") {
+                Some(i) => text[..i].to_owned(),
+                None => text,
+            }
+        }
+    }
+}
