@@ -70,74 +70,53 @@ fn overhead(c: &mut Criterion) {
         .build()
         .unwrap();
 
+    // Each measurement runs its iterations inside one `block_on`, as a program does.
     let mut one = c.benchmark_group("one_call");
     one.throughput(Throughput::Elements(1));
     one.bench_function("reqwest", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let r = raw.get(&url).send().await.unwrap();
-                assert_eq!(r.bytes().await.unwrap().len(), BODY.len());
-            })
+        b.to_async(&rt).iter(|| async {
+            let r = raw.get(&url).send().await.unwrap();
+            assert_eq!(r.bytes().await.unwrap().len(), BODY.len());
         })
     });
     one.bench_function("steady", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let r = steady.get(&url).send().await.unwrap();
-                assert_eq!(r.bytes().len(), BODY.len());
-            })
+        b.to_async(&rt).iter(|| async {
+            let r = steady.get(&url).send().await.unwrap();
+            assert_eq!(r.bytes().len(), BODY.len());
         })
     });
     one.finish();
 
+    // 64 tasks spawned at once, the way a program fans out calls.
     let mut many = c.benchmark_group("64_at_once");
     many.throughput(Throughput::Elements(64));
     many.bench_function("reqwest", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let calls = (0..64).map(|_| async {
+        b.to_async(&rt).iter(|| async {
+            let mut set = tokio::task::JoinSet::new();
+            for _ in 0..64 {
+                let (raw, url) = (raw.clone(), url.clone());
+                set.spawn(async move {
                     let r = raw.get(&url).send().await.unwrap();
                     r.bytes().await.unwrap().len()
                 });
-                futures_join(calls).await
-            })
+            }
+            assert_eq!(set.join_all().await.iter().sum::<usize>(), 64 * BODY.len());
         })
     });
     many.bench_function("steady", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let calls = (0..64).map(|_| async {
+        b.to_async(&rt).iter(|| async {
+            let mut set = tokio::task::JoinSet::new();
+            for _ in 0..64 {
+                let (steady, url) = (steady.clone(), url.clone());
+                set.spawn(async move {
                     let r = steady.get(&url).send().await.unwrap();
                     r.bytes().len()
                 });
-                futures_join(calls).await
-            })
+            }
+            assert_eq!(set.join_all().await.iter().sum::<usize>(), 64 * BODY.len());
         })
     });
     many.finish();
-}
-
-/// Runs the futures concurrently on the current task (no spawning, so both clients
-/// are measured the same way) and checks every body arrived.
-async fn futures_join<F: std::future::Future<Output = usize>>(calls: impl Iterator<Item = F>) {
-    let mut pending: Vec<_> = calls.map(Box::pin).collect();
-    let mut total = 0;
-    std::future::poll_fn(|cx| {
-        pending.retain_mut(|f| match f.as_mut().poll(cx) {
-            std::task::Poll::Ready(n) => {
-                total += n;
-                false
-            }
-            std::task::Poll::Pending => true,
-        });
-        if pending.is_empty() {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await;
-    assert_eq!(total, 64 * BODY.len());
 }
 
 criterion_group! {

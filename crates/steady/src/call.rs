@@ -400,14 +400,15 @@ impl Call<'_> {
         let inner = &self.client.inner;
         let request = self.request;
         let left = self.left();
-        let timed = |fut| async move {
-            match tokio::time::timeout(left, fut).await {
-                Ok(result) => result,
-                Err(_) => Err(Failure::new(Fault::Deadline, request.url.clone(), false)),
-            }
+        // A plain `Timeout` (no async block around it: that would hold the exchange
+        // twice, and every call's state machine would carry both).
+        let timed = |fut| tokio::time::timeout(left, fut);
+        let within = |result: Result<Result<Exchange, Failure>, tokio::time::error::Elapsed>| {
+            result
+                .unwrap_or_else(|_| Err(Failure::new(Fault::Deadline, request.url.clone(), false)))
         };
         if part.is_some() {
-            return timed(wire.exchange(request, part)).await;
+            return within(timed(wire.exchange(request, part)).await);
         }
         let hedge_after = inner
             .guards
@@ -418,10 +419,11 @@ impl Call<'_> {
             .and_then(|h| h.delay(&inner.guards.latencies, &self.host))
             .filter(|d| *d < left);
         let Some(delay) = hedge_after else {
-            return timed(wire.exchange(request, None)).await;
+            return within(timed(wire.exchange(request, None)).await);
         };
-        let primary = timed(wire.exchange(request, None));
-        tokio::pin!(primary);
+        // Boxed: the hedged path holds two exchanges, and inline they would make every
+        // call's state machine (hedged or not) twice as large to create and move.
+        let mut primary = Box::pin(async { within(timed(wire.exchange(request, None)).await) });
         tokio::select! {
             result = &mut primary => return result,
             _ = inner.clock.sleep(delay) => {}
@@ -442,8 +444,7 @@ impl Call<'_> {
             None,
             format!("no answer after {}: sent a second request", human(delay)),
         );
-        let secondary = timed(wire.exchange(request, None));
-        tokio::pin!(secondary);
+        let mut secondary = Box::pin(async { within(timed(wire.exchange(request, None)).await) });
         let (mut first_failed, mut second_failed) = (None, None);
         loop {
             tokio::select! {

@@ -106,16 +106,26 @@ impl Wire<'_> {
     ) -> Result<Exchange, Failure> {
         let mut url = request.url.clone();
         let mut method = request.method.clone();
-        let mut headers = request.headers.clone();
-        crate::decode::accept(&mut headers);
         let mut body = request.body.clone();
         let mut stripped = false;
+        let mut body_dropped = false;
         let mut hops = 0usize;
         loop {
+            // The headers of this hop, built from the request's (one copy per hop,
+            // handed to reqwest): credentials stripped once the chain left the origin,
+            // body headers dropped once a redirect turned the request into a GET.
+            let mut headers = request.headers.clone();
+            crate::decode::accept(&mut headers);
+            if stripped {
+                redirect::strip_credentials(&mut headers, &request.credential_headers);
+            }
+            if body_dropped {
+                redirect::drop_body_headers(&mut headers);
+            }
             let mut builder = self
                 .http
                 .request(method.clone(), url.clone())
-                .headers(headers.clone());
+                .headers(headers);
             if let Some(body) = &body {
                 builder = builder.body(body.clone());
             }
@@ -161,16 +171,10 @@ impl Wire<'_> {
                             });
                         }
                         Ok(hop) => {
-                            if hop.cross_origin && !stripped {
-                                redirect::strip_credentials(
-                                    &mut headers,
-                                    &request.credential_headers,
-                                );
-                                stripped = true;
-                            }
+                            stripped |= hop.cross_origin;
                             if hop.drop_body {
                                 body = None;
-                                redirect::drop_body_headers(&mut headers);
+                                body_dropped = true;
                             }
                             tracing::debug!(
                                 target: "steady::redirect",
@@ -187,13 +191,16 @@ impl Wire<'_> {
                     }
                 }
             }
-            let mut headers = response.headers().clone();
+            let mut response = response;
+            let mut headers = std::mem::take(response.headers_mut());
             let codings =
                 decode::codings(&headers).map_err(|why| Failure::protocol(why, url.clone()))?;
             let download = part.filter(|_| request.checks.applies(status));
             let (body, saved) = match download {
+                // Boxed: downloads are rare, and inline their state would enlarge
+                // every call's.
                 Some(part) => {
-                    self.download(response, &headers, &url, &codings, request, part)
+                    Box::pin(self.download(response, &headers, &url, &codings, request, part))
                         .await?
                 }
                 None => {
