@@ -403,6 +403,8 @@ impl Call<'_> {
         // A plain `Timeout` (no async block around it: that would hold the exchange
         // twice, and every call's state machine would carry both).
         let timed = |fut| tokio::time::timeout(left, fut);
+        // The same Result the exchange returns (a Failure is as large as it is).
+        #[allow(clippy::result_large_err)]
         let within = |result: Result<Result<Exchange, Failure>, tokio::time::error::Elapsed>| {
             result
                 .unwrap_or_else(|_| Err(Failure::new(Fault::Deadline, request.url.clone(), false)))
