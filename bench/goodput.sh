@@ -23,10 +23,12 @@ cargo build --release -q -p steady-cli
 STEADY=$PWD/target/release/steady
 BASE="http://127.0.0.1:$PORT"
 
-# The scenario. The outage starts 3 s in and lasts 3 s; hangs are rare but each costs
-# a read timeout.
-FAULTS=(--fault "status=503,rate=0.10" --fault "status=429,retry-after=1,rate=0.05"
-        --fault "reset,rate=0.04" --fault "hang,rate=0.005" --fault "outage=3s,at=3s")
+# The scenario. Every answer takes 40 ms (a remote API), so no tool can finish
+# 2,000 requests at concurrency 16 in under 5 s and each meets the outage, which starts
+# 2 s in and lasts 3 s; hangs are rare but each costs a read timeout.
+FAULTS=(--fault "latency=40ms" --fault "status=503,rate=0.10"
+        --fault "status=429,retry-after=1,rate=0.05" --fault "reset,rate=0.04"
+        --fault "hang,rate=0.005" --fault "outage=3s,at=2s")
 
 start_chaos() {
   "$STEADY" chaos --listen "127.0.0.1:$PORT" --seed 7 -q "${FAULTS[@]}" >/dev/null 2>&1 &

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Every benchmark in one run, on loopback: installs what it needs on a fresh Debian
+# machine (nginx, curl, hyperfine, python3 requests; oha and xh with cargo install),
+# runs each script, prints one table and writes bench/results/summary.json.
+#
+#   bash bench/run.sh                 (about 15 minutes on 2 cores, most of it building)
+#   QUICK=1 bash bench/run.sh         (smaller sizes: a check that everything runs)
+#
+# The figures are ratios against peers measured in the same run; BENCHMARKS.md keeps
+# the latest with the machine they came from.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+need_packages
+for tool in oha xh; do
+  need "$tool" || cargo install --locked -q "$tool" || echo "($tool did not install: left out)"
+done
+export PATH="$HOME/.cargo/bin:$PATH"
+
+if [ -n "${QUICK:-}" ]; then
+  BATCH=(5000 50); GOODPUT=(500 16); MEMORY=(50000 256); COLD=50
+else
+  BATCH=(20000 50); GOODPUT=(2000 16); MEMORY=(1000000 1024); COLD=200
+fi
+
+echo "== 1. pipeline overhead (criterion: steady::Client vs reqwest::Client, local hyper server)"
+cargo bench -q -p steady --bench overhead >/dev/null 2>&1
+python3 - <<'PY'
+import json, os
+def est(group, name):
+    path = f"target/criterion/{group}/{name}/new/estimates.json"
+    e = json.load(open(path))
+    return e["median"]["point_estimate"]  # ns per iteration
+one_r, one_s = est("one_call", "reqwest"), est("one_call", "steady")
+many_r, many_s = est("64_at_once", "reqwest"), est("64_at_once", "steady")
+out = {"one_call_us": {"reqwest": round(one_r / 1000, 1), "steady": round(one_s / 1000, 1)},
+       "one_call_added_us": round((one_s - one_r) / 1000, 1),
+       "one_call_throughput_ratio": round(one_r / one_s, 2),
+       "c64_calls_per_s": {"reqwest": round(64e9 / many_r), "steady": round(64e9 / many_s)},
+       "c64_throughput_ratio": round(many_r / many_s, 2)}
+os.makedirs("bench/results", exist_ok=True)
+json.dump(out, open("bench/results/overhead.json", "w"), indent=2)
+print(json.dumps(out, indent=1))
+PY
+
+echo "== 2. batch throughput"
+bash bench/batch.sh "${BATCH[@]}"
+echo "== 3. goodput under faults"
+bash bench/goodput.sh "${GOODPUT[@]}"
+echo "== 4. cold start"
+bash bench/coldstart.sh "$COLD"
+echo "== 5. memory"
+bash bench/memory.sh "${MEMORY[@]}"
+
+python3 - <<'PY'
+import json, platform, os, subprocess
+r = {k: json.load(open(f"bench/results/{k}.json")) for k in ("overhead", "batch", "goodput", "coldstart", "memory")}
+cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
+summary = {"machine": {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release()}, **r}
+json.dump(summary, open("bench/results/summary.json", "w"), indent=2)
+o, b, c, m = r["overhead"], r["batch"]["ratios"], r["coldstart"]["ratios"], {x["what"]: x for x in r["memory"]["results"]}
+g = {x["tool"]: x for x in r["goodput"]["results"]}
+rows = [
+  ("overhead, one call: added latency", f'{o["one_call_added_us"]} us', "stated"),
+  ("overhead, 64 at once: steady/reqwest", f'{o["c64_throughput_ratio"]}x', ">= 0.95x"),
+  ("batch: steady/curl --parallel", f'{b.get("steady_vs_curl_parallel")}x', ">= 1.0x"),
+  ("batch: steady/python requests", f'{b.get("steady_vs_python_requests")}x', ">= 10x"),
+  ("batch: steady/oha (ceiling)", f'{b.get("steady_vs_oha", "n/a")}x', "stated"),
+  ("goodput: steady success", f'{g["steady"]["success_rate"] * 100:.1f}%', "100%"),
+  ("goodput: sent, steady vs urllib3", f'{g["steady"]["sent"]} vs {g["python_urllib3_retry"]["sent"]}', "fewer"),
+  ("cold start: steady/curl", f'{c.get("steady_vs_curl")}x', "<= 1.5x"),
+  ("memory: 1M-line batch peak", f'{m["steady_batch_1m"]["peak_rss_mib"]} MiB', "< 100 MiB"),
+  ("memory: 1 GiB download peak", f'{m["steady_download"]["peak_rss_mib"]} MiB', "< 20 MiB"),
+]
+print("\n%-40s %16s %10s" % ("claim", "measured", "target"))
+for row in rows:
+    print("%-40s %16s %10s" % row)
+print("written: bench/results/summary.json")
+PY
