@@ -6,8 +6,10 @@ WORK=$(mktemp -d)
 chmod 755 "$WORK"   # nginx workers read the files as another user
 NGINX_CONF=""
 cleanup() {
-  [ -n "$NGINX_CONF" ] && nginx -c "$NGINX_CONF" -s stop 2>/dev/null
-  kill $(jobs -p) 2>/dev/null
+  if [ -n "$NGINX_CONF" ]; then nginx -c "$NGINX_CONF" -s stop 2>/dev/null || true; fi
+  local pids
+  pids=$(jobs -p)
+  if [ -n "$pids" ]; then kill $pids 2>/dev/null || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT

@@ -397,6 +397,59 @@ fn on_failure_stop_stops_at_the_first_failure() {
 }
 
 #[test]
+fn an_item_whose_retries_ran_out_gets_one_second_round() {
+    let server = ScriptServer::builder()
+        .route(
+            "/items/1",
+            [
+                Reply::status(503),
+                Reply::status(503),
+                Reply::status(503),
+                Reply::status(503),
+                Reply::json(200, r#"{"id": 1}"#),
+            ],
+        )
+        .route("/items/2", [Reply::status(503)])
+        .route("/items/3", [Reply::status(404)])
+        .start();
+    let d = dir("second-round");
+    let file = input(&d, &server.url(""), 3);
+    let db = d.join("r.db");
+    let run = steady(&[
+        "batch",
+        file.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--backoff",
+        "1ms",
+        "--no-breaker",
+    ]);
+    assert_eq!(run.code, 9, "{}", run.stderr);
+    // 4 attempts, a pause, then the 5th answers.
+    assert_eq!(server.hits("/items/1"), 5);
+    // Two full rounds of 4 attempts, then recorded as failed.
+    assert_eq!(server.hits("/items/2"), 8);
+    // A 4xx is not transient: one request, no second round.
+    assert_eq!(server.hits("/items/3"), 1);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let ok: Vec<(String, bool)> = conn
+        .prepare("SELECT id, ok FROM items ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        ok,
+        [
+            ("id-1".to_owned(), true),
+            ("id-2".to_owned(), false),
+            ("id-3".to_owned(), false)
+        ]
+    );
+}
+
+#[test]
 fn results_export_as_jsonl_csv_and_junit() {
     let server = ScriptServer::builder()
         .route("/items/2", [Reply::json(422, r#"{"message":"bad <id>"}"#)])

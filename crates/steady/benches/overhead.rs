@@ -9,52 +9,12 @@
 // criterion_group! defines an undocumented public function.
 #![allow(missing_docs)]
 
-use std::convert::Infallible;
-use std::net::SocketAddr;
+mod support;
+
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use http_body_util::Full;
-use hyper::body::Bytes;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
-
-const BODY: &str = r#"{"id": 1, "name": "anvil", "price": 9.5, "in_stock": true}"#;
-
-/// A keep-alive hyper server on 127.0.0.1 in a runtime of its own (one thread, so
-/// the clients get the other core).
-fn server() -> SocketAddr {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            loop {
-                let (stream, _) = listener.accept().await.unwrap();
-                tokio::spawn(async move {
-                    let service = service_fn(|_req: Request<hyper::body::Incoming>| async {
-                        Ok::<_, Infallible>(
-                            Response::builder()
-                                .header("content-type", "application/json")
-                                .body(Full::new(Bytes::from_static(BODY.as_bytes())))
-                                .unwrap(),
-                        )
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-    });
-    rx.recv().unwrap()
-}
+use support::{server, BODY};
 
 fn overhead(c: &mut Criterion) {
     let addr = server();

@@ -1,0 +1,129 @@
+//! The overhead figures that survive a noisy machine: reqwest and steady alternate in
+//! paired rounds on one runtime (each round: 2,000 calls one at a time, then 40 fans
+//! of 64 spawned calls), and the result is the median over rounds of each client's
+//! time and of the per-round ratio. Drift on a shared machine hits both halves of a
+//! round alike, where criterion's separate runs (`benches/overhead.rs`) can differ by
+//! tens of percent from one run to the next.
+//!
+//! `cargo bench -p steady --bench paired` (`ROUNDS=N` to change the default 15). Prints
+//! a table, and one JSON line last for bench/run.sh.
+
+#![allow(missing_docs)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{server, BODY};
+
+const ONE_AT_A_TIME: u32 = 2_000;
+const FANS: u32 = 40;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(15);
+    let url = format!("http://{}/items/1", server());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // Built first: it installs rustls' crypto provider, which reqwest then uses too.
+    let steady = steady::Client::builder().build().unwrap();
+    let raw = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    let raw_one = || async {
+        for _ in 0..ONE_AT_A_TIME {
+            let r = raw.get(&url).send().await.unwrap();
+            assert_eq!(r.bytes().await.unwrap().len(), BODY.len());
+        }
+    };
+    let steady_one = || async {
+        for _ in 0..ONE_AT_A_TIME {
+            let r = steady.get(&url).send().await.unwrap();
+            assert_eq!(r.bytes().len(), BODY.len());
+        }
+    };
+    let raw_fans = || async {
+        for _ in 0..FANS {
+            let mut set = tokio::task::JoinSet::new();
+            for _ in 0..64 {
+                let (raw, url) = (raw.clone(), url.clone());
+                set.spawn(async move {
+                    raw.get(&url)
+                        .send()
+                        .await
+                        .unwrap()
+                        .bytes()
+                        .await
+                        .unwrap()
+                        .len()
+                });
+            }
+            assert_eq!(set.join_all().await.iter().sum::<usize>(), 64 * BODY.len());
+        }
+    };
+    let steady_fans = || async {
+        for _ in 0..FANS {
+            let mut set = tokio::task::JoinSet::new();
+            for _ in 0..64 {
+                let (steady, url) = (steady.clone(), url.clone());
+                set.spawn(async move { steady.get(&url).send().await.unwrap().bytes().len() });
+            }
+            assert_eq!(set.join_all().await.iter().sum::<usize>(), 64 * BODY.len());
+        }
+    };
+    let clock = |f: &dyn Fn()| {
+        let t = Instant::now();
+        f();
+        t.elapsed()
+    };
+
+    // Warm-up: connections, caches.
+    rt.block_on(raw_one());
+    rt.block_on(steady_one());
+    let (mut r1, mut s1, mut ratio1) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut r64, mut s64, mut ratio64) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let per_call = |d: Duration, n: u32| d.as_secs_f64() * 1e6 / f64::from(n);
+        let a = clock(&|| rt.block_on(raw_one()));
+        let b = clock(&|| rt.block_on(steady_one()));
+        r1.push(per_call(a, ONE_AT_A_TIME));
+        s1.push(per_call(b, ONE_AT_A_TIME));
+        ratio1.push(a.as_secs_f64() / b.as_secs_f64());
+        let a = clock(&|| rt.block_on(raw_fans()));
+        let b = clock(&|| rt.block_on(steady_fans()));
+        r64.push(per_call(a, FANS * 64));
+        s64.push(per_call(b, FANS * 64));
+        ratio64.push(a.as_secs_f64() / b.as_secs_f64());
+    }
+    let (r1, s1, r64, s64) = (median(r1), median(s1), median(r64), median(s64));
+    let (ratio1, ratio64) = (median(ratio1), median(ratio64));
+    println!("{rounds} paired rounds, medians:");
+    println!("one at a time: reqwest {r1:.1} us/call, steady {s1:.1} us/call: +{:.1} us, throughput {ratio1:.2}x", s1 - r1);
+    println!(
+        "64 at once:    reqwest {:.0} calls/s, steady {:.0} calls/s: throughput {ratio64:.2}x",
+        1e6 / r64,
+        1e6 / s64
+    );
+    println!(
+        "{}",
+        serde_json::json!({
+            "rounds": rounds,
+            "one_call_us": {"reqwest": (r1 * 10.0).round() / 10.0, "steady": (s1 * 10.0).round() / 10.0},
+            "one_call_added_us": ((s1 - r1) * 10.0).round() / 10.0,
+            "one_call_throughput_ratio": (ratio1 * 100.0).round() / 100.0,
+            "c64_calls_per_s": {"reqwest": (1e6 / r64).round(), "steady": (1e6 / s64).round()},
+            "c64_throughput_ratio": (ratio64 * 100.0).round() / 100.0,
+        })
+    );
+}
