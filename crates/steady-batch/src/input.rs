@@ -52,8 +52,10 @@ pub struct Item {
     pub line: u64,
     /// The method.
     pub method: String,
-    /// The URL.
+    /// The URL, as written.
     pub url: String,
+    /// The URL, parsed once while the line was checked (not parsed again to send it).
+    pub parsed_url: steady::Url,
     /// Headers, in name order.
     pub headers: Vec<(String, String)>,
     /// Query parameters, in name order.
@@ -190,6 +192,7 @@ pub fn parse_line(text: &str, line: u64) -> Result<Option<Item>, String> {
         line,
         method,
         url,
+        parsed_url: parsed,
         headers: raw.headers.into_iter().collect(),
         query,
         json: raw.json,

@@ -408,7 +408,7 @@ impl Job {
     async fn send(&self, item: &Item) -> Result<Sent, Error> {
         let method = Method::from_bytes(item.method.as_bytes()).unwrap_or(Method::GET);
         let idempotent = steady::retry::is_idempotent(&method);
-        let mut rb = self.client.request(method, &item.url);
+        let mut rb = self.client.request_url(method, item.parsed_url.clone());
         for (name, value) in &item.headers {
             rb = rb.header(name, value);
         }
@@ -569,10 +569,7 @@ mod tests {
 
     #[test]
     fn outcome_text_puts_the_escaped_id_first_and_stays_valid_json() {
-        let err = steady::Client::builder()
-            .build()
-            .unwrap()
-            .get("not a url");
+        let err = steady::Client::builder().build().unwrap().get("not a url");
         let err = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
@@ -580,7 +577,10 @@ mod tests {
             .unwrap_err();
         let record = Record::of(Err(&err));
         let text = outcome_text(&record, "a \"quoted\" id");
-        assert!(text.starts_with(r#"{"id":"a \"quoted\" id","ok":false,"#), "{text}");
+        assert!(
+            text.starts_with(r#"{"id":"a \"quoted\" id","ok":false,"#),
+            "{text}"
+        );
         let value: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(value["id"], "a \"quoted\" id");
         assert_eq!(value["layer"], "usage");

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use reqwest::Method;
+use reqwest::{Method, Url};
 
 use crate::breaker::Breaker;
 use crate::budget::RetryBudget;
@@ -93,6 +93,12 @@ impl Client {
     /// A request with any method.
     pub fn request(&self, method: Method, url: &str) -> RequestBuilder {
         RequestBuilder::new(self.clone(), method, url)
+    }
+
+    /// A request to a URL already parsed (a batch checks its input first): the same
+    /// as [`Client::request`] without parsing the URL again.
+    pub fn request_url(&self, method: Method, url: Url) -> RequestBuilder {
+        RequestBuilder::from_url(self.clone(), method, url)
     }
 
     /// A GET request.

@@ -58,7 +58,15 @@ impl Request {
 
 impl RequestBuilder {
     pub(crate) fn new(client: Client, method: Method, url: &str) -> Self {
-        let request = parse_url(url).map(|url| Request {
+        Self::with_url(client, method, parse_url(url))
+    }
+
+    pub(crate) fn from_url(client: Client, method: Method, url: Url) -> Self {
+        Self::with_url(client, method, check_url(url))
+    }
+
+    fn with_url(client: Client, method: Method, url: Result<Url, Error>) -> Self {
+        let request = url.map(|url| Request {
             method,
             url,
             headers: HeaderMap::new(),
@@ -372,6 +380,11 @@ fn parse_url(text: &str) -> Result<Url, Error> {
         let shown = crate::redact::redact_text_url(text);
         Error::usage(format!("'{shown}' is not a valid URL: {e}"))
     })?;
+    check_url(url)
+}
+
+/// Refuses what steady cannot call: other schemes, no host.
+fn check_url(url: Url) -> Result<Url, Error> {
     match url.scheme() {
         "http" | "https" => {}
         other => {

@@ -334,3 +334,31 @@ async fn a_full_accept_queue_is_a_connect_timeout() {
     assert_eq!(err.attempts(), 2);
     drop(listener);
 }
+
+#[tokio::test]
+async fn a_parsed_url_is_sent_as_it_is_and_checked_like_a_string() {
+    let server = ScriptServer::builder()
+        .route("/items/1", [Reply::json(200, r#"{"id": 1}"#)])
+        .start();
+    let c = client();
+    let url = steady::Url::parse(&server.url("/items/1?a=b")).unwrap();
+    let resp = c
+        .request_url(steady::Method::GET, url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.text(), r#"{"id": 1}"#);
+    assert_eq!(server.requests()[0].query(), Some("a=b"));
+    let ftp = steady::Url::parse("ftp://127.0.0.1/x").unwrap();
+    let err = c
+        .request_url(steady::Method::GET, ftp)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.layer(), steady::Layer::Usage);
+    assert!(
+        err.what().contains("unsupported URL scheme 'ftp'"),
+        "{}",
+        err.what()
+    );
+}
