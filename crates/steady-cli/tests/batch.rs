@@ -450,6 +450,34 @@ fn an_item_whose_retries_ran_out_gets_one_second_round() {
 }
 
 #[test]
+fn an_item_refused_a_retry_by_the_spent_budget_gets_a_second_round() {
+    let server = ScriptServer::builder()
+        .route(
+            "/items/1",
+            [Reply::status(503), Reply::json(200, r#"{"id": 1}"#)],
+        )
+        .start();
+    let d = dir("second-round-budget");
+    let file = input(&d, &server.url(""), 1);
+    let db = d.join("r.db");
+    let run = steady(&[
+        "batch",
+        file.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--backoff",
+        "1ms",
+        "--retry-budget",
+        "0",
+        "--retry-budget-min",
+        "0",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The budget refused the retry; the second round, a moment later, succeeded.
+    assert_eq!(server.hits("/items/1"), 2);
+}
+
+#[test]
 fn results_export_as_jsonl_csv_and_junit() {
     let server = ScriptServer::builder()
         .route("/items/2", [Reply::json(422, r#"{"message":"bad <id>"}"#)])
