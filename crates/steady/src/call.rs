@@ -205,7 +205,9 @@ impl Client {
             let limit = result.as_ref().ok().and_then(|ex| {
                 parse_rate_limit_headers(ex.status.as_u16(), &ex.headers, now_ms, retry_after)
             });
-            if result.is_ok() && health == Health::Success {
+            // Latencies only serve hedging's delay.
+            if inner.guards.config.hedge.is_some() && result.is_ok() && health == Health::Success
+            {
                 inner.guards.latencies.record(&call.host, duration);
             }
             if let Some(limit) = &limit {

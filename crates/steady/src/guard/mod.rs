@@ -82,7 +82,11 @@ impl GuardStore for MemoryStore {
             .hosts
             .lock()
             .map_err(|_| "guard state lock poisoned".to_owned())?;
-        change(hosts.entry(host.to_owned()).or_default());
+        // The key is copied only for a new host, not on every call.
+        match hosts.get_mut(host) {
+            Some(state) => change(state),
+            None => change(hosts.entry(host.to_owned()).or_default()),
+        }
         Ok(())
     }
 

@@ -55,7 +55,10 @@ pub(crate) struct Latencies {
 impl Latencies {
     pub(crate) fn record(&self, host: &str, latency: Duration) {
         let mut hosts = self.hosts.lock().expect("latencies");
-        let samples = hosts.entry(host.to_owned()).or_default();
+        if !hosts.contains_key(host) {
+            hosts.insert(host.to_owned(), VecDeque::new());
+        }
+        let samples = hosts.get_mut(host).expect("just inserted");
         samples.push_back(latency);
         while samples.len() > SAMPLES {
             samples.pop_front();
