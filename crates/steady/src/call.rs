@@ -206,8 +206,7 @@ impl Client {
                 parse_rate_limit_headers(ex.status.as_u16(), &ex.headers, now_ms, retry_after)
             });
             // Latencies only serve hedging's delay.
-            if inner.guards.config.hedge.is_some() && result.is_ok() && health == Health::Success
-            {
+            if inner.guards.config.hedge.is_some() && result.is_ok() && health == Health::Success {
                 inner.guards.latencies.record(&call.host, duration);
             }
             if let Some(limit) = &limit {
