@@ -14,21 +14,15 @@ mod support;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use support::{server, BODY};
+use support::{setup, Setup, BODY};
 
 fn overhead(c: &mut Criterion) {
-    let addr = server();
-    let url = format!("http://{addr}/items/1");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    // Built first: it installs rustls' crypto provider, which reqwest then uses too.
-    let steady = steady::Client::builder().build().unwrap();
-    let raw = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let Setup {
+        url,
+        rt,
+        steady,
+        raw,
+    } = setup();
 
     // Each measurement runs its iterations inside one `block_on`, as a program does.
     let mut one = c.benchmark_group("one_call");

@@ -14,7 +14,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{server, BODY};
+use support::{setup, Setup, BODY};
 
 const ONE_AT_A_TIME: u32 = 2_000;
 const FANS: u32 = 40;
@@ -29,17 +29,12 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(15);
-    let url = format!("http://{}/items/1", server());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    // Built first: it installs rustls' crypto provider, which reqwest then uses too.
-    let steady = steady::Client::builder().build().unwrap();
-    let raw = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let Setup {
+        url,
+        rt,
+        steady,
+        raw,
+    } = setup();
 
     let raw_one = || async {
         for _ in 0..ONE_AT_A_TIME {

@@ -45,3 +45,33 @@ pub fn server() -> SocketAddr {
     });
     rx.recv().unwrap()
 }
+
+/// What both benchmarks compare: the server's URL, one runtime, and the two clients.
+pub struct Setup {
+    pub url: String,
+    pub rt: tokio::runtime::Runtime,
+    pub steady: steady::Client,
+    pub raw: reqwest::Client,
+}
+
+/// Starts the server and builds a steady client with its defaults and a bare reqwest
+/// client with redirects off (steady follows redirects itself).
+pub fn setup() -> Setup {
+    let url = format!("http://{}/items/1", server());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // Built first: it installs rustls' crypto provider, which reqwest then uses too.
+    let steady = steady::Client::builder().build().unwrap();
+    let raw = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    Setup {
+        url,
+        rt,
+        steady,
+        raw,
+    }
+}
