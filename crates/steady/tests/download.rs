@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use steady::classify::Fault;
-use steady::Layer;
+use steady::{Client, Error, Layer, Response};
 use steady_chaos::{Reply, ScriptServer};
 use support::{client, fast};
 
@@ -19,6 +19,11 @@ fn binary(body: Vec<u8>) -> Reply {
     Reply::status(200)
         .header("Content-Type", "application/octet-stream")
         .body(body)
+}
+
+/// `GET url`, saved to `dest`.
+async fn download(c: &Client, url: &str, dest: &Path) -> Result<Response, Error> {
+    c.get(url).save_to(dest).send().await
 }
 
 /// The files in `dir`, sorted: no temporary file may be left behind.
@@ -39,10 +44,7 @@ async fn body_is_streamed_to_the_file_not_to_memory() {
         .start();
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("export.bin");
-    let resp = client()
-        .get(&server.url("/export"))
-        .save_to(&dest)
-        .send()
+    let resp = download(&client(), &server.url("/export"), &dest)
         .await
         .unwrap();
     assert_eq!(std::fs::read(&dest).unwrap(), body);
@@ -97,10 +99,7 @@ async fn a_download_cut_short_is_retried_from_the_start() {
         .start();
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("export.bin");
-    let resp = client()
-        .get(&server.url("/export"))
-        .save_to(&dest)
-        .send()
+    let resp = download(&client(), &server.url("/export"), &dest)
         .await
         .unwrap();
     assert_eq!(std::fs::read(&dest).unwrap(), body, "whole, not appended");
@@ -117,10 +116,7 @@ async fn a_failed_download_leaves_the_destination_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("export.bin");
     std::fs::write(&dest, b"yesterday's export").unwrap();
-    let err = client()
-        .get(&server.url("/export"))
-        .save_to(&dest)
-        .send()
+    let err = download(&client(), &server.url("/export"), &dest)
         .await
         .unwrap_err();
     assert_eq!(err.layer(), Layer::Transport);
@@ -140,10 +136,7 @@ async fn an_error_answer_is_never_written_to_the_file() {
         .start();
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("export.json");
-    let err = client()
-        .get(&server.url("/export"))
-        .save_to(&dest)
-        .send()
+    let err = download(&client(), &server.url("/export"), &dest)
         .await
         .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
@@ -164,10 +157,7 @@ async fn an_error_in_a_200_json_body_is_caught_and_not_saved() {
     let dir = tempfile::tempdir().unwrap();
     let c = client();
     let dest = dir.path().join("export.json");
-    let err = c
-        .get(&server.url("/export"))
-        .save_to(&dest)
-        .send()
+    let err = download(&c, &server.url("/export"), &dest)
         .await
         .unwrap_err();
     assert_eq!(err.layer(), Layer::Semantic);
@@ -243,10 +233,7 @@ async fn an_encoded_body_is_saved_decoded() {
         .start();
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("export.bin");
-    let resp = client()
-        .get(&server.url("/export"))
-        .save_to(&dest)
-        .send()
+    let resp = download(&client(), &server.url("/export"), &dest)
         .await
         .unwrap();
     assert_eq!(std::fs::read(&dest).unwrap(), body);
@@ -261,12 +248,7 @@ async fn a_folder_that_cannot_hold_the_file_fails_before_anything_is_sent() {
     let dir = tempfile::tempdir().unwrap();
     let c = client();
     let missing = dir.path().join("no/such/folder/out.bin");
-    let err = c
-        .get(&server.url("/a"))
-        .save_to(&missing)
-        .send()
-        .await
-        .unwrap_err();
+    let err = download(&c, &server.url("/a"), &missing).await.unwrap_err();
     assert_eq!(err.kind(), "save");
     assert_eq!(err.layer(), Layer::Usage);
     assert!(
