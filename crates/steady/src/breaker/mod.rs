@@ -32,10 +32,11 @@
 //! file shared by processes (`--state`), and time is passed in, so tests drive it with
 //! a fake clock.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::guard::seconds::Seconds;
 
 /// Circuit breaker settings. See the [module docs](self) for defaults and reasons.
 #[derive(Debug, Clone, PartialEq)]
@@ -160,7 +161,7 @@ pub(crate) enum Health {
 pub struct BreakerState {
     pub(crate) phase: Phase,
     /// `(second, calls, failures)` for the last seconds, oldest first.
-    pub(crate) window: VecDeque<(u64, u32, u32)>,
+    pub(crate) window: Seconds,
     pub(crate) consecutive: u32,
     /// When the current streak of failures began.
     #[serde(default)]
@@ -211,11 +212,8 @@ impl BreakerState {
 
     /// Failures and calls in the current window.
     pub fn window_failures(&self) -> (u32, u32) {
-        self.window
-            .iter()
-            .fold((0, 0), |(f, c), (_, calls, failures)| {
-                (f + failures, c + calls)
-            })
+        let (calls, failures) = self.window.totals();
+        (failures, calls)
     }
 
     /// Failures in a row.
@@ -316,16 +314,9 @@ impl BreakerState {
             // Outcomes of calls admitted before the circuit opened change nothing.
             Phase::Open => None,
             Phase::Closed => {
-                let second = now_ms / 1000;
-                let oldest = second.saturating_sub(cfg.window.as_secs().max(1) - 1);
-                self.window.retain(|(s, _, _)| *s >= oldest && *s <= second);
-                if self.window.back().is_none_or(|(s, _, _)| *s != second) {
-                    self.window.push_back((second, 0, 0));
-                }
-                if let Some(slot) = self.window.back_mut() {
-                    slot.1 += 1;
-                    slot.2 += u32::from(failed);
-                }
+                let (calls, failures) = self.window.at(now_ms, cfg.window.as_secs());
+                *calls += 1;
+                *failures += u32::from(failed);
                 if !failed {
                     self.consecutive = 0;
                     return None;

@@ -18,6 +18,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::guard::seconds::Seconds;
+
 /// Retry budget settings. See the [module docs](self).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use]
@@ -70,40 +72,23 @@ impl RetryBudget {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BudgetState {
     /// `(second, first attempts, retries)`, oldest first.
-    pub(crate) slots: Vec<(u64, u32, u32)>,
+    pub(crate) slots: Seconds,
 }
 
 impl BudgetState {
-    fn trim(&mut self, cfg: &RetryBudget, now_ms: u64) {
-        let now_s = now_ms / 1000;
-        let oldest = now_s.saturating_sub(cfg.slots() - 1);
-        self.slots.retain(|(s, _, _)| *s >= oldest && *s <= now_s);
-    }
-
-    fn slot(&mut self, now_ms: u64) -> &mut (u64, u32, u32) {
-        let now_s = now_ms / 1000;
-        if self.slots.last().is_none_or(|(s, _, _)| *s != now_s) {
-            self.slots.push((now_s, 0, 0));
-        }
-        self.slots.last_mut().expect("a slot was just pushed")
-    }
-
     /// First attempts and retries in the window.
     pub fn counts(&self) -> (u32, u32) {
-        self.slots
-            .iter()
-            .fold((0, 0), |(f, r), (_, df, dr)| (f + df, r + dr))
+        self.slots.totals()
     }
 
     /// Counts a first attempt.
     pub(crate) fn deposit(&mut self, cfg: &RetryBudget, now_ms: u64) {
-        self.trim(cfg, now_ms);
-        self.slot(now_ms).1 += 1;
+        *self.slots.at(now_ms, cfg.slots()).0 += 1;
     }
 
     /// Takes one retry from the budget if there is one; `Err` says why not.
     pub(crate) fn withdraw(&mut self, cfg: &RetryBudget, now_ms: u64) -> Result<(), String> {
-        self.trim(cfg, now_ms);
+        self.slots.trim(now_ms, cfg.slots());
         let (firsts, retries) = self.counts();
         let allowed = f64::from(cfg.min_retries) + cfg.ratio * f64::from(firsts);
         if f64::from(retries) + 1.0 > allowed {
@@ -114,7 +99,7 @@ impl BudgetState {
                 cfg.ratio * 100.0
             ));
         }
-        self.slot(now_ms).2 += 1;
+        *self.slots.at(now_ms, cfg.slots()).1 += 1;
         Ok(())
     }
 }

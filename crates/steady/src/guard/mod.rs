@@ -23,6 +23,7 @@
 //! successive and concurrent processes (`ClientBuilder::state_file`, `--state`), so a
 //! cron job that runs every minute against a dead API notices that it is dead.
 
+pub(crate) mod seconds;
 #[cfg(feature = "state")]
 mod sqlite;
 
