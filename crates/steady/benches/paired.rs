@@ -6,7 +6,8 @@
 //! tens of percent from one run to the next.
 //!
 //! `cargo bench -p steady --bench paired` (`ROUNDS=N` to change the default 15). Prints
-//! a table, and one JSON line last for bench/run.sh.
+//! a table, and one JSON line last for bench/run.sh. `ONLY=steady` or `ONLY=reqwest`
+//! runs one client's fans alone, for a profiler (`perf record`, `strace -c`).
 
 #![allow(missing_docs)]
 
@@ -83,6 +84,17 @@ fn main() {
         t.elapsed()
     };
 
+    if let Ok(only) = std::env::var("ONLY") {
+        let t = Instant::now();
+        match only.as_str() {
+            "steady" => (0..rounds).for_each(|_| rt.block_on(steady_fans())),
+            "reqwest" => (0..rounds).for_each(|_| rt.block_on(raw_fans())),
+            other => panic!("ONLY={other}: steady or reqwest"),
+        }
+        let calls = rounds as f64 * f64::from(FANS * 64);
+        println!("{only}: {:.0} calls/s", calls / t.elapsed().as_secs_f64());
+        return;
+    }
     // Warm-up: connections, caches.
     rt.block_on(raw_one());
     rt.block_on(steady_one());

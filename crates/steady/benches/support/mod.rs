@@ -55,7 +55,9 @@ pub struct Setup {
 }
 
 /// Starts the server and builds a steady client with its defaults and a bare reqwest
-/// client with redirects off (steady follows redirects itself).
+/// client with redirects off (steady follows redirects itself). With `RAW_TIMEOUTS`
+/// set, the reqwest client gets steady's connect and read timeouts, to show what the
+/// timers alone cost.
 pub fn setup() -> Setup {
     let url = format!("http://{}/items/1", server());
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -64,10 +66,14 @@ pub fn setup() -> Setup {
         .unwrap();
     // Built first: it installs rustls' crypto provider, which reqwest then uses too.
     let steady = steady::Client::builder().build().unwrap();
-    let raw = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let mut raw = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+    if std::env::var("RAW_TIMEOUTS").is_ok() {
+        let timeouts = steady::timeout::Timeouts::default();
+        raw = raw
+            .connect_timeout(timeouts.connect)
+            .read_timeout(timeouts.read);
+    }
+    let raw = raw.build().unwrap();
     Setup {
         url,
         rt,
