@@ -58,6 +58,15 @@ pub fn parse_rate_limit_headers(
             });
         }
     }
+    // Most answers carry no rate-limit header at all: one pass over the names
+    // (lowercase in a HeaderMap) spares the lookups below, which hash each name.
+    let limited = headers.keys().any(|name| {
+        let name = name.as_str();
+        name.starts_with("ratelimit") || name.starts_with("x-ratelimit-")
+    });
+    if !limited {
+        return None;
+    }
     let get = |name: &str| {
         headers
             .get(name)

@@ -10,9 +10,131 @@
 //! with both. On by default; `allow_error_body` turns it off for APIs whose `error`
 //! member means something else.
 
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::{excerpt_value as excerpt, is_empty_value as is_empty};
+
+/// Checks that `body` is JSON and, with `read_errors`, whether it reports an error,
+/// without building it: the whole body is parsed (and so validated) once, but only the
+/// top-level members the check reads are kept. Returns the whole body, parsed, when it
+/// does report an error (the message quotes the rest of it), `None` when it does not:
+/// the common case costs no tree of the body.
+///
+/// # Errors
+/// The body is not JSON (or not UTF-8).
+pub(crate) fn probe(body: &[u8], read_errors: bool) -> Result<Option<Value>, String> {
+    let text = std::str::from_utf8(body).map_err(|e| format!("not UTF-8: {e}"))?;
+    if !read_errors {
+        return serde_json::from_str::<IgnoredAny>(text)
+            .map(|_| None)
+            .map_err(|e| e.to_string());
+    }
+    let top: Top = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let Some(members) = top.0 else {
+        return Ok(None);
+    };
+    if error_in_body(&Value::Object(members)).is_none() {
+        return Ok(None);
+    }
+    serde_json::from_str(text)
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+/// The top-level members that [`error_in_body`] reads (`data` only as null or not);
+/// `None` for a body that is not an object.
+struct Top(Option<Map<String, Value>>);
+
+/// A top-level member's name, as far as the check cares.
+enum Key {
+    Read(&'static str),
+    Data,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+        struct Name;
+        impl Visitor<'_> for Name {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Key, E> {
+                Ok(match name {
+                    "error" => Key::Read("error"),
+                    "errors" => Key::Read("errors"),
+                    "ok" => Key::Read("ok"),
+                    "success" => Key::Read("success"),
+                    "data" => Key::Data,
+                    _ => Key::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(Name)
+    }
+}
+
+impl<'de> Deserialize<'de> for Top {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Top, D::Error> {
+        struct Body;
+        impl<'de> Visitor<'de> for Body {
+            type Value = Top;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("JSON")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top, A::Error> {
+                let mut kept = Map::new();
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key {
+                        Key::Read(name) => {
+                            kept.insert(name.to_owned(), map.next_value::<Value>()?);
+                        }
+                        Key::Data => {
+                            let data = map.next_value::<Option<IgnoredAny>>()?;
+                            let data = if data.is_some() {
+                                Value::Bool(true)
+                            } else {
+                                Value::Null
+                            };
+                            kept.insert("data".to_owned(), data);
+                        }
+                        Key::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(Top(Some(kept)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Top(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Top, E> {
+                Ok(Top(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Top, E> {
+                Ok(Top(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Top, E> {
+                Ok(Top(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Top, E> {
+                Ok(Top(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Top, E> {
+                Ok(Top(None))
+            }
+            fn visit_unit<E>(self) -> Result<Top, E> {
+                Ok(Top(None))
+            }
+        }
+        d.deserialize_any(Body)
+    }
+}
 
 /// Why a 2xx JSON body reads as a failure, if it does.
 pub(crate) fn error_in_body(body: &Value) -> Option<String> {
@@ -77,6 +199,43 @@ fn detail(map: &Map<String, Value>) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_probe_agrees_with_a_full_parse_and_builds_only_error_bodies() {
+        for body in [
+            r#"{"id": 1, "name": "anvil", "tags": ["a", {"error": "nested, not top-level"}]}"#,
+            r#"{"error": "quota exceeded", "code": 429}"#,
+            r#"{"ok": false, "error": "invalid_auth"}"#,
+            r#"{"success": false, "detail": {"why": "no"}}"#,
+            r#"{"errors": [{"message": "boom"}], "data": {"user": null}}"#,
+            r#"{"errors": [], "data": null}"#,
+            r#"{"error": false, "ok": true}"#,
+            r#"[{"error": "in an array"}]"#,
+            r#""a string""#,
+            "42",
+            "null",
+        ] {
+            let full: Value = serde_json::from_str(body).unwrap();
+            let expected = error_in_body(&full).map(|_| full.clone());
+            assert_eq!(probe(body.as_bytes(), true).unwrap(), expected, "{body}");
+            assert_eq!(probe(body.as_bytes(), false).unwrap(), None, "{body}");
+        }
+    }
+
+    #[test]
+    fn the_probe_rejects_what_a_full_parse_rejects() {
+        for body in [
+            &b"{\"a\": 1,}"[..],
+            b"{\"a\": 1} trailing",
+            b"{\"skipped\": \"\xff\"}",
+            b"{\"a\": [1, 2}",
+            b"",
+        ] {
+            assert!(serde_json::from_slice::<Value>(body).is_err());
+            assert!(probe(body, true).is_err(), "{body:?}");
+            assert!(probe(body, false).is_err(), "{body:?}");
+        }
+    }
 
     #[test]
     fn error_shapes_in_a_200() {

@@ -215,18 +215,26 @@ impl Checks {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
         let is_json = is_json_content_type(content_type);
-        let parsed: Option<Value> = if is_json && !body.is_empty() {
-            match serde_json::from_slice(body) {
-                Ok(v) => Some(v),
-                Err(err) => {
-                    return Some(Problem::new(
-                        "invalid_json",
-                        format!("{INVALID_JSON} ({err})"),
-                    ))
-                }
+        let needs_json = !self.expectations.is_empty() || !self.until.is_empty();
+        // Without expectations, only validity and the error-in-body members are
+        // needed: the probe reads them without building the body (the whole body
+        // when it reports an error).
+        let parsed: Result<Option<Value>, String> = match (is_json && !body.is_empty(), needs_json)
+        {
+            (false, _) => Ok(None),
+            (true, true) => serde_json::from_slice(body)
+                .map(Some)
+                .map_err(|e| e.to_string()),
+            (true, false) => error_body::probe(body, !self.allow_error_body && status.is_success()),
+        };
+        let parsed = match parsed {
+            Ok(parsed) => parsed,
+            Err(err) => {
+                return Some(Problem::new(
+                    "invalid_json",
+                    format!("{INVALID_JSON} ({err})"),
+                ))
             }
-        } else {
-            None
         };
         if let Some(expected) = &self.expect_type {
             let ok = if expected.eq_ignore_ascii_case("json") {
@@ -253,7 +261,6 @@ impl Checks {
                 return Some(Problem::new("error_in_body", message));
             }
         }
-        let needs_json = !self.expectations.is_empty() || !self.until.is_empty();
         let json = match (&parsed, needs_json) {
             (Some(v), _) => Some(v),
             (None, false) => None,
