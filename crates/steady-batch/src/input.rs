@@ -1,5 +1,6 @@
 //! The batch input: JSONL, one request per line, validated whole before anything is
-//! sent, and streamed (never loaded whole).
+//! sent, and streamed (never loaded whole; a small input's lines are kept, parsed, for
+//! the run: see [`Checked::lines`]).
 //!
 //! A line is a JSON object:
 //!
@@ -19,6 +20,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, RandomState};
 use std::io::BufRead;
 use std::path::Path;
 use std::time::Duration;
@@ -86,6 +88,9 @@ impl std::fmt::Display for Problem {
     }
 }
 
+/// A line as the check pass read it: its number and the item, or what is wrong.
+pub type Line = (u64, Result<Item, String>);
+
 /// What a validation pass found.
 #[derive(Debug, Default)]
 pub struct Checked {
@@ -97,9 +102,29 @@ pub struct Checked {
     pub bad: u64,
     /// SHA-256 of the input bytes, to refuse resuming with another input.
     pub sha256: String,
+    /// The lines, parsed, when the input is small enough to keep (at most
+    /// [`KEPT_LINES`] lines in at most [`KEPT_BYTES`]): the run then sends them without
+    /// reading and parsing the file a second time.
+    pub lines: Option<Vec<Line>>,
 }
 
 const KEPT_PROBLEMS: usize = 100;
+/// The most lines kept from the check pass for the run (a few hundred bytes each).
+pub const KEPT_LINES: usize = 65_536;
+/// The largest input whose lines are kept.
+pub const KEPT_BYTES: u64 = 16 << 20;
+
+/// 64-bit fingerprints of item ids, to find duplicates without keeping the ids. Keyed
+/// at random for each pass (SipHash), so no input can be made to collide on purpose.
+#[derive(Debug, Default, Clone)]
+pub struct IdHasher(RandomState);
+
+impl IdHasher {
+    /// The fingerprint of `id`.
+    pub fn hash(&self, id: &str) -> u64 {
+        self.0.hash_one(id)
+    }
+}
 
 /// Parses one line. `Ok(None)` for blank and comment lines.
 ///
@@ -265,20 +290,29 @@ pub fn for_each_line(
 /// # Errors
 /// When the file cannot be read.
 pub fn check(path: &Path) -> std::io::Result<Checked> {
+    check_keeping(path, KEPT_LINES, KEPT_BYTES)
+}
+
+/// [`check`], keeping the lines of an input of at most `max_lines` lines and
+/// `max_bytes` bytes.
+fn check_keeping(path: &Path, max_lines: usize, max_bytes: u64) -> std::io::Result<Checked> {
     let file = std::fs::File::open(path)?;
+    let keep = file.metadata()?.len() <= max_bytes;
     let mut hasher = Sha256::new();
     let reader = HashingReader {
         inner: std::io::BufReader::with_capacity(64 * 1024, file),
         hasher: &mut hasher,
     };
     let mut checked = Checked::default();
+    let mut kept: Option<Vec<Line>> = keep.then(Vec::new);
     // One map for "seen" and "first on line": each id costs one entry (16 bytes, a
     // hash and a line number), which bounds a million-line check to about 32 MiB.
     let mut first_line: HashMap<u64, u64> = HashMap::new();
+    let ids = IdHasher::default();
     for_each_line(std::io::BufReader::new(reader), |line, parsed| {
-        let problem = match parsed {
+        let problem = match &parsed {
             Ok(None) => None,
-            Ok(Some(item)) => match first_line.entry(id_hash(&item.id)) {
+            Ok(Some(item)) => match first_line.entry(ids.hash(&item.id)) {
                 Entry::Vacant(slot) => {
                     slot.insert(line);
                     checked.items += 1;
@@ -290,7 +324,7 @@ pub fn check(path: &Path) -> std::io::Result<Checked> {
                     first.get()
                 )),
             },
-            Err(message) => Some(message),
+            Err(message) => Some(message.clone()),
         };
         if let Some(message) = problem {
             checked.bad += 1;
@@ -298,19 +332,24 @@ pub fn check(path: &Path) -> std::io::Result<Checked> {
                 checked.problems.push(Problem { line, message });
             }
         }
+        if let Some(lines) = &mut kept {
+            if lines.len() >= max_lines {
+                kept = None;
+            } else if let Some(parsed) = parsed.transpose() {
+                // As parsed: with --skip-invalid the run records bad lines and finds
+                // duplicates itself.
+                lines.push((line, parsed));
+            }
+        }
         true
     })?;
+    checked.lines = kept;
     checked.sha256 = hasher
         .finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
     Ok(checked)
-}
-
-fn id_hash(id: &str) -> u64 {
-    let digest = Sha256::digest(id.as_bytes());
-    u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
 }
 
 /// A reader that hashes what passes through it.
@@ -357,6 +396,30 @@ mod tests {
         assert_eq!((item.id.as_str(), item.method.as_str()), ("9", "GET"));
         assert_eq!(parse_line("  ", 1), Ok(None));
         assert_eq!(parse_line("# a comment", 1), Ok(None));
+    }
+
+    #[test]
+    fn only_a_small_input_is_kept() {
+        let path = std::env::temp_dir().join(format!("steady-keep-{}.jsonl", std::process::id()));
+        std::fs::write(
+            &path,
+            "{\"url\": \"http://a.test/1\"}\n\n{\"url\": \"http://a.test/2\"}\nnot json\n",
+        )
+        .unwrap();
+        let lines = |max_lines, max_bytes| {
+            check_keeping(&path, max_lines, max_bytes)
+                .unwrap()
+                .lines
+                .map(|l| l.iter().map(|(n, r)| (*n, r.is_ok())).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            lines(3, 1000),
+            Some(vec![(1, true), (3, true), (4, false)]),
+            "blank lines are not kept, bad ones are"
+        );
+        assert_eq!(lines(2, 1000), None, "too many lines");
+        assert_eq!(lines(3, 10), None, "too many bytes");
+        let _ = std::fs::remove_file(&path);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The runner: items in, results out, through one client, under every guard.
 //!
-//! Items are read from the input as they are needed (never loaded whole), sent with at
+//! Items are read from the input as they are needed (never loaded whole; a small input's
+//! lines come parsed from the check pass instead, see [`Checked::lines`]), sent with at
 //! most `concurrency` in flight, and each final result is written in one transaction
 //! by a single writer thread. A host outage does not fail items: an item whose call
 //! ends in a transport failure, a 429, a guard refusal, or a 5xx while the host's
@@ -33,7 +34,9 @@ use steady::report::Record;
 use steady::{Client, Error, Layer, Method, RequestBuilder};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
-use crate::input::{Item, Lines};
+#[cfg(doc)]
+use crate::input::Checked;
+use crate::input::{IdHasher, Item, Line, Lines};
 use crate::store::{now_rfc3339, Row, RunStatus, Store};
 
 /// What to do with a failed item.
@@ -115,6 +118,7 @@ enum Msg {
 pub async fn run(
     client: Client,
     input: &Path,
+    lines: Option<Vec<Line>>,
     sha256: &str,
     store: Store,
     flags: Value,
@@ -140,11 +144,20 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
-    let file =
-        std::fs::File::open(input).map_err(|e| format!("cannot read {}: {e}", input.display()))?;
-    let mut lines = Lines::new(std::io::BufReader::with_capacity(64 * 1024, file));
+    let mut lines = match lines {
+        Some(kept) => Source::Kept(kept.into_iter()),
+        None => {
+            let file = std::fs::File::open(input)
+                .map_err(|e| format!("cannot read {}: {e}", input.display()))?;
+            Source::File(Lines::new(std::io::BufReader::with_capacity(
+                64 * 1024,
+                file,
+            )))
+        }
+    };
     let mut status = RunStatus::Finished;
     let mut seen: std::collections::HashSet<u64> = std::collections::HashSet::new();
+    let ids = IdHasher::default();
     // One for the whole run: an item's task holds only a reference.
     let job = Arc::new(Job {
         client,
@@ -162,7 +175,7 @@ pub async fn run(
     {
         let problem = match parsed {
             // Without --skip-invalid the check pass proved the ids unique.
-            Ok(Some(item)) if !job.options.skip_invalid || seen.insert(id_hash(&item.id)) => {
+            Ok(Some(item)) if !job.options.skip_invalid || seen.insert(ids.hash(&item.id)) => {
                 Ok(item)
             }
             Ok(Some(item)) => Err(format!("duplicate id '{}'", item.id)),
@@ -238,9 +251,21 @@ pub async fn run(
     })
 }
 
-fn id_hash(id: &str) -> u64 {
-    let digest = Sha256::digest(id.as_bytes());
-    u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
+/// Where the run takes its lines: those the check pass kept (a small input), or the
+/// file, read and parsed again.
+enum Source {
+    Kept(std::vec::IntoIter<Line>),
+    File(Lines<std::io::BufReader<std::fs::File>>),
+}
+
+impl Source {
+    #[allow(clippy::type_complexity)]
+    fn next_line(&mut self) -> std::io::Result<Option<(u64, Result<Option<Item>, String>)>> {
+        match self {
+            Source::Kept(lines) => Ok(lines.next().map(|(line, parsed)| (line, parsed.map(Some)))),
+            Source::File(lines) => lines.next_line(),
+        }
+    }
 }
 
 /// The failed result of a bad input line (`--skip-invalid`).
@@ -617,5 +642,98 @@ mod tests {
         let value: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(value["id"], "a \"quoted\" id");
         assert_eq!(value["layer"], "usage");
+    }
+}
+
+#[cfg(test)]
+mod source_tests {
+    //! The run takes its lines from the check pass (a small input) or from the file
+    //! (a large one): both must send and record exactly the same.
+
+    use std::time::Duration;
+
+    use steady_chaos::{Reply, ScriptServer};
+
+    use super::*;
+    use crate::input;
+
+    fn options() -> Options {
+        Options {
+            concurrency: 4,
+            on_failure: OnFailure::Continue,
+            max_wait: Duration::from_secs(5),
+            store_body: false,
+            idempotency_keys: false,
+            skip_invalid: true,
+            fallbacks: Vec::new(),
+            prepare: Arc::new(|rb| rb),
+        }
+    }
+
+    async fn run_from(kept: bool, dir: &Path, url: &str) -> Vec<(String, u64, bool)> {
+        let input = dir.join("in.jsonl");
+        std::fs::write(
+            &input,
+            format!(
+                "{{\"id\": \"a\", \"url\": \"{url}/a\"}}\n\n# a comment\nnot json\n{{\"id\": \"b\", \"url\": \"{url}/b\"}}\n{{\"id\": \"a\", \"url\": \"{url}/again\"}}\n{{\"url\": \"{url}/c\"}}\n"
+            ),
+        )
+        .unwrap();
+        let mut checked = input::check(&input).unwrap();
+        assert!(checked.lines.is_some(), "a small input is kept");
+        let lines = if kept { checked.lines.take() } else { None };
+        let db = dir.join(if kept { "kept.db" } else { "file.db" });
+        let (_stop_tx, stop_rx) = watch::channel(false);
+        let report = run(
+            Client::builder().build().unwrap(),
+            &input,
+            lines,
+            &checked.sha256,
+            Store::open(&db).unwrap(),
+            serde_json::json!({}),
+            false,
+            options(),
+            Arc::new(Progress::default()),
+            stop_rx,
+        )
+        .await
+        .unwrap();
+        assert_eq!((report.ok, report.failed), (3, 2));
+        let mut rows = Vec::new();
+        Store::open(&db)
+            .unwrap()
+            .rows(None, |row| rows.push((row.id, row.line, row.ok)))
+            .unwrap();
+        rows.sort();
+        rows
+    }
+
+    #[tokio::test]
+    async fn kept_lines_and_the_file_give_the_same_run() {
+        let server = ScriptServer::builder()
+            .fallback(Reply::json(200, "{}"))
+            .start();
+        let dir = std::env::temp_dir().join(format!("steady-batch-source-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = server.url("");
+        let url = url.trim_end_matches('/');
+        let kept = run_from(true, &dir, url).await;
+        let read = run_from(false, &dir, url).await;
+        assert_eq!(kept, read);
+        assert_eq!(
+            kept,
+            [
+                ("7".to_owned(), 7, true),
+                ("a".to_owned(), 1, true),
+                ("b".to_owned(), 5, true),
+                ("line-4".to_owned(), 4, false),
+                ("line-6".to_owned(), 6, false),
+            ]
+        );
+        for path in ["/a", "/b", "/c"] {
+            assert_eq!(server.hits(path), 2, "{path}: once a run");
+        }
+        assert_eq!(server.hits("/again"), 0, "the duplicate id is never sent");
     }
 }

@@ -53,7 +53,7 @@ pub async fn run(args: BatchArgs, fallback_order: &[FallbackFlag]) -> anyhow::Re
         None
     };
     let input_path: &Path = spooled.as_deref().unwrap_or(&args.input);
-    let checked = input::check(input_path)
+    let mut checked = input::check(input_path)
         .map_err(|e| UsageError::new(format!("cannot read {}: {e}", args.input.display())))?;
     if checked.bad > 0 && !args.skip_invalid {
         let mut message = format!(
@@ -107,6 +107,7 @@ pub async fn run(args: BatchArgs, fallback_order: &[FallbackFlag]) -> anyhow::Re
     let result = run::run(
         client,
         input_path,
+        checked.lines.take(),
         &checked.sha256,
         store,
         flags,
