@@ -65,6 +65,7 @@ impl Client {
             http: &inner.http,
             redirects: inner.redirects,
             max_body: inner.max_body,
+            read_timeout: inner.timeouts.read,
         };
         // A download's temporary file, made before anything is sent.
         let mut part = match &request.save_to {
@@ -401,17 +402,8 @@ impl Call<'_> {
         let inner = &self.client.inner;
         let request = self.request;
         let left = self.left();
-        // A plain `Timeout` (no async block around it: that would hold the exchange
-        // twice, and every call's state machine would carry both).
-        let timed = |fut| tokio::time::timeout(left, fut);
-        // The same Result the exchange returns (a Failure is as large as it is).
-        #[allow(clippy::result_large_err)]
-        let within = |result: Result<Result<Exchange, Failure>, tokio::time::error::Elapsed>| {
-            result
-                .unwrap_or_else(|_| Err(Failure::new(Fault::Deadline, request.url.clone(), false)))
-        };
         if part.is_some() {
-            return within(timed(wire.exchange(request, part)).await);
+            return wire.watched(request, part, left).await;
         }
         let hedge_after = inner
             .guards
@@ -422,11 +414,11 @@ impl Call<'_> {
             .and_then(|h| h.delay(&inner.guards.latencies, &self.host))
             .filter(|d| *d < left);
         let Some(delay) = hedge_after else {
-            return within(timed(wire.exchange(request, None)).await);
+            return wire.watched(request, None, left).await;
         };
         // Boxed: the hedged path holds two exchanges, and inline they would make every
         // call's state machine (hedged or not) twice as large to create and move.
-        let mut primary = Box::pin(async { within(timed(wire.exchange(request, None)).await) });
+        let mut primary = Box::pin(wire.watched(request, None, left));
         tokio::select! {
             result = &mut primary => return result,
             _ = inner.clock.sleep(delay) => {}
@@ -447,7 +439,7 @@ impl Call<'_> {
             None,
             format!("no answer after {}: sent a second request", human(delay)),
         );
-        let mut secondary = Box::pin(async { within(timed(wire.exchange(request, None)).await) });
+        let mut secondary = Box::pin(wire.watched(request, None, self.left()));
         let (mut first_failed, mut second_failed) = (None, None);
         loop {
             tokio::select! {

@@ -417,7 +417,8 @@ impl ClientBuilder {
         }
         let http = reqwest::Client::builder()
             .connect_timeout(self.timeouts.connect)
-            .read_timeout(self.timeouts.read)
+            // The read timeout is steady's own: one timer per attempt with the deadline
+            // (`transport::Heard`), not reqwest's timer per read.
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(self.user_agent)
             // hyper's default, stated: a response with more headers is a protocol error.

@@ -7,6 +7,8 @@
 //! resolver's and rustls' errors) and falls back on reqwest's own flags.
 
 use std::error::Error as StdError;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use reqwest::header::{HeaderMap, CONTENT_ENCODING, CONTENT_LENGTH, LOCATION};
@@ -94,15 +96,86 @@ pub(crate) struct Wire<'a> {
     pub(crate) http: &'a reqwest::Client,
     pub(crate) redirects: Redirects,
     pub(crate) max_body: u64,
+    /// The read (idle) timeout.
+    pub(crate) read_timeout: Duration,
+}
+
+/// When an attempt last heard from the server.
+///
+/// The read (idle) timeout and the call's deadline share one timer per attempt
+/// ([`Wire::watched`]): the exchange notes the time whenever the response head or a
+/// chunk of the body arrives, and the timer, when it fires, either ends the attempt or
+/// moves on to the new end of the silence. A timer per read (reqwest's own read
+/// timeout) registers two or three timers a call, and on a busy tokio runtime each
+/// registration costs a wake-up of its driver (tokio issue #5207).
+#[derive(Debug)]
+pub(crate) struct Heard {
+    start: tokio::time::Instant,
+    /// Milliseconds after `start`.
+    last_ms: AtomicU64,
+}
+
+impl Heard {
+    fn new() -> Heard {
+        Heard {
+            start: tokio::time::Instant::now(),
+            last_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// The server was just heard from.
+    fn now(&self) {
+        let ms = self.start.elapsed().as_millis() as u64;
+        self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn last(&self) -> tokio::time::Instant {
+        self.start + Duration::from_millis(self.last_ms.load(Ordering::Relaxed))
+    }
 }
 
 impl Wire<'_> {
-    /// Sends `request`, following redirects; reads the final body (into `part` when
-    /// the request downloads and the status is one its checks accept).
-    pub(crate) async fn exchange(
+    /// [`Wire::exchange`] under the read timeout and a deadline `left` from now, with
+    /// one timer for both (see [`Heard`]).
+    pub(crate) async fn watched(
         &self,
         request: &Request,
         part: Option<&mut Part>,
+        left: Duration,
+    ) -> Result<Exchange, Failure> {
+        let heard = Heard::new();
+        let deadline = heard.start + left;
+        let exchange = self.exchange(request, part, &heard);
+        tokio::pin!(exchange);
+        let timer = tokio::time::sleep_until(deadline.min(heard.start + self.read_timeout));
+        tokio::pin!(timer);
+        loop {
+            tokio::select! {
+                biased;
+                result = &mut exchange => return result,
+                () = &mut timer => {
+                    let now = tokio::time::Instant::now();
+                    if now >= deadline {
+                        return Err(Failure::new(Fault::Deadline, request.url.clone(), false));
+                    }
+                    let silent_until = heard.last() + self.read_timeout;
+                    if now >= silent_until {
+                        return Err(Failure::new(Fault::ReadTimeout, request.url.clone(), false));
+                    }
+                    timer.as_mut().reset(deadline.min(silent_until));
+                }
+            }
+        }
+    }
+
+    /// Sends `request`, following redirects; reads the final body (into `part` when
+    /// the request downloads and the status is one its checks accept). Notes in
+    /// `heard` whenever the server answers.
+    async fn exchange(
+        &self,
+        request: &Request,
+        part: Option<&mut Part>,
+        heard: &Heard,
     ) -> Result<Exchange, Failure> {
         let mut url = request.url.clone();
         let mut method = request.method.clone();
@@ -133,6 +206,7 @@ impl Wire<'_> {
                 .send()
                 .await
                 .map_err(|e| failure(e, url.clone(), hops == 0))?;
+            heard.now();
             let status = response.status();
             let version = response.version();
             let location = response
@@ -200,12 +274,17 @@ impl Wire<'_> {
                 // Boxed: downloads are rare, and inline their state would enlarge
                 // every call's.
                 Some(part) => {
-                    Box::pin(self.download(response, &headers, &url, &codings, request, part))
-                        .await?
+                    Box::pin(
+                        self.download(response, &headers, &url, &codings, request, part, heard),
+                    )
+                    .await?
                 }
                 None => {
                     let max = request.max_body.unwrap_or(self.max_body);
-                    (self.read_body(response, &url, &codings, max).await?, None)
+                    (
+                        self.read_body(response, &url, &codings, max, heard).await?,
+                        None,
+                    )
                 }
             };
             if !codings.is_empty() {
@@ -231,6 +310,7 @@ impl Wire<'_> {
         url: &Url,
         codings: &[Coding],
         max: u64,
+        heard: &Heard,
     ) -> Result<Bytes, Failure> {
         let too_large = || Failure::new(Fault::BodyTooLarge, url.clone(), false);
         if codings.is_empty() && response.content_length().is_some_and(|n| n > max) {
@@ -238,7 +318,10 @@ impl Wire<'_> {
         }
         if !codings.is_empty() {
             let output = Output::Memory(Vec::new());
-            return match self.stream(response, url, codings, max, output).await? {
+            return match self
+                .stream(response, url, codings, max, output, heard)
+                .await?
+            {
                 Decoded::Memory(bytes) => Ok(Bytes::from(bytes)),
                 Decoded::File(_) => unreachable!("decoded into memory"),
             };
@@ -254,6 +337,7 @@ impl Wire<'_> {
             .await
             .map_err(|e| failure(e, url.clone(), false))?
         {
+            heard.now();
             total += chunk.len() as u64;
             if total > max {
                 return Err(too_large());
@@ -273,6 +357,7 @@ impl Wire<'_> {
 
     /// Streams the body of a download into `part`'s file, decoded; reads it back
     /// when the checks need it and it is within the client's body limit.
+    #[allow(clippy::too_many_arguments)]
     async fn download(
         &self,
         response: reqwest::Response,
@@ -281,6 +366,7 @@ impl Wire<'_> {
         codings: &[Coding],
         request: &Request,
         part: &mut Part,
+        heard: &Heard,
     ) -> Result<(Bytes, Option<Saved>), Failure> {
         let max = request.max_body.unwrap_or(u64::MAX);
         if codings.is_empty() && response.content_length().is_some_and(|n| n > max) {
@@ -288,7 +374,7 @@ impl Wire<'_> {
         }
         let writer = part.writer().map_err(|e| Failure::write(&e, url.clone()))?;
         let bytes = match self
-            .stream(response, url, codings, max, Output::File(writer))
+            .stream(response, url, codings, max, Output::File(writer), heard)
             .await?
         {
             Decoded::File(bytes) => bytes,
@@ -332,6 +418,7 @@ impl Wire<'_> {
         codings: &[Coding],
         max: u64,
         output: Output,
+        heard: &Heard,
     ) -> Result<Decoded, Failure> {
         let failed = |e: DecodeError| match e {
             DecodeError::TooLarge => Failure::new(Fault::BodyTooLarge, url.clone(), false),
@@ -348,6 +435,7 @@ impl Wire<'_> {
             .await
             .map_err(|e| failure(e, url.clone(), false))?
         {
+            heard.now();
             decoder
                 .get_or_insert_with(|| {
                     Decoder::new(codings, max, output.take().expect("one output"))
