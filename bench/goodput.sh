@@ -49,16 +49,17 @@ seq 1 "$N" | awk -v b="$BASE" '{printf "{\"id\": \"%d\", \"url\": \"%s/items/%d\
 seq 1 "$N" | awk -v b="$BASE" '{printf "%s/items/%d\n", b, ($1 - 1) % 100 + 1}' > "$WORK/urls.txt"
 
 # Latencies and outcomes go to one "ok seconds" line per logical request.
-summarise() { # name, file, wall seconds, requests seen
+summarise() { # name, file, wall seconds, requests seen (all these), requests asked for
   python3 - "$@" <<'PY'
 import sys, json
-name, path, wall, seen = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+name, path, wall, seen, total = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 rows = [l.split() for l in open(path) if l.strip()]
 oks = sum(1 for r in rows if r[0] == "1")
 lat = sorted(float(r[1]) for r in rows)
 pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else 0.0
-print(json.dumps({"tool": name, "requests": len(rows), "ok": oks,
-                  "success_rate": round(oks / max(1, len(rows)), 4), "sent": seen,
+# Over every request asked for: a tool that reports nothing for a request failed it.
+print(json.dumps({"tool": name, "requests": total, "reported": len(rows), "ok": oks,
+                  "success_rate": round(oks / max(1, total), 4), "sent": seen,
                   "wall_s": round(wall, 2), "p50_ms": round(pick(0.5) * 1000, 1),
                   "p99_ms": round(pick(0.99) * 1000, 1)}))
 PY
@@ -78,7 +79,7 @@ import sqlite3, sys
 for ok, ms in sqlite3.connect(sys.argv[1]).execute("select ok, elapsed_ms from items"):
     print(1 if ok else 0, ms / 1000)
 PY
-results+=("$(summarise steady "$WORK/steady.txt" "$(echo "$t1 - $t0" | bc)" "$seen")")
+results+=("$(summarise steady "$WORK/steady.txt" "$(echo "$t1 - $t0" | bc)" "$seen" "$N")")
 
 # Python requests + urllib3 Retry, the usual recipe.
 cat > "$WORK/py.py" <<'PY'
@@ -108,7 +109,7 @@ t0=$(now)
 python3 "$WORK/py.py" "$WORK/urls.txt" "$CONC" > "$WORK/python.txt"
 t1=$(now)
 seen=$(stop_chaos)
-results+=("$(summarise python_urllib3_retry "$WORK/python.txt" "$(echo "$t1 - $t0" | bc)" "$seen")")
+results+=("$(summarise python_urllib3_retry "$WORK/python.txt" "$(echo "$t1 - $t0" | bc)" "$seen" "$N")")
 
 # curl --retry 3 (retries timeouts, 408, 429, 5xx; honours Retry-After). Without a
 # limit a hang would block forever, so --max-time 60 (steady's default deadline).
@@ -120,7 +121,7 @@ curl -s --no-progress-meter --parallel --parallel-max "$CONC" --retry 3 --connec
 t1=$(now)
 seen=$(stop_chaos)
 awk '{print ($1 == "200" ? 1 : 0), $2}' "$WORK/curl.raw" > "$WORK/curl.txt"
-results+=("$(summarise curl_retry "$WORK/curl.txt" "$(echo "$t1 - $t0" | bc)" "$seen")")
+results+=("$(summarise curl_retry "$WORK/curl.txt" "$(echo "$t1 - $t0" | bc)" "$seen" "$N")")
 
 mkdir -p bench/results
 cat > "$WORK/table.py" <<'PY'
