@@ -9,10 +9,11 @@
 //!
 //! - [`input`]: the JSONL format, validated whole (streamed) before anything is sent;
 //! - [`store`]: the SQLite results database (schema in its docs);
-//! - [`run`]: the runner;
+//! - [`run`]: the runner, and its single results writer (`writer.rs`, group commits);
 //! - [`export`]: results as JSONL, CSV or JUnit XML.
 
 pub mod export;
 pub mod input;
 pub mod run;
 pub mod store;
+mod writer;
