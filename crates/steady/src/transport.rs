@@ -111,26 +111,26 @@ pub(crate) struct Wire<'a> {
 #[derive(Debug)]
 pub(crate) struct Heard {
     start: tokio::time::Instant,
-    /// Milliseconds after `start`.
-    last_ms: AtomicU64,
+    /// Microseconds after `start`.
+    last_us: AtomicU64,
 }
 
 impl Heard {
     fn new() -> Heard {
         Heard {
             start: tokio::time::Instant::now(),
-            last_ms: AtomicU64::new(0),
+            last_us: AtomicU64::new(0),
         }
     }
 
     /// The server was just heard from.
     fn now(&self) {
-        let ms = self.start.elapsed().as_millis() as u64;
-        self.last_ms.store(ms, Ordering::Relaxed);
+        let us = self.start.elapsed().as_micros() as u64;
+        self.last_us.store(us, Ordering::Relaxed);
     }
 
     fn last(&self) -> tokio::time::Instant {
-        self.start + Duration::from_millis(self.last_ms.load(Ordering::Relaxed))
+        self.start + Duration::from_micros(self.last_us.load(Ordering::Relaxed))
     }
 }
 
