@@ -113,6 +113,8 @@ pub(crate) struct Heard {
     start: tokio::time::Instant,
     /// Microseconds after `start`.
     last_us: AtomicU64,
+    /// Where a redirect took the attempt (the hop a timeout names).
+    hop: std::sync::Mutex<Option<Url>>,
 }
 
 impl Heard {
@@ -120,6 +122,7 @@ impl Heard {
         Heard {
             start: tokio::time::Instant::now(),
             last_us: AtomicU64::new(0),
+            hop: std::sync::Mutex::new(None),
         }
     }
 
@@ -127,6 +130,22 @@ impl Heard {
     fn now(&self) {
         let us = self.start.elapsed().as_micros() as u64;
         self.last_us.store(us, Ordering::Relaxed);
+    }
+
+    /// A redirect moved the attempt to `url`.
+    fn moved_to(&self, url: &Url) {
+        if let Ok(mut hop) = self.hop.lock() {
+            *hop = Some(url.clone());
+        }
+    }
+
+    /// The URL the attempt is at.
+    fn url(&self, first: &Url) -> Url {
+        self.hop
+            .lock()
+            .ok()
+            .and_then(|hop| hop.clone())
+            .unwrap_or_else(|| first.clone())
     }
 
     fn last(&self) -> tokio::time::Instant {
@@ -156,11 +175,11 @@ impl Wire<'_> {
                 () = &mut timer => {
                     let now = tokio::time::Instant::now();
                     if now >= deadline {
-                        return Err(Failure::new(Fault::Deadline, request.url.clone(), false));
+                        return Err(Failure::new(Fault::Deadline, heard.url(&request.url), false));
                     }
                     let silent_until = heard.last() + self.read_timeout;
                     if now >= silent_until {
-                        return Err(Failure::new(Fault::ReadTimeout, request.url.clone(), false));
+                        return Err(Failure::new(Fault::ReadTimeout, heard.url(&request.url), false));
                     }
                     timer.as_mut().reset(deadline.min(silent_until));
                 }
@@ -257,6 +276,7 @@ impl Wire<'_> {
                                 crate::redact::redact_url(&hop.url),
                                 if stripped { " (credentials removed)" } else { "" }
                             );
+                            heard.moved_to(&hop.url);
                             url = hop.url;
                             method = hop.method;
                             hops += 1;

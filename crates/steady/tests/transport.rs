@@ -99,6 +99,25 @@ async fn a_reset_exactly_halfway_through_the_body_is_not_a_success() {
 }
 
 #[tokio::test]
+async fn a_read_timeout_after_a_redirect_names_the_hop_that_went_silent() {
+    let server = ScriptServer::builder()
+        .route("/old", [Reply::redirect(302, "/silent")])
+        .route("/silent", [Reply::hang()])
+        .start();
+    let (builder, _) = fast();
+    let client = builder
+        .read_timeout(Duration::from_millis(50))
+        .retry(Retry::exponential().max_retries(0))
+        .build()
+        .unwrap();
+    let err = client.get(&server.url("/old")).send().await.unwrap_err();
+    assert_eq!(err.fault(), Some(Fault::ReadTimeout));
+    assert_eq!(err.attempt_log().len(), 1);
+    assert_eq!(err.attempt_log()[0].url(), server.url("/silent"));
+    assert_eq!((server.hits("/old"), server.hits("/silent")), (1, 1));
+}
+
+#[tokio::test]
 async fn a_server_that_accepts_and_hangs_hits_the_read_timeout_each_attempt() {
     let server = ScriptServer::builder().route("/x", [Reply::hang()]).start();
     let (builder, _) = fast();
