@@ -19,7 +19,12 @@
 //!
 //! Stopping (Ctrl-C, or `--on-failure stop`) stops taking new items; items in flight
 //! finish within their deadline and are written; deferred items are left without a
-//! result, so `--resume` sends them.
+//! result (their rounds so far are kept, see [`Carried`]), so `--resume` sends them.
+//!
+//! Results that cannot be saved stop the run at once ([`RunStatus::Unsaved`]): items
+//! in flight are abandoned, nothing new is sent, and the items without a stored result
+//! are exactly those `--resume` sends. One run at a time per database: the run holds
+//! [`RunLock`] from start to end.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -37,8 +42,8 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 #[cfg(doc)]
 use crate::input::Checked;
 use crate::input::{IdHasher, Item, Line, Lines};
-use crate::store::{now_rfc3339, Row, RunStatus, Store};
-use crate::writer::{writer, Msg};
+use crate::store::{now_rfc3339, Carried, ItemState, Row, RunLock, RunStatus, Store};
+use crate::writer::{writer, Msg, Unsaved};
 
 /// What to do with a failed item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -70,6 +75,9 @@ pub struct Options {
     pub fallbacks: Vec<Fallback>,
     /// Applies the run-wide request settings (credentials, checks) to each request.
     pub prepare: Arc<dyn Fn(RequestBuilder) -> RequestBuilder + Send + Sync>,
+    /// How long a write of results waits for a lock another process holds on the
+    /// database before the run stops ([`Store::set_lock_timeout`]).
+    pub lock_timeout: Duration,
 }
 
 /// Live counters, for a progress display.
@@ -92,7 +100,7 @@ pub struct Progress {
 }
 
 /// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     /// Why it ended.
     pub status: RunStatus,
@@ -102,12 +110,15 @@ pub struct Report {
     pub failed: u64,
     /// Items already done before.
     pub skipped: u64,
+    /// Why results could not be saved (with [`RunStatus::Unsaved`]).
+    pub unsaved: Option<String>,
 }
 
 /// Runs the batch in `input` (already checked: `sha256` is its hash) into `store`.
 ///
 /// # Errors
-/// When the input cannot be read or the run may not start (see [`Store::start_run`]).
+/// When the input cannot be read or the run may not start: another run on the same
+/// database is live ([`RunLock`]), or see [`Store::start_run`].
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
     client: Client,
@@ -121,6 +132,8 @@ pub async fn run(
     progress: Arc<Progress>,
     mut stop: watch::Receiver<bool>,
 ) -> Result<Report, String> {
+    let _lock = RunLock::acquire(store.path())?;
+    store.set_lock_timeout(options.lock_timeout)?;
     let run_id = store.start_run(
         &input.display().to_string(),
         sha256,
@@ -130,12 +143,17 @@ pub async fn run(
     )?;
     let reader = Store::open(store.path())?;
     let (tx, rx) = std::sync::mpsc::channel::<Msg>();
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    let unsaved = Unsaved {
+        why: Arc::default(),
+        stop: stop_tx.clone(),
+    };
+    let writer_unsaved = unsaved.clone();
     let writer = std::thread::Builder::new()
         .name("steady-batch-writer".into())
-        .spawn(move || writer(store, run_id, rx))
+        .spawn(move || writer(store, run_id, rx, writer_unsaved))
         .map_err(|e| e.to_string())?;
 
-    let (stop_tx, stop_rx) = watch::channel(false);
     let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     let mut lines = match lines {
@@ -204,10 +222,17 @@ pub async fn run(
             break;
         }
         // A fresh run starts from an empty database: only a resume needs the lookup.
-        if resume && reader.is_final(&item.id)? {
-            progress.skipped.fetch_add(1, Ordering::Relaxed);
-            continue;
-        }
+        let carried = if resume {
+            match reader.item_state(&item.id)? {
+                ItemState::Final => {
+                    progress.skipped.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                ItemState::Open(carried) => carried,
+            }
+        } else {
+            Carried::default()
+        };
         let permit = tokio::select! {
             p = Arc::clone(&semaphore).acquire_owned() => p.expect("semaphore"),
             _ = stop.changed() => { status = RunStatus::Interrupted; break; }
@@ -217,13 +242,27 @@ pub async fn run(
             status = RunStatus::Stopped;
             break;
         }
-        tasks.spawn(Box::pin(Arc::clone(&job).run(item, permit)));
+        tasks.spawn(Box::pin(Arc::clone(&job).run(item, carried, permit)));
         while let Some(done) = tasks.try_join_next() {
             done.map_err(|e| e.to_string())?;
         }
     }
-    while let Some(done) = tasks.join_next().await {
-        done.map_err(|e| e.to_string())?;
+    loop {
+        if unsaved.why.get().is_some() {
+            // Their results could not be stored: stop sending at once.
+            tasks.abort_all();
+        }
+        tokio::select! {
+            done = tasks.join_next() => match done {
+                None => break,
+                Some(Err(e)) if e.is_cancelled() => {}
+                Some(done) => done.map_err(|e| e.to_string())?,
+            },
+            _ = stop_rx.changed() => {}
+        }
+    }
+    if unsaved.why.get().is_some() {
+        status = RunStatus::Unsaved;
     }
     if status == RunStatus::Finished && *stop.borrow() {
         status = RunStatus::Interrupted;
@@ -237,11 +276,17 @@ pub async fn run(
     writer
         .join()
         .map_err(|_| "the result writer failed".to_owned())??;
+    let unsaved = unsaved.why.get().cloned();
     Ok(Report {
-        status,
+        status: if unsaved.is_some() {
+            RunStatus::Unsaved
+        } else {
+            status
+        },
         ok: progress.ok.load(Ordering::Relaxed),
         failed: progress.failed.load(Ordering::Relaxed),
         skipped: progress.skipped.load(Ordering::Relaxed),
+        unsaved,
     })
 }
 
@@ -304,7 +349,9 @@ struct Job {
 }
 
 impl Job {
-    async fn run(self: Arc<Self>, item: Item, permit: OwnedSemaphorePermit) {
+    /// Sends `item` until it has a result, round after round while its host is down;
+    /// `carried` holds what its earlier rounds (in earlier runs) cost.
+    async fn run(self: Arc<Self>, item: Item, mut carried: Carried, permit: OwnedSemaphorePermit) {
         let mut permit = Some(permit);
         let mut deferred_since: Option<Instant> = None;
         let mut second_round = false;
@@ -322,7 +369,7 @@ impl Job {
             };
             if !deferrable {
                 let waited = deferred_since.is_some();
-                self.record(&item, started, sent, false, permit.take());
+                self.record(&item, &carried, started, sent, false, permit.take());
                 if waited {
                     self.progress
                         .waiting_hosts
@@ -334,11 +381,14 @@ impl Job {
             }
             let since = *deferred_since.get_or_insert_with(Instant::now);
             if since.elapsed() >= self.options.max_wait {
-                self.record(&item, started, sent, true, permit.take());
+                self.record(&item, &carried, started, sent, true, permit.take());
                 return;
             }
+            add_round(&mut carried, &record_of(&sent), started);
+            drop(sent);
             if *self.user_stop.borrow() || *self.stop_tx.borrow() {
                 // Left without a result: --resume sends it.
+                self.carry(&item, carried, permit.take());
                 return;
             }
             // Wait for the host without holding a slot.
@@ -361,6 +411,7 @@ impl Job {
             };
             self.progress.deferred.fetch_sub(1, Ordering::Relaxed);
             if interrupted {
+                self.carry(&item, carried, None);
                 return;
             }
             permit = Some(
@@ -446,19 +497,34 @@ impl Job {
         }
     }
 
+    /// Keeps the rounds of an item left without a result, for the resume.
+    fn carry(&self, item: &Item, carried: Carried, slot: Option<OwnedSemaphorePermit>) {
+        let _ = self.tx.send(Msg::Carry(item.id.clone(), Box::new(carried)));
+        drop(slot);
+    }
+
     fn record(
         &self,
         item: &Item,
+        carried: &Carried,
         started_at: String,
         sent: Result<Sent, Error>,
         gave_up: bool,
         slot: Option<OwnedSemaphorePermit>,
     ) {
-        let mut outcome = match &sent {
-            Ok(Sent::Network(resp)) => Record::of(Ok(resp)),
-            Ok(Sent::Fallback(fallback)) => Record::of_fallback(fallback),
-            Err(err) => Record::of(Err(err)),
-        };
+        let mut outcome = record_of(&sent);
+        let rounds = carried.rounds + 1;
+        if carried.rounds > 0 {
+            for a in &mut outcome.attempt_log {
+                a.attempt += carried.attempts;
+                a.round = Some(rounds);
+            }
+            for g in &mut outcome.guard_log {
+                g.round = Some(rounds);
+            }
+            outcome.attempts += carried.attempts;
+            outcome.elapsed_ms += carried.elapsed_ms;
+        }
         // Scrubbed only when it is kept.
         let body = match &sent {
             _ if !self.options.store_body => None,
@@ -498,10 +564,10 @@ impl Job {
             error_message: error.map(|e| e.message.clone()),
             server_message: error.and_then(|e| e.server_message).map(str::to_owned),
             source: outcome.source.to_owned(),
-            started_at,
+            started_at: carried.started_at.clone().unwrap_or(started_at),
             finished_at: now_rfc3339(),
             resumable: gave_up,
-            outcome: outcome_text(&outcome, &item.id),
+            outcome: outcome_text(&outcome, &item.id, carried),
             body: body.map(|b| b.to_vec()),
         };
         let ok = outcome.ok;
@@ -524,21 +590,79 @@ enum Sent {
     Fallback(Box<steady::fallback::Outcome>),
 }
 
-/// The stored outcome: the record's JSON with the item's `id` first. Spliced in as
-/// text: `#[serde(flatten)]` would send every field through serde's generic map path,
-/// measurably slower on a path taken once per item.
-fn outcome_text(outcome: &Record<'_>, id: &str) -> String {
+fn record_of(sent: &Result<Sent, Error>) -> Record<'_> {
+    match sent {
+        Ok(Sent::Network(resp)) => Record::of(Ok(resp)),
+        Ok(Sent::Fallback(fallback)) => Record::of_fallback(fallback),
+        Err(err) => Record::of(Err(err)),
+    }
+}
+
+/// Adds a round that ended without a result (the item is deferred) to `carried`: its
+/// attempts numbered on from the earlier rounds', each entry marked with its round.
+fn add_round(carried: &mut Carried, record: &Record<'_>, started_at: String) {
+    let round = carried.rounds + 1;
+    carried.started_at.get_or_insert(started_at);
+    for a in &record.attempt_log {
+        let mut a = a.clone();
+        a.attempt += carried.attempts;
+        a.round = Some(round);
+        carried
+            .attempt_log
+            .push(serde_json::to_value(&a).unwrap_or_default());
+    }
+    for g in &record.guard_log {
+        let mut g = g.clone();
+        g.round = Some(round);
+        carried
+            .guard_log
+            .push(serde_json::to_value(&g).unwrap_or_default());
+    }
+    carried.attempts += record.attempts;
+    carried.elapsed_ms += record.elapsed_ms;
+    carried.rounds = round;
+}
+
+/// The stored outcome: the record's JSON with the item's `id` and `rounds` first, and
+/// the entries of earlier rounds (`carried`) at the head of `attempt_log` and
+/// `guard_log`. Spliced in as text: `#[serde(flatten)]` would send every field through
+/// serde's generic map path, measurably slower on a path taken once per item.
+fn outcome_text(outcome: &Record<'_>, id: &str, carried: &Carried) -> String {
     let record = serde_json::to_string(outcome).unwrap_or_default();
     let id = serde_json::to_string(id).unwrap_or_default();
-    let mut text = String::with_capacity(record.len() + id.len() + 8);
+    let mut text = String::with_capacity(record.len() + id.len() + 24);
     text.push_str("{\"id\":");
     text.push_str(&id);
+    text.push_str(",\"rounds\":");
+    text.push_str(&(carried.rounds + 1).to_string());
     match record.strip_prefix('{') {
         Some(rest) if rest != "}" => {
             text.push(',');
             text.push_str(rest);
         }
         _ => text.push('}'),
+    }
+    for (key, entries) in [
+        ("\"attempt_log\":[", &carried.attempt_log),
+        ("\"guard_log\":[", &carried.guard_log),
+    ] {
+        if entries.is_empty() {
+            continue;
+        }
+        // The first unescaped `"key":[` is the key itself: inside a JSON string every
+        // quote is escaped, and no earlier member holds an object with that key.
+        let Some(at) = text.find(key).map(|at| at + key.len()) else {
+            continue;
+        };
+        let mut head = entries
+            .iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        if !text[at..].starts_with(']') {
+            head.push(',');
+        }
+        text.insert_str(at, &head);
     }
     text
 }
@@ -583,9 +707,9 @@ mod tests {
             .block_on(err.send())
             .unwrap_err();
         let record = Record::of(Err(&err));
-        let text = outcome_text(&record, "a \"quoted\" id");
+        let text = outcome_text(&record, "a \"quoted\" id", &Carried::default());
         assert!(
-            text.starts_with(r#"{"id":"a \"quoted\" id","ok":false,"#),
+            text.starts_with(r#"{"id":"a \"quoted\" id","rounds":1,"ok":false,"#),
             "{text}"
         );
         let value: Value = serde_json::from_str(&text).unwrap();
@@ -616,6 +740,7 @@ mod source_tests {
             skip_invalid: true,
             fallbacks: Vec::new(),
             prepare: Arc::new(|rb| rb),
+            lock_timeout: Duration::from_secs(5),
         }
     }
 

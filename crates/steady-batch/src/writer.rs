@@ -8,19 +8,35 @@
 //! slot, released only once the row is committed, so `--concurrency` bounds both the
 //! items in flight and the results not yet on disk: what a kill -9 can make a resume
 //! send again.
+//!
+//! When a commit fails (a full disk, a lock held past `--db-lock-timeout`, an I/O
+//! error), the writer records why, tells the runner to stop at once, and writes nothing
+//! more: the rows of that group and of the items still in flight stay absent, so
+//! `--resume` sends exactly those items again, and never one whose result is stored.
 
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::{watch, OwnedSemaphorePermit};
 
-use crate::store::{Row, RunStatus, Store};
+use crate::store::{Carried, Row, RunStatus, Store};
 
 /// What the runner sends the writer.
 pub(crate) enum Msg {
     /// A final result, with the item's slot: released once the row is committed, so
     /// `--concurrency` also bounds the results that a kill -9 could lose.
     Row(Box<Row>, Option<OwnedSemaphorePermit>),
+    /// The rounds of an item left without a result when the run stopped.
+    Carry(String, Box<Carried>),
     Finish(RunStatus),
+}
+
+/// Why the results could not be saved, set once by the writer; the runner stops
+/// sending when it is set (the writer also signals `stop`).
+#[derive(Clone)]
+pub(crate) struct Unsaved {
+    pub(crate) why: Arc<OnceLock<String>>,
+    pub(crate) stop: watch::Sender<bool>,
 }
 
 /// The most rows in one commit.
@@ -38,9 +54,11 @@ pub(crate) fn writer(
     mut store: Store,
     run: i64,
     rx: std::sync::mpsc::Receiver<Msg>,
+    unsaved: Unsaved,
 ) -> Result<(), String> {
     let mut status = RunStatus::Running;
     let mut rows: Vec<Row> = Vec::with_capacity(GROUP_MAX);
+    let mut carried: Vec<(String, Carried)> = Vec::new();
     let mut slots: Vec<OwnedSemaphorePermit> = Vec::with_capacity(GROUP_MAX);
     let mut last_commit: Option<Instant> = None;
     while let Ok(first) = rx.recv() {
@@ -54,20 +72,31 @@ pub(crate) fn writer(
                     rows.push(*row);
                     slots.extend(slot);
                 }
+                Msg::Carry(id, c) => carried.push((id, *c)),
                 Msg::Finish(s) => status = s,
             }
             if rows.len() < GROUP_MAX {
                 next = rx.try_recv().ok();
             }
         }
-        if !rows.is_empty() {
-            if let Err(e) = store.record_all(run, &rows) {
-                tracing::error!(target: "steady_batch", "{} results not written: {e}", rows.len());
+        let failed = unsaved.why.get().is_some();
+        if !failed && !(rows.is_empty() && carried.is_empty()) {
+            if let Err(e) = store.record_all(run, &rows, &carried) {
+                tracing::debug!(target: "steady_batch", "{} results not written: {e}", rows.len());
+                let _ = unsaved.why.set(e);
+                // Before the slots go: no item may start on a slot freed by a lost row.
+                unsaved.stop.send_replace(true);
             }
             last_commit = Some(Instant::now());
-            rows.clear();
-            slots.clear();
         }
+        rows.clear();
+        carried.clear();
+        slots.clear();
+    }
+    if unsaved.why.get().is_some() {
+        // Best effort: the run row says why it ended, if the database takes it.
+        let _ = store.finish_run(run, RunStatus::Unsaved);
+        return Ok(());
     }
     store.finish_run(run, status)
 }

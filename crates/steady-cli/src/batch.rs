@@ -88,6 +88,7 @@ pub async fn run(args: BatchArgs, fallback_order: &[FallbackFlag]) -> anyhow::Re
         skip_invalid: args.skip_invalid,
         fallbacks,
         prepare: Arc::new(move |rb| prepare_common.apply_with(rb, false)),
+        lock_timeout: args.db_lock_timeout,
     };
     let flags = serde_json::json!({
         "args": std::env::args().skip(1).collect::<Vec<_>>(),
@@ -123,6 +124,22 @@ pub async fn run(args: BatchArgs, fallback_order: &[FallbackFlag]) -> anyhow::Re
         let _ = std::fs::remove_file(path);
     }
     let report = result.map_err(UsageError::new)?;
+    if let Some(why) = &report.unsaved {
+        // Always shown, --quiet or not: the run did not do its job.
+        eprintln!(
+            "steady batch: stopped: results could not be saved to {}: {why}\n  nothing more was sent; the items without a saved result are sent again by --resume once the database can be written\n  resume: {resume_command}",
+            db.display()
+        );
+        if let Ok(store) = Store::open_read_only(&db) {
+            if let Ok((rows, ok, failed)) = store.counts() {
+                eprintln!(
+                    "  saved: {rows} of {} items ({ok} ok, {failed} failed)",
+                    progress.total.load(Ordering::Relaxed)
+                );
+            }
+        }
+        return Ok(exit::exit(exit::UNSAVED));
+    }
     summary(&db, &report, &progress, &resume_command, args.quiet)?;
     Ok(exit::exit(match report.status {
         RunStatus::Interrupted => INTERRUPTED,
@@ -132,7 +149,7 @@ pub async fn run(args: BatchArgs, fallback_order: &[FallbackFlag]) -> anyhow::Re
 }
 
 fn failed_in_db(db: &Path) -> anyhow::Result<u64> {
-    let store = Store::open(db).map_err(UsageError::new)?;
+    let store = Store::open_read_only(db).map_err(anyhow::Error::msg)?;
     Ok(store.counts().map_err(anyhow::Error::msg)?.2)
 }
 
@@ -230,7 +247,7 @@ fn summary(
     resume: &str,
     quiet: bool,
 ) -> anyhow::Result<()> {
-    let store = Store::open(db).map_err(UsageError::new)?;
+    let store = Store::open_read_only(db).map_err(anyhow::Error::msg)?;
     let (rows, ok, failed) = store.counts().map_err(anyhow::Error::msg)?;
     let total = progress.total.load(Ordering::Relaxed);
     let missing = total.saturating_sub(rows);
@@ -266,10 +283,8 @@ fn summary(
 }
 
 pub fn results(args: ResultsArgs) -> anyhow::Result<ExitCode> {
-    if !args.db.exists() {
-        return Err(UsageError::new(format!("{} does not exist", args.db.display())).into());
-    }
-    let store = Store::open(&args.db).map_err(UsageError::new)?;
+    // Read-only: works as another user and on read-only media, writes nothing.
+    let store = Store::open_read_only(&args.db).map_err(UsageError::new)?;
     let format = match args.format {
         ExportFormat::Jsonl => Format::Jsonl,
         ExportFormat::Csv => Format::Csv,

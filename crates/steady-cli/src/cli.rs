@@ -19,7 +19,8 @@ Exit codes:
   8   not sent: a guard refused it (circuit open, rate limit, bulkhead)
   64  usage error: bad flag, request item, URL or credential variable
   73  -o FILE cannot be written (missing folder, permissions, disk full); FILE unchanged
-  (steady batch: 9 the run finished with failed items, 130 interrupted)";
+  (steady batch: 9 the run finished with failed items, 74 results could not be saved,
+   130 interrupted)";
 
 /// steady: call HTTP APIs without crashing, hanging or hammering.
 ///
@@ -82,8 +83,16 @@ Input: one JSON object per line (blank lines and # comments are skipped):
 Exit codes:
   0    every item succeeded
   9    the run finished with failed items (see steady results DB)
-  64   bad input lines or flags (nothing was sent), or an unusable --db
-  130  interrupted (Ctrl-C); --resume finishes the run";
+  64   bad input lines or flags (nothing was sent), an unusable --db (not steady's,
+       corrupt, read-only, locked), or another run on the same --db is live
+  74   results could not be saved (disk full, --db-lock-timeout passed, I/O error):
+       the run stopped sending at once; --resume sends only the items without a
+       saved result
+  130  interrupted (Ctrl-C); --resume finishes the run
+
+Guarantees: every result is written whole in one transaction, or not at all; an item
+with a stored result is never sent again by --resume; after kill -9 at most
+--concurrency items are sent twice; one run at a time per --db (FILE.lock).";
 
 #[derive(Debug, Args)]
 pub struct BatchArgs {
@@ -124,6 +133,12 @@ pub struct BatchArgs {
     /// Keep each response body in the database (bounded by --max-body).
     #[arg(long)]
     pub store_body: bool,
+
+    /// How long writing results may wait for a lock that another process holds on
+    /// the database (a long read transaction, a backup); past it the run stops with
+    /// exit 74, resumable. Default: 10s.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
+    pub db_lock_timeout: Duration,
 
     /// Record bad input lines as failed items instead of refusing the whole input.
     #[arg(long)]

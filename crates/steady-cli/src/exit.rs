@@ -20,6 +20,8 @@ pub const GUARD: u8 = 8;
 pub const USAGE: u8 = 64;
 /// The body could not be written to `-o FILE` (sysexits' EX_CANTCREAT).
 pub const CANT_CREATE: u8 = 73;
+/// A batch's results could not be saved (sysexits' EX_IOERR).
+pub const UNSAVED: u8 = 74;
 
 /// A mistake in the command line or its inputs: exit 64, nothing sent.
 #[derive(Debug)]

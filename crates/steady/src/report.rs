@@ -184,6 +184,10 @@ pub struct AttemptRecord<'a> {
     pub stop_reason: Option<&'static str>,
     /// Anything else worth knowing (an ignored Retry-After, ...).
     pub note: Option<&'a str>,
+    /// The round of a batch item that sent it (absent outside batches, and for an
+    /// item that took one round).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub round: Option<u32>,
 }
 
 /// One entry of `guard_log`.
@@ -198,6 +202,9 @@ pub struct GuardRecord<'a> {
     pub wait_ms: Option<u64>,
     /// What it did.
     pub message: &'a str,
+    /// The round of a batch item it held (as in [`AttemptRecord::round`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub round: Option<u32>,
 }
 
 impl<'a> Record<'a> {
@@ -314,6 +321,7 @@ fn attempt_log(attempts: &[Attempt]) -> Vec<AttemptRecord<'_>> {
                 wait_reason,
                 stop_reason,
                 note: a.note(),
+                round: None,
             }
         })
         .collect()
@@ -327,6 +335,7 @@ fn guard_log(events: &[crate::guard::GuardEvent]) -> Vec<GuardRecord<'_>> {
             guard: e.guard().name(),
             wait_ms: e.wait().map(|w| w.as_millis() as u64),
             message: e.message(),
+            round: None,
         })
         .collect()
 }

@@ -27,12 +27,35 @@
 //!   outcome TEXT,                -- the --format json outcome, without the body
 //!   body BLOB                    -- the response body, with --store-body
 //! );
+//! CREATE TABLE carried (         -- earlier rounds of an item without a result yet
+//!   id TEXT PRIMARY KEY,         -- (deferred when the run stopped): added to its row
+//!   rounds INTEGER, attempts INTEGER, elapsed_ms INTEGER, started_at TEXT,
+//!   attempt_log TEXT, guard_log TEXT   -- JSON arrays, as in the outcome
+//! );
 //! ```
+//!
+//! `PRAGMA application_id` is `0x53746479` ("Stdy"): a run refuses a SQLite file that
+//! holds other tables, and `steady results` a file that is not steady's.
+//!
+//! What a row says adds up over every round of its item: `attempts`, `elapsed_ms`,
+//! `attempt_log` and `guard_log` count each request the item made, in this run and in
+//! the runs it resumes (an entry's `round` says which round sent it). Only a `kill -9`
+//! loses the rounds of the items then in flight: at most `--concurrency` of them, and
+//! those are the items a resume sends again.
+
+mod lock;
+mod open;
+mod time;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde_json::Value;
+
+pub use lock::RunLock;
+pub use open::DEFAULT_LOCK_TIMEOUT;
+pub use time::{now_rfc3339, rfc3339};
 
 /// One item's final (or resumable) result.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -51,9 +74,9 @@ pub struct Row {
     pub layer: Option<String>,
     /// The final status.
     pub status: Option<u16>,
-    /// Attempts made.
+    /// Attempts made, over every round.
     pub attempts: u32,
-    /// Time taken.
+    /// Time taken by the calls, over every round.
     pub elapsed_ms: u64,
     /// What failed (`error.kind`).
     pub error_kind: Option<String>,
@@ -63,7 +86,7 @@ pub struct Row {
     pub server_message: Option<String>,
     /// Where the answer came from.
     pub source: String,
-    /// Started, RFC 3339.
+    /// Started (its first round), RFC 3339.
     pub started_at: String,
     /// Finished, RFC 3339.
     pub finished_at: String,
@@ -73,6 +96,58 @@ pub struct Row {
     pub outcome: String,
     /// The body, with `--store-body`.
     pub body: Option<Vec<u8>>,
+}
+
+/// What the earlier rounds of an item cost: added to its final row.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Carried {
+    /// Rounds so far (0: none).
+    pub rounds: u32,
+    /// Requests sent in them.
+    pub attempts: u32,
+    /// Time their calls took.
+    pub elapsed_ms: u64,
+    /// When the first one started, RFC 3339.
+    pub started_at: Option<String>,
+    /// Their `attempt_log` entries, each with its `round`.
+    pub attempt_log: Vec<Value>,
+    /// Their `guard_log` entries, each with its `round`.
+    pub guard_log: Vec<Value>,
+}
+
+impl Carried {
+    /// The rounds recorded in a stored outcome (a resumable row): entries without a
+    /// `round` belong to round 1.
+    fn from_outcome(outcome: &str, started_at: String) -> Carried {
+        let value: Value = serde_json::from_str(outcome).unwrap_or_default();
+        let rounds = value["rounds"].as_u64().unwrap_or(1).max(1) as u32;
+        let log = |name: &str| -> Vec<Value> {
+            let mut entries = value[name].as_array().cloned().unwrap_or_default();
+            for entry in &mut entries {
+                if let Value::Object(map) = entry {
+                    map.entry("round").or_insert(Value::from(1));
+                }
+            }
+            entries
+        };
+        Carried {
+            rounds,
+            attempts: value["attempts"].as_u64().unwrap_or(0) as u32,
+            elapsed_ms: value["elapsed_ms"].as_u64().unwrap_or(0),
+            started_at: Some(started_at),
+            attempt_log: log("attempt_log"),
+            guard_log: log("guard_log"),
+        }
+    }
+}
+
+/// What a resume finds of an item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ItemState {
+    /// It has a final result: not sent again.
+    Final,
+    /// It is to be sent, with what its earlier rounds cost (none for a new item).
+    Open(Carried),
 }
 
 /// The results database.
@@ -93,6 +168,9 @@ pub enum RunStatus {
     Interrupted,
     /// `--on-failure stop`.
     Stopped,
+    /// Results could not be saved (a full disk, a lock held too long, an I/O error):
+    /// the run stopped sending.
+    Unsaved,
 }
 
 impl RunStatus {
@@ -102,56 +180,57 @@ impl RunStatus {
             RunStatus::Finished => "finished",
             RunStatus::Interrupted => "interrupted",
             RunStatus::Stopped => "stopped",
+            RunStatus::Unsaved => "unsaved",
         }
     }
 }
 
 impl Store {
-    /// Opens (or creates) the database and makes sure it can be written now: a locked
-    /// or read-only file is a clear error before anything is sent.
+    /// Opens (or creates) the database for a run and makes sure it can be written now:
+    /// a locked or read-only file, a file that is not SQLite, a corrupt one or another
+    /// program's database is a clear error before anything is written or sent.
     ///
     /// # Errors
     /// A message naming the file and the problem.
     pub fn open(path: &Path) -> Result<Store, String> {
-        let shown = path.display();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        }
-        let conn =
-            Connection::open(path).map_err(|e| format!("cannot open the database {shown}: {e}"))?;
-        conn.busy_timeout(Duration::from_secs(2))
-            .map_err(|e| format!("database {shown}: {e}"))?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| {
-                format!("the database {shown} is not usable (locked, read-only or not SQLite): {e}")
-            })?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(|e| format!("database {shown}: {e}"))?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS runs (
-                id INTEGER PRIMARY KEY, input TEXT, input_sha256 TEXT, flags TEXT,
-                started_at TEXT, finished_at TEXT, status TEXT,
-                total INTEGER, ok INTEGER, failed INTEGER);
-             CREATE TABLE IF NOT EXISTS items (
-                id TEXT PRIMARY KEY, line INTEGER, method TEXT, url TEXT, ok INTEGER, layer TEXT,
-                status INTEGER, attempts INTEGER, elapsed_ms INTEGER, error_kind TEXT,
-                error_message TEXT, server_message TEXT, source TEXT, started_at TEXT,
-                finished_at TEXT, run_id INTEGER, resumable INTEGER, outcome TEXT, body BLOB);",
-        )
-        .map_err(|e| format!("the database {shown} is not usable: {e}"))?;
-        // Prove that a write goes through now, not after half the run.
-        conn.execute_batch("BEGIN IMMEDIATE; COMMIT;")
-            .map_err(|e| format!("the database {shown} cannot be written (locked by another run, or read-only): {e}"))?;
         Ok(Store {
             path: path.to_owned(),
-            conn,
+            conn: open::read_write(path)?,
         })
+    }
+
+    /// Opens the database for reading only: nothing is created or written (another
+    /// user, read-only media); a file that is not a steady batch database, or is
+    /// corrupt, is refused.
+    ///
+    /// # Errors
+    /// A message naming the file and the problem.
+    pub fn open_read_only(path: &Path) -> Result<Store, String> {
+        Ok(Store {
+            path: path.to_owned(),
+            conn: open::read_only(path)?,
+        })
+    }
+
+    /// How long a write waits for a lock held by another process (a reader in a long
+    /// transaction, a backup) before it fails; default [`DEFAULT_LOCK_TIMEOUT`]. A run
+    /// whose results cannot be written stops.
+    ///
+    /// # Errors
+    /// When SQLite refuses the setting.
+    pub fn set_lock_timeout(&self, timeout: Duration) -> Result<(), String> {
+        self.conn
+            .busy_timeout(timeout)
+            .map_err(|e| self.describe(&e))
     }
 
     /// The file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    fn describe(&self, err: &rusqlite::Error) -> String {
+        open::describe(&self.path, err)
     }
 
     /// Starts a run. A fresh run needs an empty database; a resume needs the same input
@@ -175,7 +254,7 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| self.describe(&e))?;
         match (&previous, resume) {
             (Some((_, sha)), true) if sha != sha256 => {
                 return Err(format!(
@@ -201,7 +280,7 @@ impl Store {
                 "INSERT INTO runs (input, input_sha256, flags, started_at, status, total) VALUES (?1, ?2, ?3, ?4, 'running', ?5)",
                 params![input, sha256, flags.to_string(), now_rfc3339(), total as i64],
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| self.describe(&e))?;
         Ok(self.conn.last_insert_rowid())
     }
 
@@ -217,7 +296,7 @@ impl Store {
                 params![now_rfc3339(), status.name(), ok as i64, failed as i64, run],
             )
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| self.describe(&e))
     }
 
     /// Whether `id` has a final result (one `--resume` does not send again).
@@ -225,15 +304,61 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub fn is_final(&self, id: &str) -> Result<bool, String> {
-        self.conn
-            .query_row(
-                "SELECT resumable FROM items WHERE id = ?1",
-                params![id],
-                |r| r.get::<_, i64>(0),
+        Ok(self.item_state(id)? == ItemState::Final)
+    }
+
+    /// What a resume finds of `id`: a final result, or the rounds it has had so far.
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub fn item_state(&self, id: &str) -> Result<ItemState, String> {
+        let carried = self
+            .conn
+            .prepare_cached(
+                "SELECT rounds, attempts, elapsed_ms, started_at, attempt_log, guard_log FROM carried WHERE id = ?1",
             )
-            .optional()
-            .map(|r| matches!(r, Some(0)))
-            .map_err(|e| e.to_string())
+            .and_then(|mut stmt| {
+                stmt.query_row(params![id], |r| {
+                    let log = |text: Option<String>| -> Vec<Value> {
+                        text.and_then(|t| serde_json::from_str(&t).ok())
+                            .unwrap_or_default()
+                    };
+                    Ok(Carried {
+                        rounds: r.get(0)?,
+                        attempts: r.get(1)?,
+                        elapsed_ms: r.get::<_, i64>(2)? as u64,
+                        started_at: r.get(3)?,
+                        attempt_log: log(r.get(4)?),
+                        guard_log: log(r.get(5)?),
+                    })
+                })
+                .optional()
+            })
+            .map_err(|e| self.describe(&e))?;
+        if let Some(carried) = carried {
+            return Ok(ItemState::Open(carried));
+        }
+        let row: Option<(i64, String, String)> = self
+            .conn
+            .prepare_cached("SELECT resumable, outcome, started_at FROM items WHERE id = ?1")
+            .and_then(|mut stmt| {
+                stmt.query_row(params![id], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                        r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                    ))
+                })
+                .optional()
+            })
+            .map_err(|e| self.describe(&e))?;
+        Ok(match row {
+            Some((0, _, _)) => ItemState::Final,
+            Some((_, outcome, started_at)) => {
+                ItemState::Open(Carried::from_outcome(&outcome, started_at))
+            }
+            None => ItemState::Open(Carried::default()),
+        })
     }
 
     /// Writes one result, in one transaction.
@@ -241,28 +366,39 @@ impl Store {
     /// # Errors
     /// When the database cannot be written.
     pub fn record(&mut self, run: i64, row: &Row) -> Result<(), String> {
-        self.record_all(run, std::slice::from_ref(row))
+        self.record_all(run, std::slice::from_ref(row), &[])
     }
 
     /// Writes results that are ready together in one transaction (a group commit):
-    /// each row is whole or absent, never half-written.
+    /// each row is whole or absent, never half-written. `carried` are the rounds of
+    /// items left without a result (deferred when the run stopped), kept for the
+    /// resume; a final row replaces its item's carried rounds.
     ///
     /// # Errors
     /// When the database cannot be written; none of the rows is then written.
-    pub fn record_all(&mut self, run: i64, rows: &[Row]) -> Result<(), String> {
+    pub fn record_all(
+        &mut self,
+        run: i64,
+        rows: &[Row],
+        carried: &[(String, Carried)],
+    ) -> Result<(), String> {
+        let path = self.path.clone();
+        let describe = |e: rusqlite::Error| open::describe(&path, &e);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| e.to_string())?;
+            .map_err(describe)?;
         for row in rows {
-            Self::insert(&tx, run, row)?;
+            Self::insert(&tx, run, row).map_err(describe)?;
         }
-        tx.commit().map_err(|e| e.to_string())
+        for (id, c) in carried {
+            Self::carry(&tx, id, c).map_err(describe)?;
+        }
+        tx.commit().map_err(describe)
     }
 
-    fn insert(tx: &rusqlite::Transaction<'_>, run: i64, row: &Row) -> Result<(), String> {
-        let mut stmt = tx
-            .prepare_cached(
+    fn insert(tx: &rusqlite::Transaction<'_>, run: i64, row: &Row) -> rusqlite::Result<()> {
+        let mut stmt = tx.prepare_cached(
             "INSERT INTO items (id, line, method, url, ok, layer, status, attempts, elapsed_ms, error_kind,
                 error_message, server_message, source, started_at, finished_at, run_id, resumable, outcome, body)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
@@ -273,8 +409,7 @@ impl Store {
                 source = excluded.source, started_at = excluded.started_at, finished_at = excluded.finished_at,
                 run_id = excluded.run_id, resumable = excluded.resumable, outcome = excluded.outcome, body = excluded.body
              WHERE items.resumable = 1",
-            )
-            .map_err(|e| e.to_string())?;
+        )?;
         stmt.execute(params![
             row.id,
             row.line as i64,
@@ -295,9 +430,31 @@ impl Store {
             row.resumable,
             row.outcome,
             row.body
-        ])
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+        ])?;
+        tx.prepare_cached("DELETE FROM carried WHERE id = ?1")?
+            .execute(params![row.id])?;
+        Ok(())
+    }
+
+    fn carry(tx: &rusqlite::Transaction<'_>, id: &str, c: &Carried) -> rusqlite::Result<()> {
+        let log = |entries: &[Value]| Value::from(entries.to_vec()).to_string();
+        tx.prepare_cached(
+            "INSERT INTO carried (id, rounds, attempts, elapsed_ms, started_at, attempt_log, guard_log)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT(id) DO UPDATE SET rounds = excluded.rounds, attempts = excluded.attempts,
+                elapsed_ms = excluded.elapsed_ms, started_at = excluded.started_at,
+                attempt_log = excluded.attempt_log, guard_log = excluded.guard_log",
+        )?
+        .execute(params![
+            id,
+            c.rounds,
+            c.attempts,
+            c.elapsed_ms as i64,
+            c.started_at,
+            log(&c.attempt_log),
+            log(&c.guard_log)
+        ])?;
+        Ok(())
     }
 
     /// Rows, ok and failed.
@@ -315,7 +472,7 @@ impl Store {
                     Ok((rows as u64, ok as u64, (rows - ok) as u64))
                 },
             )
-            .map_err(|e| e.to_string())
+            .map_err(|e| self.describe(&e))
     }
 
     /// Failed items per layer.
@@ -326,33 +483,37 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare("SELECT coalesce(layer, 'none'), count(*) FROM items WHERE ok = 0 GROUP BY layer ORDER BY 2 DESC")
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| self.describe(&e))?;
         let rows = stmt
             .query_map([], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
             })
-            .map_err(|e| e.to_string())?;
-        rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
+            .map_err(|e| self.describe(&e))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(|e| self.describe(&e))
     }
 
-    /// The most common failure reasons: kind, count, an example id and its message.
+    /// The most common failure reasons: kind, count, and the id and message of its
+    /// first item (in input order): one item's id with that same item's message.
     ///
     /// # Errors
     /// When the database cannot be read.
     pub fn top_failures(&self, limit: usize) -> Result<Vec<(String, u64, String, String)>, String> {
+        // With min(), SQLite takes the other bare columns from the row holding the minimum.
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT coalesce(error_kind, '?'), count(*), min(id), coalesce(min(error_message), '')
-                 FROM items WHERE ok = 0 GROUP BY error_kind ORDER BY 2 DESC LIMIT ?1",
+                "SELECT coalesce(error_kind, '?'), count(*), id, coalesce(error_message, ''), min(line)
+                 FROM items WHERE ok = 0 GROUP BY error_kind ORDER BY 2 DESC, 5 LIMIT ?1",
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| self.describe(&e))?;
         let rows = stmt
             .query_map(params![limit as i64], |r| {
                 Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?, r.get(3)?))
             })
-            .map_err(|e| e.to_string())?;
-        rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
+            .map_err(|e| self.describe(&e))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(|e| self.describe(&e))
     }
 
     /// Every row, in input order, filtered by outcome (`None`: all).
@@ -360,6 +521,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub fn rows(&self, ok: Option<bool>, mut each: impl FnMut(Row)) -> Result<(), String> {
+        let get = |e: rusqlite::Error| self.describe(&e);
         let mut stmt = self
             .conn
             .prepare(
@@ -367,10 +529,9 @@ impl Store {
                     server_message, source, started_at, finished_at, resumable, outcome, body
                  FROM items WHERE (?1 IS NULL OR ok = ?1) ORDER BY line",
             )
-            .map_err(|e| e.to_string())?;
-        let mut rows = stmt.query(params![ok]).map_err(|e| e.to_string())?;
-        while let Some(r) = rows.next().map_err(|e| e.to_string())? {
-            let get = |e: rusqlite::Error| e.to_string();
+            .map_err(get)?;
+        let mut rows = stmt.query(params![ok]).map_err(get)?;
+        while let Some(r) = rows.next().map_err(get)? {
             each(Row {
                 id: r.get(0).map_err(get)?,
                 line: r.get::<_, i64>(1).map_err(get)? as u64,
@@ -393,79 +554,5 @@ impl Store {
             });
         }
         Ok(())
-    }
-}
-
-/// Now, as RFC 3339 in UTC with milliseconds.
-pub fn now_rfc3339() -> String {
-    rfc3339(SystemTime::now())
-}
-
-/// A wall-clock time as RFC 3339 in UTC with milliseconds.
-pub fn rfc3339(at: SystemTime) -> String {
-    let d = at
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rem) = (secs / 86400, secs % 86400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = if month <= 2 { y + 1 } else { y };
-    // Digits written by hand: `format!` with padding costs several times more, and a
-    // batch writes two of these per item.
-    let mut out = [0u8; 24];
-    let mut put = |at: usize, value: u64, width: usize| {
-        let mut v = value;
-        for i in (0..width).rev() {
-            out[at + i] = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
-    };
-    put(0, year.clamp(0, 9999) as u64, 4);
-    put(5, month as u64, 2);
-    put(8, day as u64, 2);
-    put(11, rem / 3600, 2);
-    put(14, (rem / 60) % 60, 2);
-    put(17, rem % 60, 2);
-    put(20, u64::from(d.subsec_millis()), 3);
-    for (at, sep) in [
-        (4, b'-'),
-        (7, b'-'),
-        (10, b'T'),
-        (13, b':'),
-        (16, b':'),
-        (19, b'.'),
-        (23, b'Z'),
-    ] {
-        out[at] = sep;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339_dates() {
-        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
-        let t = httpdate_like(1_795_354_380);
-        assert_eq!(rfc3339(t), "2026-11-22T13:33:00.000Z");
-        assert_eq!(
-            rfc3339(httpdate_like(951_782_400)),
-            "2000-02-29T00:00:00.000Z"
-        );
-    }
-
-    fn httpdate_like(secs: u64) -> SystemTime {
-        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
     }
 }
