@@ -79,8 +79,8 @@ pub(crate) fn writer(
                 next = rx.try_recv().ok();
             }
         }
-        let failed = unsaved.why.get().is_some();
-        if !failed && !(rows.is_empty() && carried.is_empty()) {
+        let pending = !(rows.is_empty() && carried.is_empty());
+        if pending && unsaved.why.get().is_none() {
             if let Err(e) = store.record_all(run, &rows, &carried) {
                 tracing::debug!(target: "steady_batch", "{} results not written: {e}", rows.len());
                 let _ = unsaved.why.set(e);

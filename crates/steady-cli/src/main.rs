@@ -197,20 +197,37 @@ fn failed(err: &steady::Error, args: &CallArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `-v` shows each attempt as one line; `-vv` adds redirects; `RUST_LOG` overrides.
-/// `target` is the crate whose events `-v` shows.
+/// `target` is the crate whose events `-v` shows. Without `-v`, only warnings that a
+/// user must see are shown: a cache that cannot be read or written.
 fn init_logging(verbose: u8, target: &str) {
     use tracing_subscriber::fmt::format;
     use tracing_subscriber::EnvFilter;
 
+    const ALWAYS: &str = "steady::cache=warn";
     let from_env = std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty());
     let filter = match (&from_env, verbose) {
         (Some(spec), _) => EnvFilter::new(spec),
-        (None, 0) => return,
-        (None, 1) => EnvFilter::new(format!("{target}=info")),
-        (None, _) => EnvFilter::new(format!("{target}=debug")),
+        (None, 0) => EnvFilter::new(ALWAYS),
+        (None, 1) => EnvFilter::new(format!("{ALWAYS},{target}=info")),
+        // `steady=debug` is less specific than ALWAYS, which would hide the cache's
+        // debug events.
+        (None, _) if target == "steady" => EnvFilter::new("steady=debug"),
+        (None, _) => EnvFilter::new(format!("{ALWAYS},{target}=debug")),
     };
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    if from_env.is_none() && verbose == 0 {
+        // Only the warnings a user must see: one plain line each.
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_ansi(colour)
+            .with_target(false)
+            .with_level(false)
+            .without_time()
+            .init();
+        return;
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

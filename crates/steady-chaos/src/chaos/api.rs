@@ -68,12 +68,12 @@ fn item(id: u64) -> Value {
         "id": id,
         "name": format!("{} {id}", NAMES[(id % NAMES.len() as u64) as usize]),
         "price": (id * 37 % 1000) as f64 / 10.0 + 1.0,
-        "in_stock": id % 7 != 0,
+        "in_stock": !id.is_multiple_of(7),
     })
 }
 
 fn user(id: u64) -> Value {
-    json!({"id": id, "login": format!("user{id}"), "active": id % 5 != 0})
+    json!({"id": id, "login": format!("user{id}"), "active": !id.is_multiple_of(5)})
 }
 
 fn one(id: &str, count: u64, what: &str, make: fn(u64) -> Value) -> Reply {

@@ -1,6 +1,9 @@
 //! Running the `steady` binary in tests.
 #![allow(dead_code)]
 
+pub mod batch;
+pub mod fs;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 

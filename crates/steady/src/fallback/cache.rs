@@ -15,13 +15,17 @@
 //! - [`CachePolicy::max_stale`] bounds the age of any entry.
 //!
 //! A cache file that is corrupt, locked or unwritable never fails the call: the cache
-//! is bypassed with a warning.
+//! is bypassed with a warning (target `steady::cache`, level warn: the CLI shows it
+//! without `-v`), once per problem and process so that a batch is not flooded. A cache
+//! that can be read but not written (read-only media, another user's file) is still
+//! read for fallbacks; only storing new answers is skipped.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use sha2::{Digest, Sha256};
 
 /// What the caller allows the cache fallback to serve.
@@ -134,7 +138,16 @@ pub(crate) fn refuse(entry: &Entry, policy: &CachePolicy, now_ms: u64) -> Option
 #[derive(Debug)]
 pub struct Cache {
     path: PathBuf,
-    conn: Mutex<Option<Connection>>,
+    conn: Mutex<Option<Opened>>,
+    warned_read: AtomicBool,
+    warned_write: AtomicBool,
+}
+
+#[derive(Debug)]
+struct Opened {
+    conn: Connection,
+    /// Opened read-only: the file or its folder cannot be written.
+    read_only: bool,
 }
 
 impl Cache {
@@ -152,6 +165,8 @@ impl Cache {
         Cache {
             path: path.into(),
             conn: Mutex::new(None),
+            warned_read: AtomicBool::new(false),
+            warned_write: AtomicBool::new(false),
         }
     }
 
@@ -160,21 +175,46 @@ impl Cache {
         &self.path
     }
 
-    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, String> {
-        let mut guard = self
-            .conn
-            .lock()
-            .map_err(|_| "cache lock poisoned".to_owned())?;
-        if guard.is_none() {
-            *guard = Some(open(&self.path)?);
+    fn with<T>(
+        &self,
+        write: bool,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, String> {
+        let result = (|| {
+            let mut guard = self
+                .conn
+                .lock()
+                .map_err(|_| "cache lock poisoned".to_owned())?;
+            if guard.is_none() {
+                *guard = Some(open(&self.path)?);
+            }
+            let opened = guard.as_ref().expect("opened above");
+            if write && opened.read_only {
+                return Err(format!(
+                    "the cache {} is read-only: new answers are not stored (it is still read for fallbacks)",
+                    self.path.display()
+                ));
+            }
+            f(&opened.conn).map_err(|e| format!("the cache {}: {e}", self.path.display()))
+        })();
+        if let Err(why) = &result {
+            let warned = if write {
+                &self.warned_write
+            } else {
+                &self.warned_read
+            };
+            if warned.swap(true, Ordering::Relaxed) {
+                tracing::debug!(target: "steady::cache", "warning: {why}; bypassed");
+            } else {
+                tracing::warn!(target: "steady::cache", "warning: {why}; bypassed");
+            }
         }
-        let conn = guard.as_ref().expect("opened above");
-        f(conn).map_err(|e| format!("cache {}: {e}", self.path.display()))
+        result
     }
 
     pub(crate) fn store(&self, key: &str, url: &str, entry: &Entry) -> Result<(), String> {
         let headers = serde_json::to_string(&entry.headers).map_err(|e| e.to_string())?;
-        self.with(|c| {
+        self.with(true, |c| {
             c.execute(
                 "INSERT INTO responses (key, url, status, content_type, headers, body, stored_ms, cache_control)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -197,7 +237,7 @@ impl Cache {
     }
 
     pub(crate) fn lookup(&self, key: &str) -> Result<Option<Entry>, String> {
-        self.with(|c| {
+        self.with(false, |c| {
             c.query_row(
                 "SELECT status, content_type, headers, body, stored_ms, cache_control FROM responses WHERE key = ?1",
                 params![key],
@@ -218,7 +258,54 @@ impl Cache {
     }
 }
 
-fn open(path: &Path) -> Result<Connection, String> {
+/// Opens the cache for reading and writing, or, when the file or its folder cannot be
+/// written but the file exists, for reading only.
+fn open(path: &Path) -> Result<Opened, String> {
+    match open_read_write(path) {
+        Ok(conn) => Ok(Opened {
+            conn,
+            read_only: false,
+        }),
+        Err(why) => match open_read_only(path) {
+            Some(conn) => Ok(Opened {
+                conn,
+                read_only: true,
+            }),
+            None => Err(why),
+        },
+    }
+}
+
+/// The cache read-only: a WAL file whose folder cannot hold the shared-memory file is
+/// read as immutable when no writer is live (no `-wal` file).
+fn open_read_only(path: &Path) -> Option<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let usable = |conn: &Connection| {
+        conn.query_row("SELECT count(*) FROM responses", [], |r| r.get::<_, i64>(0))
+            .is_ok()
+    };
+    if let Ok(conn) = Connection::open_with_flags(path, flags) {
+        if usable(&conn) {
+            return Some(conn);
+        }
+    }
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    if !path.exists() || Path::new(&wal).exists() {
+        return None;
+    }
+    let uri = format!(
+        "file:{}?immutable=1",
+        path.to_string_lossy()
+            .replace('%', "%25")
+            .replace('?', "%3f")
+            .replace('#', "%23")
+    );
+    let conn = Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI).ok()?;
+    usable(&conn).then_some(conn)
+}
+
+fn open_read_write(path: &Path) -> Result<Connection, String> {
     let shown = path.display();
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
@@ -226,9 +313,9 @@ fn open(path: &Path) -> Result<Connection, String> {
     }
     let conn = Connection::open(path).map_err(|e| format!("cannot open the cache {shown}: {e}"))?;
     conn.busy_timeout(Duration::from_secs(1))
-        .map_err(|e| format!("cache {shown}: {e}"))?;
+        .map_err(|e| format!("the cache {shown}: {e}"))?;
     conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(|e| format!("cache {shown} is not usable: {e}"))?;
+        .map_err(|e| format!("the cache {shown} is not usable: {e}"))?;
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS responses (
             key TEXT PRIMARY KEY,
@@ -241,7 +328,7 @@ fn open(path: &Path) -> Result<Connection, String> {
             cache_control TEXT NOT NULL
         )",
     )
-    .map_err(|e| format!("cache {shown} is not usable: {e}"))?;
+    .map_err(|e| format!("the cache {shown} is not usable: {e}"))?;
     Ok(conn)
 }
 

@@ -368,7 +368,8 @@ impl Client {
             &scrubber.url(&request.url),
             &entry,
         ) {
-            tracing::warn!(target: "steady::fallback", "the response was not cached: {e}");
+            // The cache has warned (target steady::cache).
+            tracing::debug!(target: "steady::fallback", "the response was not cached: {e}");
         }
     }
 
