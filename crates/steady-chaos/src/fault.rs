@@ -21,9 +21,13 @@
 //! | `rate-limit=10/s` | beyond 10 requests per second, `429` with `Retry-After` and rate-limit headers |
 //! | `outage=10s,at=5s` | refuse connections from second 5 for 10 seconds |
 //! | `flap=3s/1s` | up for 3 seconds, refusing connections for 1, repeatedly |
+//! | `capacity=8` | room for 8 requests in flight: one more gets `503` at once (an overloaded server shedding load) |
+//! | `capacity=8,queue` | ... one more waits for room instead (queueing latency, as a server with a backlog) |
 //!
 //! Common knobs: `rate=0.2` (probability, default 1), `at=5s` and `for=10s` (active from
 //! second 5 for 10 seconds after start), `path=/items` (only paths starting with it).
+//! A request counts against `capacity` from when it is read until its answer is
+//! written, latency included; `rate` does not apply to it.
 
 use std::fmt;
 use std::time::Duration;
@@ -86,6 +90,14 @@ pub enum FaultKind {
         /// Time down.
         down: Duration,
     },
+    /// Room for this many requests in flight; beyond it, `503` at once, or a wait for
+    /// room (`queue`).
+    Capacity {
+        /// Requests in flight at once.
+        limit: u32,
+        /// Wait for room instead of answering `503`.
+        queue: bool,
+    },
 }
 
 /// One fault with its probability, schedule and path filter.
@@ -125,6 +137,8 @@ impl FaultSpec {
             FaultKind::RateLimit { .. } => "rate-limit".into(),
             FaultKind::Outage(_) => "outage".into(),
             FaultKind::Flap { .. } => "flap".into(),
+            FaultKind::Capacity { queue: false, .. } => "capacity".into(),
+            FaultKind::Capacity { queue: true, .. } => "capacity-queue".into(),
         }
     }
 
@@ -187,6 +201,7 @@ pub fn parse(text: &str) -> Result<FaultSpec, String> {
     let mut at = Duration::ZERO;
     let mut duration = None;
     let mut path = None;
+    let mut queue = false;
     for part in parts {
         let (key, v) = split(part);
         let need = |what: &str| {
@@ -209,9 +224,10 @@ pub fn parse(text: &str) -> Result<FaultSpec, String> {
             "at" => at = duration_of(need("a duration")?, part, text)?,
             "for" => duration = Some(duration_of(need("a duration")?, part, text)?),
             "path" => path = Some(need("a path prefix")?.to_owned()),
+            "queue" if v.is_none() => queue = true,
             other => {
                 return Err(format!(
-                    "unknown knob '{other}' in fault '{text}': expected rate, at, for, path, retry-after or retry-after-date"
+                    "unknown knob '{other}' in fault '{text}': expected rate, at, for, path, queue, retry-after or retry-after-date"
                 ))
             }
         }
@@ -296,12 +312,24 @@ pub fn parse(text: &str) -> Result<FaultSpec, String> {
                 down: duration_of(down, head, text)?,
             }
         }
+        "capacity" => {
+            let v = need("requests in flight, like 8")?;
+            let limit = v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("'{head}' in fault '{text}': '{v}' is not a positive whole number"))?;
+            FaultKind::Capacity { limit, queue }
+        }
         other => {
             return Err(format!(
-                "unknown fault '{other}' in '{text}': expected status, latency, hang, reset, drip, truncate, error-200, bad-json, huge, gzip-bomb, redirect, rate-limit, outage or flap"
+                "unknown fault '{other}' in '{text}': expected status, latency, hang, reset, drip, truncate, error-200, bad-json, huge, gzip-bomb, redirect, rate-limit, outage, flap or capacity"
             ))
         }
     };
+    if queue && !matches!(kind, FaultKind::Capacity { .. }) {
+        return Err(format!("queue in fault '{text}' goes with capacity=N"));
+    }
     if retry_after.is_some() && !matches!(kind, FaultKind::Status { .. }) {
         return Err(format!(
             "retry-after in fault '{text}' goes with status=..."

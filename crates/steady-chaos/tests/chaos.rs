@@ -325,3 +325,66 @@ faults = ["status=503,rate=0.2", "latency=10ms..20ms"]
     let err = ChaosConfig::from_toml("fautls = []").unwrap_err();
     assert!(err.contains("fautls"), "{err}");
 }
+
+/// `n` GETs of `path` at once; their statuses, sorted.
+async fn at_once(server: &ChaosServer, path: &str, n: usize) -> Vec<u16> {
+    let client = http();
+    let calls = (0..n).map(|_| {
+        let (client, url) = (client.clone(), server.url(path));
+        tokio::spawn(async move { client.get(url).send().await.unwrap().status().as_u16() })
+    });
+    let mut statuses = Vec::new();
+    for call in calls.collect::<Vec<_>>() {
+        statuses.push(call.await.unwrap());
+    }
+    statuses.sort_unstable();
+    statuses
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capacity_sheds_what_does_not_fit_with_503_at_once() {
+    let server = chaos(&["latency=300ms", "capacity=2"]);
+    let started = Instant::now();
+    let statuses = at_once(&server, "/items/1", 5).await;
+    assert_eq!(statuses, [200, 200, 503, 503, 503]);
+    assert_eq!(server.stats().injected_count("capacity"), 3);
+    assert_eq!(server.stats().requests(), 5);
+    let peak = server.stats().peak_in_flight();
+    assert!((2..=5).contains(&peak), "{peak} in flight at once");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    // Room again once the two are answered.
+    assert_eq!(get(&server.url("/items/1")).await.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capacity_with_queue_makes_the_excess_wait_for_room() {
+    let server = chaos(&["latency=100ms", "capacity=2,queue"]);
+    let started = Instant::now();
+    let statuses = at_once(&server, "/items/1", 6).await;
+    assert_eq!(statuses, [200; 6]);
+    // Two at a time, 100 ms each: three rounds at the least.
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.stats().injected_count("capacity-queue"), 4);
+}
+
+#[test]
+fn capacity_specs_are_checked() {
+    for (spec, says) in [
+        ("capacity=0", "'0' is not a positive whole number"),
+        ("capacity", "needs a value (requests in flight, like 8)"),
+        (
+            "status=503,queue",
+            "queue in fault 'status=503,queue' goes with capacity=N",
+        ),
+    ] {
+        let err = ChaosConfig::new().fault(spec).unwrap_err();
+        assert!(err.contains(says), "{spec}: {err}");
+    }
+    assert!(ChaosConfig::new()
+        .fault("capacity=8,queue,path=/items")
+        .is_ok());
+}

@@ -210,6 +210,7 @@ Faults (--fault SPEC, repeatable; the first that fires applies, latency adds up)
   rate-limit=10/s               beyond 10/s: 429 + Retry-After + RateLimit headers
   outage=10s,at=5s              refuse connections from second 5 for 10s
   flap=3s/1s                    up 3s, refusing connections 1s, repeatedly
+  capacity=8[,queue]            room for 8 in flight: one more gets 503 at once | waits
 Knobs: rate=0.2 (probability), at=5s and for=10s (schedule), path=/items (prefix).
 
 Endpoints: GET / lists the built-in API; /__chaos/stats counts requests and faults.

@@ -5,7 +5,7 @@
 //! the real one behind `upstream`) and injects the faults of [`FaultSpec`]s with their
 //! probabilities and schedules: error statuses, latency, hangs, resets, dripped and
 //! truncated bodies, error-in-200, invalid JSON, huge bodies, gzip bombs, redirects,
-//! rate limits, outages and flapping. With a seed, the same requests in the same order
+//! rate limits, outages, flapping and a bounded capacity. With a seed, the same requests in the same order
 //! meet the same faults.
 //!
 //! ```
@@ -33,7 +33,7 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use serde::Deserialize;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 pub use stats::Stats;
 
@@ -132,6 +132,8 @@ struct Shared {
     stats: Arc<Stats>,
     limiter: Mutex<HashMap<usize, Window>>,
     bombs: Mutex<HashMap<u64, Bytes>>,
+    /// The room of each `capacity` fault, by fault index.
+    capacity: HashMap<usize, Arc<Semaphore>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -216,7 +218,19 @@ async fn serve_listener(
         Some(seed) => fastrand::Rng::with_seed(seed),
         None => fastrand::Rng::new(),
     };
+    let capacity = config
+        .faults
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| match f.kind {
+            FaultKind::Capacity { limit, .. } => {
+                Some((i, Arc::new(Semaphore::new(limit as usize))))
+            }
+            _ => None,
+        })
+        .collect();
     let shared = Arc::new(Shared {
+        capacity,
         config,
         addr,
         started: Instant::now(),
@@ -278,7 +292,12 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>, mut epoch: watch
             _ = epoch.changed() => return,
         };
         let method = request.method.clone();
-        let reply = shared.answer(&request).await;
+        let _busy = shared.stats.busy();
+        // Room under `capacity`, held until the answer is written.
+        let (reply, _room) = match shared.room(&request).await {
+            Ok(room) => (shared.answer(&request).await, room),
+            Err(full) => (full, Vec::new()),
+        };
         let close = request
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
@@ -313,6 +332,49 @@ impl Shared {
             .any(|f| f.is_connection_fault() && f.refuses_at(now))
     }
 
+    /// Takes room under every active `capacity` fault for this request, or the `503` of
+    /// the first that is full (waiting for room instead with `queue`).
+    async fn room(&self, request: &Recorded) -> Result<Vec<OwnedSemaphorePermit>, Reply> {
+        let mut held = Vec::new();
+        let path = request.path();
+        if self.capacity.is_empty() || path.starts_with("/__chaos/") {
+            return Ok(held);
+        }
+        let now = self.since_start();
+        for (index, fault) in self.config.faults.iter().enumerate() {
+            let FaultKind::Capacity { limit, queue } = fault.kind else {
+                continue;
+            };
+            if !fault.active_at(now) || fault.path.as_deref().is_some_and(|p| !path.starts_with(p))
+            {
+                continue;
+            }
+            let room = Arc::clone(&self.capacity[&index]);
+            let permit = if queue {
+                if room.available_permits() == 0 {
+                    self.stats.injected(&fault.name());
+                }
+                room.acquire_owned().await.ok()
+            } else {
+                room.try_acquire_owned().ok()
+            };
+            match permit {
+                Some(p) => held.push(p),
+                None => {
+                    self.stats.request(path);
+                    self.stats.injected(&fault.name());
+                    self.stats.status(503);
+                    tracing::info!(target: "steady_chaos", "{} {} <- capacity ({limit} in flight)", request.method, request.target);
+                    return Err(api::error(
+                        503,
+                        &format!("server at capacity: {limit} requests in flight"),
+                    ));
+                }
+            }
+        }
+        Ok(held)
+    }
+
     fn roll(&self, rate: f64) -> bool {
         rate >= 1.0 || self.rng.lock().expect("rng").f64() < rate
     }
@@ -336,6 +398,7 @@ impl Shared {
         let mut rate_limit_headers: Vec<(String, String)> = Vec::new();
         for (index, fault) in self.config.faults.iter().enumerate() {
             if fault.is_connection_fault()
+                || matches!(fault.kind, FaultKind::Capacity { .. })
                 || !fault.active_at(now)
                 || fault.path.as_deref().is_some_and(|p| !path.starts_with(p))
                 || (redirected && matches!(fault.kind, FaultKind::Redirect { .. }))
@@ -478,9 +541,10 @@ impl Shared {
                     .unwrap_or_else(|| "1".into());
                 api::error(429, "rate limit exceeded, slow down").header("Retry-After", retry)
             }
-            FaultKind::Latency { .. } | FaultKind::Outage(_) | FaultKind::Flap { .. } => {
-                self.base(request).await
-            }
+            FaultKind::Latency { .. }
+            | FaultKind::Outage(_)
+            | FaultKind::Flap { .. }
+            | FaultKind::Capacity { .. } => self.base(request).await,
         }
     }
 

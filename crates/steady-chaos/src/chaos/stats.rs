@@ -21,6 +21,17 @@ struct Counts {
     paths: BTreeMap<String, u64>,
     statuses: BTreeMap<u16, u64>,
     refusing_periods: u64,
+    in_flight: u64,
+    peak_in_flight: u64,
+}
+
+/// A request being answered; counted in flight until dropped.
+pub(crate) struct Busy<'a>(&'a Stats);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.inner.lock().expect("stats").in_flight -= 1;
+    }
 }
 
 impl Default for Stats {
@@ -57,6 +68,20 @@ impl Stats {
 
     pub(crate) fn refusing(&self) {
         self.inner.lock().expect("stats").refusing_periods += 1;
+    }
+
+    /// Counts a request in flight from now until the guard drops (its answer written).
+    pub(crate) fn busy(&self) -> Busy<'_> {
+        let mut c = self.inner.lock().expect("stats");
+        c.in_flight += 1;
+        c.peak_in_flight = c.peak_in_flight.max(c.in_flight);
+        Busy(self)
+    }
+
+    /// The most requests that were being answered at once (read until written,
+    /// latency included), `/__chaos/` endpoints included.
+    pub fn peak_in_flight(&self) -> u64 {
+        self.inner.lock().expect("stats").peak_in_flight
     }
 
     /// Requests received (not counting `/__chaos/` endpoints).
@@ -97,6 +122,7 @@ impl Stats {
             "paths": c.paths,
             "statuses": c.statuses.iter().map(|(k, v)| (k.to_string(), *v)).collect::<BTreeMap<_, _>>(),
             "outages": c.refusing_periods,
+            "peak_in_flight": c.peak_in_flight,
         })
     }
 }
