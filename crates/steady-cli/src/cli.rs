@@ -403,6 +403,7 @@ pub struct OutputArgs {
     /// (any size, little memory), decoded, written to a temporary file beside it and
     /// renamed into place only when the call succeeds; a download cut short is retried
     /// from the start. FILE is left untouched on failure. Error bodies are not saved.
+    /// `-o -` is standard output.
     #[arg(
         short = 'o',
         long = "output",
@@ -478,7 +479,7 @@ pub struct TimeArgs {
 pub struct RetryArgs {
     /// Retries after the first attempt (0 disables). Only failures that another attempt
     /// can fix are retried: refused, reset, timeouts, 408, 429, 500, 502, 503, 504.
-    #[arg(long, value_name = "N", default_value_t = 3)]
+    #[arg(long, value_name = "N", default_value_t = 3, allow_hyphen_values = true, value_parser = retries)]
     pub retries: u32,
 
     /// First backoff delay, doubled for each retry.
@@ -655,6 +656,21 @@ fn hedge(text: &str) -> Result<steady::Hedge, String> {
 
 fn duration(text: &str) -> Result<Duration, String> {
     steady::duration::parse_duration(text)
+}
+
+/// `--retries N`: a whole number from 0; a negative one gets a message that says so
+/// (clap's own would suggest `-- -1`).
+fn retries(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<i64>() {
+        Ok(n) if n < 0 => Err(format!(
+            "{n} is not a number of retries: use 0 for none, or a whole number up to {}",
+            u32::MAX
+        )),
+        Ok(n) => u32::try_from(n).map_err(|_| format!("{n} retries is more than {}", u32::MAX)),
+        Err(_) => Err(format!(
+            "'{text}' is not a number of retries: use a whole number (0 for none)"
+        )),
+    }
 }
 
 fn size(text: &str) -> Result<u64, String> {

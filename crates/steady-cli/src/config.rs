@@ -280,7 +280,8 @@ pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result
         (None, true) => {}
     }
 
-    if let Some(path) = &args.output.save {
+    // `-o -` is standard output, as in curl: the body is printed as without -o.
+    if let Some(path) = args.output.save.as_ref().filter(|p| p.as_os_str() != "-") {
         request = request.save_to(path);
         if let Some(max) = args.common.limits.max_body {
             request = request.max_body(max);
@@ -422,13 +423,24 @@ fn set_body(
 /// `example.com/x` -> `http://example.com/x`; `:8080/x` -> `http://localhost:8080/x`.
 pub fn normalize_url(url: &str) -> String {
     let url = url.trim();
-    if url.contains("://") {
+    if has_scheme(url) {
         url.to_owned()
     } else if let Some(rest) = url.strip_prefix(':') {
         format!("http://localhost:{rest}")
     } else {
         format!("http://{url}")
     }
+}
+
+/// Whether `url` starts with a scheme (`[A-Za-z][A-Za-z0-9+.-]*://`): a `://` later on,
+/// as in `host:8080/go?to=http://x`, is not one.
+fn has_scheme(url: &str) -> bool {
+    url.split_once("://").is_some_and(|(scheme, _)| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+    })
 }
 
 #[cfg(test)]
@@ -440,5 +452,18 @@ mod tests {
         assert_eq!(normalize_url("example.com/x"), "http://example.com/x");
         assert_eq!(normalize_url(":8080/x"), "http://localhost:8080/x");
         assert_eq!(normalize_url("https://a.test"), "https://a.test");
+        assert_eq!(
+            normalize_url("localhost:8080/go?u=http://x"),
+            "http://localhost:8080/go?u=http://x"
+        );
+        assert_eq!(
+            normalize_url("example.com/r?next=https://b.test/"),
+            "http://example.com/r?next=https://b.test/"
+        );
+        assert_eq!(
+            normalize_url(":9/a?b=c://d"),
+            "http://localhost:9/a?b=c://d"
+        );
+        assert_eq!(normalize_url("svn+ssh://h/x"), "svn+ssh://h/x");
     }
 }

@@ -735,3 +735,37 @@ fn output_file_is_untouched_by_an_error_answer() {
     assert_eq!(std::fs::read_to_string(&dest).unwrap(), "old");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
+
+#[test]
+fn output_dash_is_standard_output_not_a_file_named_dash() {
+    let s = server("/export", [Reply::json(200, r#"{"rows": 3}"#)]);
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(steady()
+        .current_dir(dir.path())
+        .args(["get", &s.url("/export"), "-o", "-"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.trim_end(), r#"{"rows": 3}"#);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_url_without_scheme_may_carry_another_url_in_its_query() {
+    let s = server("/go", [Reply::json(200, r#"{"ok": true}"#)]);
+    let port = s.addr().port();
+    let r = run(steady().args(["get", &format!("127.0.0.1:{port}/go?u=http://x")]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(s.hits("/go"), 1);
+}
+
+#[test]
+fn negative_retries_get_a_message_about_retries() {
+    let r = run(steady().args(["get", "http://127.0.0.1:9/", "--retries", "-1"]));
+    assert_eq!(r.code, 64, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("-1 is not a number of retries: use 0 for none"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("-- -1"), "{}", r.stderr);
+}
