@@ -769,3 +769,36 @@ fn negative_retries_get_a_message_about_retries() {
     );
     assert!(!r.stderr.contains("-- -1"), "{}", r.stderr);
 }
+
+#[test]
+fn output_file_mode_follows_the_umask_and_an_existing_file_keeps_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = server("/export", [Reply::json(200, "{}")]);
+    let dir = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("steady");
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let get = |umask: &str, dest: &std::path::Path| {
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("umask {umask}; exec \"$0\" get \"$1\" -o \"$2\""))
+            .arg(&bin)
+            .arg(s.url("/export"))
+            .arg(dest)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    let public = dir.path().join("public.json");
+    get("022", &public);
+    assert_eq!(mode(&public), 0o644);
+    let private = dir.path().join("private.json");
+    get("077", &private);
+    assert_eq!(mode(&private), 0o600);
+    let shared = dir.path().join("shared.json");
+    std::fs::write(&shared, "old").unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o640)).unwrap();
+    get("077", &shared);
+    assert_eq!(mode(&shared), 0o640, "an existing file keeps its mode");
+    assert_eq!(std::fs::read_to_string(&shared).unwrap(), "{}");
+}

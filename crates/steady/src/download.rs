@@ -16,7 +16,8 @@
 //! The temporary file comes from `tempfile` (created in the destination's folder so
 //! the final rename stays on one file system, removed when the call fails or the
 //! process unwinds). A process killed with SIGKILL leaves a `.steady-*.part` file
-//! beside the destination, never a truncated destination.
+//! beside the destination, never a truncated destination. A new destination gets the
+//! mode the umask gives (`0666 & !umask`, as curl's), an existing one keeps its mode.
 //!
 //! [`RequestBuilder::save_to`]: crate::RequestBuilder::save_to
 
@@ -46,11 +47,21 @@ impl Part {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        let file = tempfile::Builder::new()
-            .prefix(".steady-")
-            .suffix(".part")
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".steady-").suffix(".part");
+        // The mode a new file gets from the umask (0666 & !umask, as curl's), or the one
+        // the destination already has: tempfile's own 0600 would hide a public export.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let file = builder
             .tempfile_in(folder)
             .map_err(|e| save_error(destination, &reason(&e)))?;
+        if let Ok(existing) = std::fs::metadata(destination) {
+            // Set, not created with: the umask would narrow it.
+            file.as_file()
+                .set_permissions(existing.permissions())
+                .map_err(|e| save_error(destination, &reason(&e)))?;
+        }
         Ok(Part {
             file,
             destination: destination.to_owned(),
