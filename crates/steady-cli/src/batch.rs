@@ -19,7 +19,7 @@ use crate::exit::{self, UsageError};
 /// Exit code: the run finished with failed items.
 pub const FAILED_ITEMS: u8 = 9;
 /// Exit code: interrupted.
-pub const INTERRUPTED: u8 = 130;
+pub const INTERRUPTED: u8 = exit::INTERRUPTED;
 
 pub async fn run(args: BatchArgs, fallback_order: &[FallbackFlag]) -> anyhow::Result<ExitCode> {
     let from_stdin = args.input.as_os_str() == "-";

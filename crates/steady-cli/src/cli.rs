@@ -19,8 +19,8 @@ Exit codes:
   8   not sent: a guard refused it (circuit open, rate limit, bulkhead)
   64  usage error: bad flag, request item, URL or credential variable
   73  -o FILE cannot be written (missing folder, permissions, disk full); FILE unchanged
-  (steady batch: 9 the run finished with failed items, 74 results could not be saved,
-   130 interrupted)";
+  130 interrupted (Ctrl-C); a download's temporary file is removed
+  (steady batch: 9 the run finished with failed items, 74 results could not be saved)";
 
 /// steady: call HTTP APIs without crashing, hanging or hammering.
 ///

@@ -22,6 +22,8 @@ pub const USAGE: u8 = 64;
 pub const CANT_CREATE: u8 = 73;
 /// A batch's results could not be saved (sysexits' EX_IOERR).
 pub const UNSAVED: u8 = 74;
+/// Interrupted by Ctrl-C (128 + SIGINT, as a shell reports it).
+pub const INTERRUPTED: u8 = 130;
 
 /// A mistake in the command line or its inputs: exit 64, nothing sent.
 #[derive(Debug)]

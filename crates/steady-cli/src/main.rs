@@ -64,7 +64,16 @@ fn run(cli: Cli, fallback_order: &[FallbackFlag]) -> anyhow::Result<ExitCode> {
     match cli.command.into_job() {
         Job::Call(method, args) => {
             init_logging(args.output.verbose, "steady");
-            runtime.block_on(call(&method, &args, fallback_order))
+            runtime.block_on(async {
+                // Ctrl-C drops the call, and with it a download's temporary file.
+                tokio::select! {
+                    done = call(&method, &args, fallback_order) => done,
+                    _ = tokio::signal::ctrl_c() => {
+                        output::problem("interrupted; nothing was written");
+                        Ok(exit::exit(exit::INTERRUPTED))
+                    }
+                }
+            })
         }
         Job::Chaos(args) => {
             init_logging(u8::from(!args.quiet), "steady_chaos");

@@ -802,3 +802,38 @@ fn output_file_mode_follows_the_umask_and_an_existing_file_keeps_its_mode() {
     assert_eq!(mode(&shared), 0o640, "an existing file keeps its mode");
     assert_eq!(std::fs::read_to_string(&shared).unwrap(), "{}");
 }
+
+#[test]
+fn ctrl_c_during_a_download_leaves_no_part_file() {
+    // A body that trickles: the download is under way when Ctrl-C comes.
+    let s = server(
+        "/export",
+        [Reply::status(200)
+            .body(vec![b'x'; 10_000])
+            .trickle(Duration::from_millis(20))],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("export.bin");
+    let mut child = steady()
+        .args(["get", &s.url("/export"), "-o", dest.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while std::fs::read_dir(dir.path()).unwrap().count() == 0 && std::time::Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    std::process::Command::new("kill")
+        .args(["-s", "INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "neither the destination nor a .part file"
+    );
+}
