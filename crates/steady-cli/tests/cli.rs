@@ -814,7 +814,7 @@ fn ctrl_c_during_a_download_leaves_no_part_file() {
     );
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("export.bin");
-    let mut child = steady()
+    let child = steady()
         .args(["get", &s.url("/export"), "-o", dest.to_str().unwrap()])
         .stderr(std::process::Stdio::piped())
         .spawn()
