@@ -39,7 +39,7 @@ pub enum Command {
     /// GET a URL and print the body.
     #[command(after_help = EXIT_CODES)]
     Get(CallArgs),
-    /// HEAD: fetch the status and headers only.
+    /// HEAD: fetch and print the status line and headers only.
     #[command(after_help = EXIT_CODES)]
     Head(CallArgs),
     /// POST a body (retried only with --idempotency-key or when nothing was sent).

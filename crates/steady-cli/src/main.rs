@@ -192,6 +192,7 @@ fn failed(err: &steady::Error, args: &CallArgs) -> anyhow::Result<ExitCode> {
             output::response(
                 &args.output,
                 &output::Printed {
+                    head_only: false,
                     version: err.version().unwrap_or(steady::Version::HTTP_11),
                     status,
                     headers,

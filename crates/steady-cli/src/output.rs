@@ -10,6 +10,8 @@ use crate::cli::{Format, OutputArgs};
 
 /// What came back, for printing.
 pub struct Printed<'a> {
+    /// The answer to a HEAD: its head is all there is, printed as with `--include`.
+    pub head_only: bool,
     pub version: Version,
     pub status: StatusCode,
     pub headers: &'a HeaderMap,
@@ -26,7 +28,7 @@ pub fn response(out: &OutputArgs, printed: &Printed<'_>) -> std::io::Result<()> 
         writeln!(w, "{}", printed.status.as_u16())?;
         return w.flush();
     }
-    if out.include {
+    if out.include || printed.head_only {
         let reason = printed.status.canonical_reason().unwrap_or("");
         writeln!(
             w,
@@ -63,6 +65,7 @@ pub fn success(out: &OutputArgs, resp: &steady::Response) -> std::io::Result<()>
     response(
         out,
         &Printed {
+            head_only: resp.method() == steady::Method::HEAD,
             version: resp.version(),
             status: resp.status(),
             headers: resp.headers(),

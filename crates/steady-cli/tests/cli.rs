@@ -261,10 +261,10 @@ fn include_prints_the_status_line_and_headers() {
 }
 
 #[test]
-fn head_prints_nothing_and_succeeds() {
+fn head_with_status_prints_only_the_code() {
     let s = server("/x", [Reply::json(200, r#"{"a":1}"#)]);
-    let r = run(steady().args(["head", &s.url("/x")]));
-    assert_eq!((r.code, r.stdout.as_str()), (0, ""));
+    let r = run(steady().args(["head", &s.url("/x"), "--status"]));
+    assert_eq!((r.code, r.stdout.as_str()), (0, "200\n"));
     assert_eq!(s.requests()[0].method, "HEAD");
 }
 
@@ -836,4 +836,29 @@ fn ctrl_c_during_a_download_leaves_no_part_file() {
         0,
         "neither the destination nor a .part file"
     );
+}
+
+#[test]
+fn head_prints_the_status_line_and_the_headers() {
+    let s = server(
+        "/item",
+        [Reply::json(200, r#"{"id": 1}"#).header("ETag", "\"v7\"")],
+    );
+    let r = run(steady().args(["head", &s.url("/item")]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut lines = r.stdout.lines();
+    assert_eq!(lines.next(), Some("HTTP/1.1 200 OK"), "{}", r.stdout);
+    assert!(
+        r.stdout.lines().any(|l| l == "etag: \"v7\""),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l == "content-type: application/json"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(s.requests()[0].method, "HEAD");
 }
