@@ -111,6 +111,23 @@ pub fn redact_url(url: &Url) -> String {
     url.as_str().replace("%2A%2A%2A%2A", "****")
 }
 
+/// The credentials a URL carries: its password and the values of credential-like
+/// query parameters (both as written and decoded).
+pub(crate) fn url_secrets(url: &Url) -> Vec<Secret> {
+    let mut secrets = Vec::new();
+    if let Some(password) = url.password() {
+        secrets.push(Secret::new(password));
+    }
+    if url.query().is_some() {
+        for (name, value) in url.query_pairs() {
+            if is_sensitive_param(&name) && !value.is_empty() {
+                secrets.push(Secret::new(value.into_owned()));
+            }
+        }
+    }
+    secrets
+}
+
 /// Whether a query parameter's value is a credential (`api_key`, `token`, `*_token`, ...).
 fn is_sensitive_param(name: &str) -> bool {
     SENSITIVE_PARAMS

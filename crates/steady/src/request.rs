@@ -51,8 +51,13 @@ impl Request {
             || self.url.password().is_some()
     }
 
+    /// The secrets to scrub from what this exchange brings back: the credentials, and
+    /// the URL's own (its password, the values of `api_key=`-like query parameters),
+    /// which a server may echo in its body.
     pub(crate) fn scrubber(&self) -> Scrubber {
-        Scrubber::new(self.secrets.clone())
+        let mut secrets = self.secrets.clone();
+        secrets.extend(crate::redact::url_secrets(&self.url));
+        Scrubber::new(secrets)
     }
 }
 

@@ -101,3 +101,36 @@ fn secrets_print_as_stars() {
     let secret = Secret::new(TOKEN);
     assert_eq!(format!("{secret} {secret:?}"), "**** ****");
 }
+
+#[tokio::test]
+async fn a_key_in_the_query_echoed_in_the_body_is_scrubbed() {
+    let server = ScriptServer::builder()
+        .route_fn("/search", |request| {
+            let query = request.query().unwrap_or("").to_owned();
+            Reply::json(200, format!(r#"{{"you_asked": "{query}", "ok": true}}"#))
+        })
+        .route_fn("/fail", |request| {
+            let query = request.query().unwrap_or("").to_owned();
+            Reply::json(403, format!(r#"{{"message": "bad key in {query}"}}"#))
+        })
+        .start();
+    let resp = client()
+        .get(&server.url("/search?api_key=k-445566&q=rust"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        server.requests()[0].query(),
+        Some("api_key=k-445566&q=rust")
+    );
+    let report = steady::report::outcome_json(Ok(&resp)).to_string();
+    assert!(!report.contains("k-445566"), "{report}");
+    assert!(report.contains("api_key=****&q=rust"), "{report}");
+    let err = client()
+        .get(&server.url("/fail?token=t-778899"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.server_message(), Some("bad key in token=****"));
+    assert!(!err.explain().contains("t-778899"), "{}", err.explain());
+}
