@@ -556,3 +556,48 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(id: &str, line: u64, message: &str) -> Row {
+        Row {
+            id: id.into(),
+            line,
+            error_kind: Some("client_error".into()),
+            error_message: Some(message.into()),
+            outcome: "{}".into(),
+            ..Row::default()
+        }
+    }
+
+    #[test]
+    fn a_top_failure_names_one_item_with_that_items_own_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("r.db")).unwrap();
+        let run = store
+            .start_run("in", "sha", &Value::Null, 3, false)
+            .unwrap();
+        store
+            .record_all(
+                run,
+                &[
+                    failed("a", 3, "c: HTTP 404 for a"),
+                    failed("z", 1, "b: HTTP 404 for z"),
+                    failed("m", 2, "a: HTTP 404 for m"),
+                ],
+                &[],
+            )
+            .unwrap();
+        assert_eq!(
+            store.top_failures(5).unwrap(),
+            [(
+                "client_error".to_owned(),
+                3,
+                "z".to_owned(),
+                "HTTP 404 for z".to_owned()
+            )]
+        );
+    }
+}
