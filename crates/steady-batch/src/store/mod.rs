@@ -596,7 +596,7 @@ mod tests {
                 "client_error".to_owned(),
                 3,
                 "z".to_owned(),
-                "HTTP 404 for z".to_owned()
+                "b: HTTP 404 for z".to_owned()
             )]
         );
     }
