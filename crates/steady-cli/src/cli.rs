@@ -70,6 +70,17 @@ pub enum Command {
     Batch(BatchArgs),
     /// Export the results of a batch: JSONL, CSV or JUnit XML.
     Results(ResultsArgs),
+    /// Print a shell completion script: steady completions bash > ~/.local/share/bash-completion/completions/steady
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff): steady man | man -l -
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 /// Batch input format and exit codes, shown at the end of `steady batch --help`.
@@ -685,6 +696,8 @@ pub enum Job {
     Demo(DemoArgs),
     Batch(Box<BatchArgs>),
     Results(ResultsArgs),
+    Completions(clap_complete::Shell),
+    Man,
 }
 
 impl Command {
@@ -703,6 +716,8 @@ impl Command {
             Command::Demo(a) => Job::Demo(a),
             Command::Batch(a) => Job::Batch(Box::new(a)),
             Command::Results(a) => Job::Results(a),
+            Command::Completions(a) => Job::Completions(a.shell),
+            Command::Man => Job::Man,
         }
     }
 }

@@ -99,6 +99,18 @@ fn run(cli: Cli, fallback_order: &[FallbackFlag]) -> anyhow::Result<ExitCode> {
             runtime.block_on(batch::run(*args, fallback_order))
         }
         Job::Results(args) => batch::results(args),
+        Job::Completions(shell) => {
+            // Into memory first: clap_complete panics on a write error (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "steady", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout().lock(), &script)?;
+            Ok(exit::exit(exit::SUCCESS))
+        }
+        Job::Man => {
+            let mut out = std::io::stdout().lock();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            Ok(exit::exit(exit::SUCCESS))
+        }
     }
 }
 

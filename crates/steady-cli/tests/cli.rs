@@ -862,3 +862,31 @@ fn head_prints_the_status_line_and_the_headers() {
     );
     assert_eq!(s.requests()[0].method, "HEAD");
 }
+
+#[test]
+fn completions_for_each_shell_and_a_man_page() {
+    for (shell, marks) in [
+        ("bash", "complete -F _steady"),
+        ("zsh", "#compdef steady"),
+        ("fish", "complete -c steady"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let r = run(steady().args(["completions", shell]));
+        assert_eq!(r.code, 0, "{shell}: {}", r.stderr);
+        assert!(r.stdout.contains(marks), "{shell}");
+        assert!(
+            r.stdout.contains("max-wait"),
+            "{shell}: batch flags are there"
+        );
+    }
+    let r = run(steady().args(["completions", "tcsh"]));
+    assert_eq!(r.code, 64, "{}", r.stderr);
+    let man = run(steady().args(["man"]));
+    assert_eq!(man.code, 0, "{}", man.stderr);
+    assert!(
+        man.stdout.contains(".TH steady 1"),
+        "{}",
+        &man.stdout[..200]
+    );
+    assert!(man.stdout.contains("batch"));
+}
