@@ -890,3 +890,23 @@ fn completions_for_each_shell_and_a_man_page() {
     );
     assert!(man.stdout.contains("batch"));
 }
+
+#[test]
+fn a_422_shows_the_fields_the_server_rejected() {
+    let s = server(
+        "/issues",
+        [Reply::json(
+            422,
+            r#"{"message":"Validation Failed","errors":[{"resource":"Issue","field":"title","code":"missing_field"},{"field":"labels","code":"invalid"}]}"#,
+        )],
+    );
+    let r = run(steady().args(["post", &s.url("/issues"), "body=x"]));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("server said: Validation Failed (title: missing_field; labels: invalid)"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(s.hits("/issues"), 1, "a 422 is never retried");
+}

@@ -89,7 +89,12 @@ fn object_message(map: &Map<String, Value>) -> Option<String> {
         return Some(out);
     }
     if let Some(message) = text("message") {
-        return Some(match map.get("errors").and_then(errors_message) {
+        // `errors` beside the message, or Google's `details` (with `fieldViolations`).
+        let list = map
+            .get("errors")
+            .or_else(|| map.get("details"))
+            .and_then(errors_message);
+        return Some(match list {
             Some(list) => format!("{message} ({list})"),
             None => message.to_owned(),
         });
@@ -172,21 +177,32 @@ fn list_message(items: &[Value]) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
-/// One entry of an error list: `field: detail`, GraphQL's `message (at path)`.
+/// One entry of an error list: `field: detail`, GraphQL's `message (at path)`, a bare
+/// `field` + `code` (GitHub), an RFC 9457 `pointer`, or Google's `fieldViolations`.
 fn item_message(map: &Map<String, Value>) -> Option<String> {
     let text = |key: &str| {
         map.get(key)
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
     };
+    if let Some(violations) = map
+        .get("fieldViolations")
+        .or_else(|| map.get("field_violations"))
+        .and_then(Value::as_array)
+    {
+        return list_message(violations);
+    }
     let detail = text("detail")
         .or_else(|| text("message"))
         .or_else(|| text("reason"))
         .or_else(|| text("title"))
-        .or_else(|| text("msg"))?;
+        .or_else(|| text("msg"))
+        .or_else(|| text("description"))
+        .or_else(|| text("code"))?;
     let field = text("field")
         .or_else(|| text("name"))
         .or_else(|| text("param"))
+        .or_else(|| text("pointer"))
         .or_else(|| {
             map.get("source")
                 .and_then(|s| s.get("pointer"))
@@ -293,6 +309,22 @@ mod tests {
                 "/data/name: blank",
             ),
             (r#"{"status":"down"}"#, r#"{"status":"down"}"#),
+            (
+                r#"{"message":"Validation Failed","errors":[{"resource":"Issue","field":"title","code":"missing_field"},{"field":"labels","code":"invalid"}]}"#,
+                "Validation Failed (title: missing_field; labels: invalid)",
+            ),
+            (
+                r#"{"error":{"code":400,"message":"Invalid argument","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.BadRequest","fieldViolations":[{"field":"name","description":"must not be empty"},{"field":"age","description":"must be positive"}]}]}}"#,
+                "Invalid argument (name: must not be empty; age: must be positive)",
+            ),
+            (
+                r##"{"type":"https://example.net/validation-error","title":"Your request is not valid.","errors":[{"detail":"must be a positive integer","pointer":"#/age"},{"detail":"must be 'green', 'red' or 'blue'","pointer":"#/profile/color"}]}"##,
+                "Your request is not valid. (#/age: must be a positive integer; #/profile/color: must be 'green', 'red' or 'blue')",
+            ),
+            (
+                r#"{"title":"Bad Request","type":"about:blank","invalid-params":[{"name":"age","reason":"must be a positive integer"}]}"#,
+                "Bad Request (age: must be a positive integer)",
+            ),
         ];
         for (body, want) in cases {
             assert_eq!(msg(body).as_deref(), Some(want), "{body}");
