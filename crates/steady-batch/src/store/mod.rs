@@ -155,6 +155,9 @@ pub enum ItemState {
 pub struct Store {
     path: PathBuf,
     conn: Connection,
+    /// Whether the `carried` table may hold rows: a fresh run skips the delete that a
+    /// final row otherwise makes there.
+    carried: bool,
 }
 
 /// How a run ended.
@@ -193,9 +196,14 @@ impl Store {
     /// # Errors
     /// A message naming the file and the problem.
     pub fn open(path: &Path) -> Result<Store, String> {
+        let conn = open::read_write(path)?;
+        let carried = conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM carried)", [], |r| r.get(0))
+            .map_err(|e| open::describe(path, &e))?;
         Ok(Store {
             path: path.to_owned(),
-            conn: open::read_write(path)?,
+            conn,
+            carried,
         })
     }
 
@@ -209,6 +217,7 @@ impl Store {
         Ok(Store {
             path: path.to_owned(),
             conn: open::read_only(path)?,
+            carried: true,
         })
     }
 
@@ -384,20 +393,28 @@ impl Store {
     ) -> Result<(), String> {
         let path = self.path.clone();
         let describe = |e: rusqlite::Error| open::describe(&path, &e);
+        let clear_carried = self.carried;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(describe)?;
         for row in rows {
-            Self::insert(&tx, run, row).map_err(describe)?;
+            Self::insert(&tx, run, row, clear_carried).map_err(describe)?;
         }
         for (id, c) in carried {
             Self::carry(&tx, id, c).map_err(describe)?;
         }
-        tx.commit().map_err(describe)
+        tx.commit().map_err(describe)?;
+        self.carried |= !carried.is_empty();
+        Ok(())
     }
 
-    fn insert(tx: &rusqlite::Transaction<'_>, run: i64, row: &Row) -> rusqlite::Result<()> {
+    fn insert(
+        tx: &rusqlite::Transaction<'_>,
+        run: i64,
+        row: &Row,
+        clear_carried: bool,
+    ) -> rusqlite::Result<()> {
         let mut stmt = tx.prepare_cached(
             "INSERT INTO items (id, line, method, url, ok, layer, status, attempts, elapsed_ms, error_kind,
                 error_message, server_message, source, started_at, finished_at, run_id, resumable, outcome, body)
@@ -431,8 +448,10 @@ impl Store {
             row.outcome,
             row.body
         ])?;
-        tx.prepare_cached("DELETE FROM carried WHERE id = ?1")?
-            .execute(params![row.id])?;
+        if clear_carried {
+            tx.prepare_cached("DELETE FROM carried WHERE id = ?1")?
+                .execute(params![row.id])?;
+        }
         Ok(())
     }
 
