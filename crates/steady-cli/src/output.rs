@@ -23,7 +23,20 @@ pub struct Printed<'a> {
 /// Prints a response according to the output flags.
 pub fn response(out: &OutputArgs, printed: &Printed<'_>) -> std::io::Result<()> {
     let stdout = std::io::stdout();
+    let terminal = stdout.is_terminal();
     let mut w = stdout.lock();
+    // Binary data would garble a terminal (and can carry escape sequences): said, not
+    // shown. Redirected or piped, the bytes go out as they are.
+    let notice;
+    let body = if terminal && is_binary(printed.body) {
+        notice = format!(
+            "[binary body, {} bytes, not shown on a terminal: use -o FILE, or pipe it]\n",
+            printed.body.len()
+        );
+        notice.as_bytes()
+    } else {
+        printed.body
+    };
     if out.status {
         writeln!(w, "{}", printed.status.as_u16())?;
         return w.flush();
@@ -40,19 +53,32 @@ pub fn response(out: &OutputArgs, printed: &Printed<'_>) -> std::io::Result<()> 
             writeln!(w, "{name}: {}", String::from_utf8_lossy(value.as_bytes()))?;
         }
         writeln!(w)?;
-        w.write_all(printed.body)?;
+        w.write_all(body)?;
     } else if printed.ok {
         // An error body is not data: it goes to stderr as "server said", not to stdout
         // where a pipeline would consume it.
-        w.write_all(printed.body)?;
+        w.write_all(body)?;
     } else {
         return Ok(());
     }
-    if std::io::stdout().is_terminal() && !printed.body.ends_with(b"\n") && !printed.body.is_empty()
-    {
+    if terminal && !body.ends_with(b"\n") && !body.is_empty() {
         writeln!(w)?;
     }
     w.flush()
+}
+
+/// Whether a body is binary: a NUL byte, or text that is not UTF-8, in its first 8 KiB
+/// (as git and HTTPie judge it).
+fn is_binary(body: &[u8]) -> bool {
+    let head = &body[..body.len().min(8192)];
+    if head.contains(&0) {
+        return true;
+    }
+    match std::str::from_utf8(head) {
+        Ok(_) => false,
+        // Cut in the middle of a character at the 8 KiB mark: still text.
+        Err(e) => e.error_len().is_some() || body.len() <= head.len(),
+    }
 }
 
 /// Prints a successful response according to the output flags.

@@ -910,3 +910,42 @@ fn a_422_shows_the_fields_the_server_rejected() {
     );
     assert_eq!(s.hits("/issues"), 1, "a 422 is never retried");
 }
+
+#[test]
+fn a_binary_body_is_not_dumped_to_a_terminal_but_is_piped_as_it_is() {
+    let body: Vec<u8> = (0..=255u8).collect();
+    let s = ScriptServer::builder()
+        .route("/bin", [Reply::status(200).body(body.clone())])
+        .route("/text", [Reply::json(200, r#"{"name": "café"}"#)])
+        .start();
+    let bin = assert_cmd::cargo::cargo_bin("steady");
+    // On a terminal: `script` gives the command a pseudo-terminal.
+    let on_terminal = |path: &str| {
+        let out = std::process::Command::new("script")
+            .args([
+                "-qec",
+                &format!("{} get {}", bin.display(), s.url(path)),
+                "/dev/null",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let shown = on_terminal("/bin");
+    assert!(
+        shown
+            .contains("[binary body, 256 bytes, not shown on a terminal: use -o FILE, or pipe it]"),
+        "{shown:?}"
+    );
+    assert!(!shown.contains('\u{1}'), "{shown:?}");
+    assert!(on_terminal("/text").contains(r#"{"name": "café"}"#));
+    // Piped: the bytes themselves.
+    let out = steady().args(["get", &s.url("/bin")]).output().unwrap();
+    assert_eq!(out.stdout, body);
+}
