@@ -428,8 +428,9 @@ pub struct OutputArgs {
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Body)]
     pub format: Format,
 
-    /// Log every attempt and decision to stderr; -vv adds redirects and connection
-    /// details. RUST_LOG overrides.
+    /// Log every attempt and decision to stderr, with each request's and response's
+    /// headers (credentials as ****); -vv adds redirects and connection details.
+    /// RUST_LOG overrides.
     #[arg(short = 'v', long, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }

@@ -949,3 +949,42 @@ fn a_binary_body_is_not_dumped_to_a_terminal_but_is_piped_as_it_is() {
     let out = steady().args(["get", &s.url("/bin")]).output().unwrap();
     assert_eq!(out.stdout, body);
 }
+
+#[test]
+fn verbose_shows_request_and_response_headers_with_credentials_hidden() {
+    let s = server(
+        "/me",
+        [Reply::json(200, r#"{"id": 1}"#).header("Set-Cookie", "session=s3cr3t-cookie")],
+    );
+    let r = run(steady().env("API_TOKEN", "tok-5566778899").args([
+        "get",
+        &s.url("/me?api_key=k-12345&page=1"),
+        "X-Trace:abc",
+        "--bearer-env",
+        "API_TOKEN",
+        "-v",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let port = s.addr().port();
+    for line in [
+        format!("> GET http://127.0.0.1:{port}/me?api_key=****&page=1"),
+        "> x-trace: abc".to_owned(),
+        "> authorization: ****".to_owned(),
+        "< HTTP/1.1 200 OK".to_owned(),
+        "< content-type: application/json".to_owned(),
+        "< set-cookie: ****".to_owned(),
+    ] {
+        assert!(
+            r.stderr.lines().any(|l| l.ends_with(&line)),
+            "{line}\n{}",
+            r.stderr
+        );
+    }
+    for secret in ["tok-5566778899", "k-12345", "s3cr3t-cookie"] {
+        assert!(!r.stderr.contains(secret), "{secret} leaked:\n{}", r.stderr);
+    }
+    assert_eq!(
+        s.requests()[0].header("authorization"),
+        Some("Bearer tok-5566778899")
+    );
+}

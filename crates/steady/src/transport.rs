@@ -214,6 +214,10 @@ impl Wire<'_> {
             if body_dropped {
                 redirect::drop_body_headers(&mut headers);
             }
+            if tracing::enabled!(target: "steady::headers", tracing::Level::INFO) {
+                let line = format!("> {method} {}", crate::redact::redact_url(&url));
+                log_head(&line, &headers, request, '>');
+            }
             let mut builder = self
                 .http
                 .request(method.clone(), url.clone())
@@ -228,6 +232,10 @@ impl Wire<'_> {
             heard.now();
             let status = response.status();
             let version = response.version();
+            if tracing::enabled!(target: "steady::headers", tracing::Level::INFO) {
+                let line = format!("< {version:?} {status}");
+                log_head(&line, response.headers(), request, '<');
+            }
             let location = response
                 .headers()
                 .get(LOCATION)
@@ -546,4 +554,26 @@ pub(crate) fn fault_of(err: &reqwest::Error) -> Fault {
         return Fault::Reset;
     }
     Fault::Protocol
+}
+
+/// `-v`: a request's or response's head, one line per header, credentials as `****`
+/// (headers marked sensitive, `Authorization`, `Cookie`, `Set-Cookie`, and the
+/// request's secret headers).
+fn log_head(first: &str, headers: &reqwest::header::HeaderMap, request: &Request, mark: char) {
+    let mut text = first.to_owned();
+    for (name, value) in headers {
+        let secret = value.is_sensitive()
+            || redirect::ALWAYS_SENSITIVE.contains(name)
+            || name == reqwest::header::SET_COOKIE
+            || request.credential_headers.contains(name);
+        let shown = if secret {
+            "****".into()
+        } else {
+            request
+                .scrubber()
+                .scrub(&String::from_utf8_lossy(value.as_bytes()))
+        };
+        text.push_str(&format!("\n{mark} {name}: {shown}"));
+    }
+    tracing::info!(target: "steady::headers", "{text}");
 }
