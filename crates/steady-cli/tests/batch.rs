@@ -69,10 +69,7 @@ fn ctrl_c_finishes_in_flight_items_and_prints_the_resume_command() {
     let (f, b) = (file.to_str().unwrap(), db.to_str().unwrap());
     let mut child = spawn_batch(&["batch", f, "--db", b, "--concurrency", "4", "--quiet"]);
     wait_for_rows(&db, 20);
-    std::process::Command::new("kill")
-        .args(["-s", "INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    support::interrupt(&child);
     let mut stderr = String::new();
     for line in std::io::BufReader::new(child.stderr.take().unwrap()).lines() {
         stderr.push_str(&line.unwrap());

@@ -16,7 +16,7 @@ use serde_json::Value;
 use steady_chaos::{Reply, ScriptServer};
 use support::batch::*;
 use support::fs::{digest, privileged, Mount, NOBODY};
-use support::{command, run, steady};
+use support::{command, interrupt, run, steady, wait_until};
 
 /// The stored outcome of every item, by id.
 fn outcomes(db: &Path) -> HashMap<String, Value> {
@@ -250,15 +250,9 @@ fn attempts_add_up_over_every_round_and_every_resume() {
         .spawn()
         .unwrap();
     let before = server.total_hits();
-    let until = std::time::Instant::now() + Duration::from_secs(10);
-    while server.total_hits() < before + 6 && std::time::Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(|| server.total_hits() >= before + 6);
     std::thread::sleep(Duration::from_millis(100));
-    std::process::Command::new("kill")
-        .args(["-s", "INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    interrupt(&child);
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
 
@@ -303,7 +297,7 @@ fn results_read_as_another_user_and_from_read_only_media_write_nothing() {
     }
     let (dir, db) = finished_db("readers", 40);
     let before = digest(&db);
-    std::fs::remove_file(RunLockPath::of(&db)).unwrap();
+    std::fs::remove_file(steady_batch::store::RunLock::path_for(&db)).unwrap();
     let listing = || {
         let mut names: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
@@ -329,17 +323,6 @@ fn results_read_as_another_user_and_from_read_only_media_write_nothing() {
     drop(media);
     assert_eq!(digest(&db), before, "nothing was written to the database");
     assert_eq!(listing(), files, "no -wal, -shm or other file was created");
-}
-
-/// `DB.lock`, as the batch names it.
-struct RunLockPath;
-
-impl RunLockPath {
-    fn of(db: &Path) -> std::path::PathBuf {
-        let mut name = db.as_os_str().to_owned();
-        name.push(".lock");
-        name.into()
-    }
 }
 
 #[test]

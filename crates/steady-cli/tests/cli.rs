@@ -819,15 +819,9 @@ fn ctrl_c_during_a_download_leaves_no_part_file() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let until = std::time::Instant::now() + Duration::from_secs(10);
-    while std::fs::read_dir(dir.path()).unwrap().count() == 0 && std::time::Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    support::wait_until(|| std::fs::read_dir(dir.path()).unwrap().count() > 0);
     std::thread::sleep(Duration::from_millis(100));
-    std::process::Command::new("kill")
-        .args(["-s", "INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    support::interrupt(&child);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));

@@ -561,6 +561,7 @@ pub(crate) fn fault_of(err: &reqwest::Error) -> Fault {
 /// request's secret headers).
 fn log_head(first: &str, headers: &reqwest::header::HeaderMap, request: &Request, mark: char) {
     let mut text = first.to_owned();
+    let scrubber = request.scrubber();
     for (name, value) in headers {
         let secret = value.is_sensitive()
             || redirect::ALWAYS_SENSITIVE.contains(name)
@@ -569,9 +570,7 @@ fn log_head(first: &str, headers: &reqwest::header::HeaderMap, request: &Request
         let shown = if secret {
             "****".into()
         } else {
-            request
-                .scrubber()
-                .scrub(&String::from_utf8_lossy(value.as_bytes()))
+            scrubber.scrub(&String::from_utf8_lossy(value.as_bytes()))
         };
         text.push_str(&format!("\n{mark} {name}: {shown}"));
     }

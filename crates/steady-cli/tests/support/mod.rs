@@ -50,6 +50,22 @@ pub fn run(cmd: &mut Command) -> Run {
     }
 }
 
+/// Waits (at most 10 s) until `done` holds, polling every 10 ms.
+pub fn wait_until(done: impl Fn() -> bool) {
+    let until = Instant::now() + Duration::from_secs(10);
+    while !done() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Sends Ctrl-C (SIGINT) to a running `steady`.
+pub fn interrupt(child: &std::process::Child) {
+    Command::new("kill")
+        .args(["-s", "INT", &child.id().to_string()])
+        .status()
+        .expect("kill -s INT");
+}
+
 /// Runs `steady ARGS...`.
 pub fn steady(args: &[&str]) -> Run {
     run(command().args(args))
