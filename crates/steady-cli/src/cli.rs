@@ -597,12 +597,13 @@ pub struct GuardArgs {
     #[arg(long)]
     pub no_breaker: bool,
 
-    /// Open the circuit after N failures in a row spanning at least --breaker-span.
+    /// Open the circuit after N failed calls in a row spanning at least --breaker-span
+    /// (a call's retries are one call: it counts once, when it ends).
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub breaker_failures: u32,
 
-    /// How long failures in a row must last to open the circuit (a shorter blip is
-    /// ridden out by retries).
+    /// How long failed calls in a row must last to open the circuit (a shorter blip
+    /// is ridden out by retries).
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = duration)]
     pub breaker_span: Duration,
 
@@ -646,6 +647,12 @@ pub struct GuardArgs {
     /// Turn off the retry budget.
     #[arg(long)]
     pub no_retry_budget: bool,
+
+    /// Fail at once (exit 8) on an open circuit or a spent retry budget. Default: wait
+    /// for the circuit's probe or the budget's next retry when it comes before
+    /// --timeout, and go on when the host is back.
+    #[arg(long)]
+    pub fail_fast: bool,
 
     /// Ignore the server's rate-limit signals (429 + Retry-After pausing the host,
     /// X-RateLimit-*, RateLimit). A 429's Retry-After still delays its own retry.

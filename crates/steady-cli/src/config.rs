@@ -146,6 +146,7 @@ fn guards(
     if let Some(rate) = g.rate {
         builder = builder.rate_limit(rate);
     }
+    builder = builder.fail_fast(g.fail_fast);
     if let Some(hedge) = g.hedge_after {
         builder = builder.hedge(hedge);
     }

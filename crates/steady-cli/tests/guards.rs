@@ -18,9 +18,8 @@ fn state_file(name: &str) -> String {
 
 #[test]
 fn a_cron_job_with_state_stops_hammering_a_dead_api() {
-    let server = ScriptServer::builder()
-        .route("/sync", [Reply::status(503)])
-        .start();
+    let replies = std::iter::repeat_n(Reply::status(503), 20).chain([Reply::json(200, "{}")]);
+    let server = ScriptServer::builder().route("/sync", replies).start();
     let state = state_file("cron");
     let url = server.url("/sync");
     // Cron runs are a minute apart; here they are milliseconds apart, so the streak
@@ -34,55 +33,31 @@ fn a_cron_job_with_state_stops_hammering_a_dead_api() {
         "1ms",
         "--breaker-span",
         "0s",
+        "--breaker-open",
+        "1s",
+        "--no-retry-budget",
     ];
-    // Run 1: four attempts. Run 2: the fifth failure in a row opens the circuit and
-    // its retries stop.
-    let first = steady(&args);
-    assert_eq!(first.code, 5);
-    let second = steady(&args);
-    assert_eq!(second.code, 5, "{}", second.stderr);
-    assert!(
-        second
-            .stderr
-            .contains("not retrying: the circuit breaker for this host is open"),
-        "{}",
-        second.stderr
-    );
-    assert_eq!(server.hits("/sync"), 5);
-    // Run 3: nothing is sent; exit 8 says so, with since when, why and the next probe.
-    let third = steady(&args);
-    assert_eq!(third.code, 8, "{}", third.stderr);
-    assert!(
-        third
-            .stderr
-            .contains("not sent: circuit open for http://127.0.0.1:"),
-        "{}",
-        third.stderr
-    );
-    assert!(
-        third
-            .stderr
-            .contains("because 5 calls in a row failed over "),
-        "{}",
-        third.stderr
-    );
-    assert!(
-        third.stderr.contains("; next probe at "),
-        "{}",
-        third.stderr
-    );
-    assert!(
-        third.stderr.contains("[guard: nothing was sent]"),
-        "{}",
-        third.stderr
-    );
-    assert_eq!(
-        server.hits("/sync"),
-        5,
-        "the third run did not touch the network"
-    );
-
-    let json = steady(&[&args[..], &["--format", "json"]].concat());
+    // Runs 1 to 5: four attempts each, one failed call each; the fifth failed call in
+    // a row opens the circuit.
+    for run in 1..=5 {
+        let out = steady(&args);
+        assert_eq!(out.code, 5, "run {run}: {}", out.stderr);
+        assert!(out.stderr.contains("4 attempts in "), "{}", out.stderr);
+    }
+    assert_eq!(server.hits("/sync"), 20, "a run's retries never tripped it");
+    // Run 6, --fail-fast: nothing is sent; exit 8 says so, with since when, why and
+    // the next probe.
+    let sixth = steady(&[&args[..], &["--fail-fast"]].concat());
+    assert_eq!(sixth.code, 8, "{}", sixth.stderr);
+    for part in [
+        "not sent: circuit open for http://127.0.0.1:",
+        "because 5 calls in a row failed over ",
+        "; next probe at ",
+        "[guard: nothing was sent]",
+    ] {
+        assert!(sixth.stderr.contains(part), "{part}: {}", sixth.stderr);
+    }
+    let json = steady(&[&args[..], &["--fail-fast", "--format", "json"]].concat());
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(
         (v["layer"].as_str(), v["error"]["kind"].as_str()),
@@ -90,6 +65,29 @@ fn a_cron_job_with_state_stops_hammering_a_dead_api() {
     );
     assert_eq!(v["guard_log"][0]["guard"], "breaker");
     assert_eq!(v["attempts"], 0);
+    // Run 7: the probe comes after its 100ms deadline, so it cannot wait for it.
+    let seventh = steady(&[&args[..], &["--timeout", "100ms"]].concat());
+    assert_eq!(seventh.code, 8, "{}", seventh.stderr);
+    assert_eq!(
+        server.hits("/sync"),
+        20,
+        "runs 6 and 7 did not touch the network"
+    );
+    // Run 8, the default: it waits for the probe (within its 60s deadline), which
+    // finds the API back.
+    let eighth = steady(&[&args[..], &["-v"]].concat());
+    assert_eq!(eighth.code, 0, "{}", eighth.stderr);
+    assert!(
+        eighth.stderr.contains("; waiting for it (60s left)"),
+        "{}",
+        eighth.stderr
+    );
+    assert!(
+        eighth.stderr.contains(" closed: the probe succeeded"),
+        "{}",
+        eighth.stderr
+    );
+    assert_eq!(server.hits("/sync"), 21);
 }
 
 #[test]

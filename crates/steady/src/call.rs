@@ -35,7 +35,17 @@ struct Call<'a> {
     deadline: Deadline,
     log: Vec<Attempt>,
     guard_log: Vec<GuardEvent>,
+    /// The call's health, told to the breaker once, when the call ends.
+    pending: Option<Health>,
+    /// The current attempt is the half-open circuit's probe.
+    probe: bool,
+    /// The next attempt still has to take its retry from the budget (it was spent
+    /// when the retry was decided, and the call waits for it).
+    owes_budget: bool,
 }
+
+/// How often a call waiting on a half-open circuit looks whether its probe closed it.
+const PROBE_POLL: Duration = Duration::from_millis(100);
 
 impl Client {
     pub(crate) async fn execute(&self, request: Request) -> Result<Response, Error> {
@@ -60,6 +70,9 @@ impl Client {
             ),
             log: Vec::new(),
             guard_log: Vec::new(),
+            pending: None,
+            probe: false,
+            owes_budget: false,
         };
         let wire = Wire {
             http: &inner.http,
@@ -75,13 +88,17 @@ impl Client {
             ),
             None => None,
         };
-        let max_attempts = inner.retry.max_retries.saturating_add(1);
+        let max_attempts = request
+            .retries
+            .unwrap_or(inner.retry.max_retries)
+            .saturating_add(1);
         let mut previous_wait: Option<Duration> = None;
         let mut failed: Option<Failed> = None;
 
         for number in 1..=max_attempts {
             // The guards, before any byte is sent.
             if let Err((guard, message, stop)) = call.admit(number).await {
+                call.settle();
                 {
                     return Err(match failed.take() {
                         // A retry was refused: the last real failure, with the reason.
@@ -99,6 +116,7 @@ impl Client {
                     Ok(permit) => Some(permit),
                     Err(message) => {
                         call.event(GuardKind::Bulkhead, None, message.clone());
+                        call.settle();
                         return Err(match failed.take() {
                             Some(failed) => call.fail(failed, StopReason::BulkheadFull, scrubber),
                             None => Error::new(Kind::Guard(GuardKind::Bulkhead, message))
@@ -118,6 +136,7 @@ impl Client {
             drop(permit);
             if let (Err(failure), Some(part)) = (&result, &part) {
                 if let Some(why) = &failure.write_error {
+                    call.settle();
                     // The local disk failed, not the network: no retry helps.
                     return Err(crate::download::save_error(part.destination(), why)
                         .with_request(&request.method, call.shown_url.clone())
@@ -213,9 +232,17 @@ impl Client {
             if let Some(limit) = &limit {
                 call.event(GuardKind::ServerLimit, None, describe_limit(limit));
             }
+            // The breaker hears of a probe at once, of any other call when it ends.
+            let told = if std::mem::take(&mut call.probe) {
+                call.pending = None;
+                Some(health)
+            } else {
+                call.pending = Some(health);
+                None
+            };
             if let Some(t) = inner
                 .guards
-                .record(&call.host, health, limit.as_ref(), now_ms)
+                .record(&call.host, told, limit.as_ref(), now_ms)
             {
                 call.transition(t);
             }
@@ -236,11 +263,32 @@ impl Client {
                 left: call.left(),
                 total: call.deadline.total,
                 backoff,
+                retries: request.retries,
             });
-            if let Decision::Retry { .. } = decision {
-                if let Err(message) = inner.guards.withdraw(&call.host, wall_ms(clock.wall())) {
-                    call.event(GuardKind::Budget, None, message);
-                    decision = Decision::Stop(StopReason::BudgetExhausted);
+            if let Decision::Retry { wait, .. } = &mut decision {
+                let now_ms = wall_ms(clock.wall());
+                if let Err((message, allowed_at)) = inner.guards.withdraw(&call.host, now_ms) {
+                    // Wait for the budget when it allows a retry before the deadline.
+                    let until = allowed_at
+                        .filter(|_| !inner.guards.config.fail_fast)
+                        .map(|at| Duration::from_millis(at.saturating_sub(now_ms)))
+                        .filter(|until| (*until).max(*wait) < call.left());
+                    match until {
+                        Some(until) => {
+                            let longer = until.saturating_sub(*wait);
+                            *wait = (*wait).max(until);
+                            call.owes_budget = true;
+                            call.event(
+                                GuardKind::Budget,
+                                Some(longer),
+                                format!("{message}; the retry waits {} for it", human(*wait)),
+                            );
+                        }
+                        None => {
+                            call.event(GuardKind::Budget, None, message);
+                            decision = Decision::Stop(StopReason::BudgetExhausted);
+                        }
+                    }
                 }
             }
 
@@ -267,6 +315,9 @@ impl Client {
             log_attempt(request.method.as_str(), &call.shown_url, &attempt);
             call.log.push(attempt);
 
+            if !matches!(decision, Decision::Retry { .. }) {
+                call.settle();
+            }
             match decision {
                 Decision::Done => {
                     let ex = result.expect("a successful attempt has a response");
@@ -351,43 +402,119 @@ impl Call<'_> {
         });
     }
 
-    /// Asks the guards whether attempt `number` may go, and waits for permits.
-    /// `Err` carries the refusing guard, its message and the stop reason for a retry.
+    /// Tells the breaker how the call went, once, when it ends.
+    fn settle(&mut self) {
+        let Some(health) = self.pending.take() else {
+            return;
+        };
+        let guards = &self.client.inner.guards;
+        let now_ms = wall_ms(self.client.inner.clock.wall());
+        if let Some(t) = guards.record(&self.host, Some(health), None, now_ms) {
+            self.transition(t);
+        }
+    }
+
+    /// Asks the guards whether attempt `number` may go, and waits for permits: the
+    /// retry budget (when the retry was decided on a spent one), the circuit (an open
+    /// one lets the call wait for its probe when that comes before the deadline), then
+    /// pauses and the client's pace. `Err` carries the refusing guard, its message and
+    /// the stop reason for a retry.
     async fn admit(&mut self, number: u32) -> Result<(), (GuardKind, String, StopReason)> {
         let inner = &self.client.inner;
-        let now_ms = wall_ms(inner.clock.wall());
-        match inner.guards.admit(&self.host, number, now_ms) {
-            Admit::Refused { guard, message } => {
-                self.event(guard, None, message.clone());
-                Err((guard, message, StopReason::CircuitOpen))
+        let fail_fast = inner.guards.config.fail_fast;
+        while std::mem::take(&mut self.owes_budget) {
+            let now_ms = wall_ms(inner.clock.wall());
+            let Err((message, allowed_at)) = inner.guards.withdraw(&self.host, now_ms) else {
+                break;
+            };
+            // Another call took the retry the wait was for: wait again, within the deadline.
+            let until = allowed_at.map(|at| Duration::from_millis(at.saturating_sub(now_ms)));
+            match until.filter(|until| *until < self.left()) {
+                Some(until) => {
+                    self.event(
+                        GuardKind::Budget,
+                        Some(until),
+                        format!("{message}; the retry waits {} more", human(until)),
+                    );
+                    self.owes_budget = true;
+                    inner.clock.sleep(until.max(Duration::from_millis(1))).await;
+                }
+                None => {
+                    self.event(GuardKind::Budget, None, message.clone());
+                    return Err((GuardKind::Budget, message, StopReason::BudgetExhausted));
+                }
             }
-            Admit::Go {
-                wait, transition, ..
-            } => {
-                if let Some(t) = transition {
-                    self.transition(t);
-                }
-                if let Some((wait, guard, reason)) = wait {
+        }
+        let mut waiting: Option<String> = None;
+        loop {
+            let now_ms = wall_ms(inner.clock.wall());
+            match inner.guards.admit(&self.host, number, now_ms) {
+                Admit::Refused {
+                    guard,
+                    message,
+                    retry_at_ms,
+                    probing,
+                } => {
+                    let until = Duration::from_millis(retry_at_ms.saturating_sub(now_ms));
                     let left = self.left();
-                    if wait >= left {
-                        let message = format!(
-                            "{reason}: the next permit is in {}, {} before the deadline",
-                            human(wait),
-                            human(left)
-                        );
+                    if fail_fast || until >= left {
+                        let message = match &waiting {
+                            Some(_) => format!(
+                                "{message}; waited for it, but the probe comes {} before the deadline",
+                                human(left)
+                            ),
+                            None => message,
+                        };
                         self.event(guard, None, message.clone());
-                        return Err((guard, message, StopReason::GuardWaitPastDeadline));
+                        return Err((guard, message, StopReason::CircuitOpen));
                     }
-                    let message = match guard {
-                        GuardKind::ServerLimit => {
-                            format!("paused {} because {reason}", human(wait))
-                        }
-                        _ => format!("waited {} for a permit ({reason})", human(wait)),
+                    // Once per reason: a wait polled in steps is one event.
+                    if waiting.as_deref() != Some(message.as_str()) {
+                        self.event(
+                            guard,
+                            Some(until),
+                            format!("{message}; waiting for it ({} left)", human(left)),
+                        );
+                        waiting = Some(message);
+                    }
+                    let step = if probing {
+                        until.min(PROBE_POLL)
+                    } else {
+                        until
                     };
-                    self.event(guard, Some(wait), message);
-                    inner.clock.sleep(wait).await;
+                    inner.clock.sleep(step.max(Duration::from_millis(1))).await;
                 }
-                Ok(())
+                Admit::Go {
+                    wait,
+                    transition,
+                    probe,
+                } => {
+                    if let Some(t) = transition {
+                        self.transition(t);
+                    }
+                    self.probe = probe;
+                    if let Some((wait, guard, reason)) = wait {
+                        let left = self.left();
+                        if wait >= left {
+                            let message = format!(
+                                "{reason}: the next permit is in {}, {} before the deadline",
+                                human(wait),
+                                human(left)
+                            );
+                            self.event(guard, None, message.clone());
+                            return Err((guard, message, StopReason::GuardWaitPastDeadline));
+                        }
+                        let message = match guard {
+                            GuardKind::ServerLimit => {
+                                format!("paused {} because {reason}", human(wait))
+                            }
+                            _ => format!("waited {} for a permit ({reason})", human(wait)),
+                        };
+                        self.event(guard, Some(wait), message);
+                        inner.clock.sleep(wait).await;
+                    }
+                    return Ok(());
+                }
             }
         }
     }
@@ -423,7 +550,7 @@ impl Call<'_> {
             result = &mut primary => return result,
             _ = inner.clock.sleep(delay) => {}
         }
-        if let Err(message) = inner
+        if let Err((message, _)) = inner
             .guards
             .withdraw(&self.host, wall_ms(inner.clock.wall()))
         {

@@ -262,8 +262,10 @@ impl ClientBuilder {
         self
     }
 
-    /// The per-host circuit breaker (default [`Breaker::new`]: opens after 5 failures in
-    /// a row or 50% of the last 20 calls, for 30s doubling to 5m, one probe).
+    /// The per-host circuit breaker (default [`Breaker::new`]: opens after 5 failed
+    /// calls in a row over at least 2s or half of at least 20 calls in 10s, for 2s
+    /// doubling to 5m, one probe). It counts calls, not attempts: a call's retries
+    /// are one outcome, told when the call ends.
     pub fn breaker(mut self, breaker: Breaker) -> Self {
         self.guards.breaker = Some(breaker);
         self
@@ -310,6 +312,18 @@ impl ClientBuilder {
     /// Hedge slow idempotent calls (default: off).
     pub fn hedge(mut self, hedge: Hedge) -> Self {
         self.guards.hedge = Some(hedge);
+        self
+    }
+
+    /// Whether a call that meets an open circuit or a spent retry budget fails at once
+    /// (`true`) instead of waiting for the probe or the permit when that comes before
+    /// its deadline (default `false`: the deadline is the one limit on how long a call
+    /// may take, and a host back within it is a call that succeeds). For
+    /// latency-critical services that would rather answer from a fallback than wait.
+    /// Pauses the server asked for and the client's own pace are waited for either
+    /// way, within the deadline.
+    pub fn fail_fast(mut self, yes: bool) -> Self {
+        self.guards.fail_fast = yes;
         self
     }
 

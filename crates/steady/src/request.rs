@@ -34,6 +34,7 @@ pub(crate) struct Request {
     pub(crate) credential_headers: Vec<HeaderName>,
     pub(crate) secrets: Vec<Secret>,
     pub(crate) deadline: Option<Duration>,
+    pub(crate) retries: Option<u32>,
     pub(crate) checks: Checks,
     /// Where a successful body is streamed instead of memory.
     pub(crate) save_to: Option<PathBuf>,
@@ -79,6 +80,7 @@ impl RequestBuilder {
             credential_headers: Vec::new(),
             secrets: Vec::new(),
             deadline: None,
+            retries: None,
             checks: Checks::default(),
             save_to: None,
             max_body: None,
@@ -300,6 +302,17 @@ impl RequestBuilder {
     ) -> Self {
         self.with(|r| {
             r.checks.validate(std::sync::Arc::new(validator));
+            Ok(())
+        })
+    }
+
+    /// The most retries for this call only, instead of the client's
+    /// [`Retry::max_retries`](crate::Retry::max_retries) (the backoff, `Retry-After`
+    /// and every other rule stay the client's). A job runner that already spent some of
+    /// an item's attempts passes what is left.
+    pub fn retries(self, retries: u32) -> Self {
+        self.with(|r| {
+            r.retries = Some(retries);
             Ok(())
         })
     }

@@ -115,6 +115,7 @@ async fn a_guard_refusal_falls_back() {
                 .consecutive_failures(1)
                 .streak_span(Duration::ZERO),
         )
+        .fail_fast(true)
         .build()
         .unwrap();
     client.get(&server.url("/x")).send().await.unwrap_err();

@@ -17,8 +17,15 @@ use steady_chaos::{Reply, ScriptServer};
 use support::fast;
 
 /// A fast client builder with no retries, and its clock. Calls follow each other in
-/// microseconds here, so a streak of failures needs no minimum span.
+/// microseconds here, so a streak of failures needs no minimum span. Fail-fast, so
+/// that an open circuit answers at once; [`waiting`] is the default behaviour.
 fn single() -> (ClientBuilder, Arc<SkipClock>) {
+    let (builder, clock) = waiting();
+    (builder.fail_fast(true), clock)
+}
+
+/// As [`single`], with the default: calls wait for an open circuit's probe.
+fn waiting() -> (ClientBuilder, Arc<SkipClock>) {
     let (builder, clock) = fast();
     let breaker = Breaker::new().streak_span(Duration::ZERO);
     (builder.retry(Retry::none()).breaker(breaker), clock)
@@ -35,7 +42,7 @@ fn guard_messages(log: &[steady::GuardEvent], guard: GuardKind) -> Vec<String> {
 // Circuit breaker
 
 #[tokio::test]
-async fn the_breaker_opens_after_five_failures_in_a_row_and_then_fails_fast() {
+async fn the_breaker_opens_after_five_failed_calls_in_a_row_and_fail_fast_refuses_at_once() {
     let server = ScriptServer::builder()
         .route("/x", [Reply::status(503)])
         .start();
@@ -64,6 +71,7 @@ async fn the_breaker_opens_after_five_failures_in_a_row_and_then_fails_fast() {
         text.contains(" since ") && text.contains("because 5 calls in a row failed"),
         "{text}"
     );
+    assert!(!text.contains("waiting"), "fail-fast does not wait: {text}");
     assert!(
         text.contains("next probe at") && text.contains("(in 2s)"),
         "{text}"
@@ -198,9 +206,10 @@ async fn transport_faults_and_429_count_as_failures() {
 }
 
 #[tokio::test]
-async fn the_breaker_stops_the_retries_of_a_call_in_progress() {
+async fn one_calls_retries_are_one_failed_call_and_never_open_the_circuit() {
     let server = ScriptServer::builder()
         .route("/x", [Reply::status(503)])
+        .route("/ok", [Reply::json(200, "{}")])
         .start();
     let (builder, _) = fast();
     let client = builder
@@ -218,18 +227,146 @@ async fn the_breaker_stops_the_retries_of_a_call_in_progress() {
         .build()
         .unwrap();
     let err = client.get(&server.url("/x")).send().await.unwrap_err();
-    assert_eq!(server.hits("/x"), 3);
-    assert_eq!(err.stop_reason(), Some(StopReason::CircuitOpen));
+    assert_eq!(server.hits("/x"), 11, "every retry was sent");
     assert_eq!(
-        err.status().unwrap(),
-        503,
-        "the last real failure is reported"
+        err.stop_reason(),
+        Some(StopReason::RetriesExhausted { retries: 10 })
+    );
+    assert_eq!(err.status().unwrap(), 503);
+    let breaker = client.host_state(&server.url("/")).unwrap().breaker;
+    assert_eq!(breaker.phase(), Phase::Closed);
+    assert_eq!(breaker.window_failures(), (1, 1), "one call, one failure");
+    // The other URLs of the host are untouched; a success resets the streak.
+    client.get(&server.url("/ok")).send().await.unwrap();
+    client.get(&server.url("/x")).send().await.unwrap_err();
+    client.get(&server.url("/x")).send().await.unwrap_err();
+    let breaker = client.host_state(&server.url("/")).unwrap().breaker;
+    assert_eq!(
+        (breaker.phase(), breaker.consecutive_failures()),
+        (Phase::Closed, 2)
     );
     assert!(
-        err.explain().contains("guard: circuit open for"),
+        err.explain().contains("11 attempts in "),
         "{}",
         err.explain()
     );
+}
+
+#[tokio::test]
+async fn a_call_meeting_an_open_circuit_waits_for_the_probe_and_succeeds() {
+    let replies = std::iter::repeat_n(Reply::status(503), 5).chain([Reply::json(200, "{}")]);
+    let server = ScriptServer::builder().route("/x", replies).start();
+    let (builder, clock) = waiting();
+    let client = builder.build().unwrap();
+    for _ in 0..5 {
+        client.get(&server.url("/x")).send().await.unwrap_err();
+    }
+    let resp = client.get(&server.url("/x")).send().await.unwrap();
+    assert_eq!(server.hits("/x"), 6, "one probe, no request while open");
+    assert_eq!(
+        clock.slept(),
+        Duration::from_secs(2),
+        "it waited for the probe"
+    );
+    let events = resp.guard_log();
+    assert_eq!(events[0].wait(), Some(Duration::from_secs(2)));
+    assert!(
+        events[0]
+            .message()
+            .contains("because 5 calls in a row failed")
+            && events[0]
+                .message()
+                .ends_with("(in 2s); waiting for it (60s left)"),
+        "{}",
+        events[0].message()
+    );
+    assert_eq!(
+        guard_messages(events, GuardKind::Breaker)[1..],
+        [
+            "circuit half-open: letting a probe through",
+            "circuit closed: the probe succeeded"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_probe_after_the_deadline_fails_the_call_at_once() {
+    let server = ScriptServer::builder()
+        .route("/x", [Reply::status(503)])
+        .start();
+    let (builder, clock) = waiting();
+    let client = builder.deadline(Duration::from_secs(1)).build().unwrap();
+    for _ in 0..5 {
+        client.get(&server.url("/x")).send().await.unwrap_err();
+    }
+    let err = client.get(&server.url("/x")).send().await.unwrap_err();
+    assert_eq!((err.kind(), err.attempts()), ("circuit_open", 0));
+    assert_eq!(
+        clock.slept(),
+        Duration::ZERO,
+        "no wait that cannot end in time"
+    );
+    assert_eq!(server.hits("/x"), 5);
+}
+
+#[tokio::test]
+async fn a_call_whose_retry_meets_a_failed_probe_waits_for_the_next_one() {
+    // Open, then the probe fails (503) and the circuit reopens for 4s; the same call
+    // waits again and its next probe gets the 200.
+    let replies = std::iter::repeat_n(Reply::status(503), 6).chain([Reply::json(200, "{}")]);
+    let server = ScriptServer::builder().route("/x", replies).start();
+    let (builder, clock) = waiting();
+    let client = builder.build().unwrap();
+    for _ in 0..5 {
+        client.get(&server.url("/x")).send().await.unwrap_err();
+    }
+    let resp = client
+        .get(&server.url("/x"))
+        .retries(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.attempts(), 2);
+    assert_eq!(server.hits("/x"), 7);
+    // 2s for the first probe, the 1s backoff, 3s more for the second (4s from the
+    // failed probe), give or take the milliseconds the calls took.
+    let slept = clock.slept().as_millis();
+    assert!((5_950..=6_000).contains(&slept), "{slept} ms");
+}
+
+#[tokio::test]
+async fn calls_waiting_on_a_half_open_circuit_go_when_its_probe_closes_it() {
+    let replies = std::iter::repeat_n(Reply::status(503), 5).chain(std::iter::repeat_n(
+        Reply::json(200, "{}").delay(Duration::from_millis(30)),
+        20,
+    ));
+    let server = ScriptServer::builder().route("/x", replies).start();
+    let (builder, _) = waiting();
+    let client = builder.build().unwrap();
+    let url = server.url("/x");
+    for _ in 0..5 {
+        client.get(&url).send().await.unwrap_err();
+    }
+    let calls: Vec<_> = (0..10)
+        .map(|_| {
+            let (client, url) = (client.clone(), url.clone());
+            tokio::spawn(async move { client.get(&url).send().await })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for call in calls {
+        results.push(call.await.unwrap());
+    }
+    assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
+    assert_eq!(server.hits("/x"), 15, "each waiting call sent once");
+    let probes = results
+        .iter()
+        .filter(|r| {
+            guard_messages(r.as_ref().unwrap().guard_log(), GuardKind::Breaker)
+                .contains(&"circuit half-open: letting a probe through".to_owned())
+        })
+        .count();
+    assert_eq!(probes, 1, "one probe; the others waited for it");
 }
 
 #[tokio::test]
@@ -264,6 +401,7 @@ async fn an_empty_budget_returns_the_failure_at_once_and_says_so() {
     let client = builder
         .no_breaker()
         .retry_budget(RetryBudget::new().min_retries(2).ratio(0.0))
+        .fail_fast(true)
         .build()
         .unwrap();
     let err = client.get(&server.url("/x")).send().await.unwrap_err();
@@ -286,6 +424,64 @@ async fn an_empty_budget_returns_the_failure_at_once_and_says_so() {
     );
     // The refused retry did not wait: only the two allowed backoffs were slept.
     assert_eq!(clock.slept(), Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn a_spent_budget_makes_the_retry_wait_for_it_within_the_deadline() {
+    let server = ScriptServer::builder()
+        .route(
+            "/x",
+            std::iter::repeat_n(Reply::status(503), 3).chain([Reply::json(200, "{}")]),
+        )
+        .start();
+    let (builder, clock) = fast();
+    let client = builder
+        .no_breaker()
+        .retry_budget(RetryBudget::new().min_retries(2).ratio(0.0))
+        .build()
+        .unwrap();
+    let resp = client.get(&server.url("/x")).send().await.unwrap();
+    assert_eq!(
+        server.hits("/x"),
+        4,
+        "the third retry waited for the budget"
+    );
+    let budget = guard_messages(resp.guard_log(), GuardKind::Budget);
+    assert_eq!(budget.len(), 1, "{budget:?}");
+    assert!(
+        budget[0].contains("the retry budget is spent: 2 retries in the last 10s")
+            && budget[0].contains("; the retry waits"),
+        "{budget:?}"
+    );
+    // Backoffs of 1s and 2s, then the third retry waits until the first one's second
+    // leaves the 10s window: between 8 and 10s after the call began.
+    let slept = clock.slept();
+    assert!(
+        slept > Duration::from_secs(7) && slept <= Duration::from_secs(10),
+        "{slept:?}"
+    );
+    // With an 8s deadline the same wait cannot end in time: the call stops at once.
+    let server = ScriptServer::builder()
+        .route(
+            "/x",
+            [Reply::status(503), Reply::status(503), Reply::status(503)],
+        )
+        .start();
+    let (builder, clock) = fast();
+    let client = builder
+        .no_breaker()
+        .deadline(Duration::from_secs(8))
+        .retry_budget(RetryBudget::new().min_retries(2).ratio(0.0))
+        .build()
+        .unwrap();
+    let err = client.get(&server.url("/x")).send().await.unwrap_err();
+    assert_eq!(server.hits("/x"), 3);
+    assert_eq!(err.stop_reason(), Some(StopReason::BudgetExhausted));
+    assert_eq!(
+        clock.slept(),
+        Duration::from_secs(3),
+        "only the two backoffs"
+    );
 }
 
 #[tokio::test]
@@ -621,13 +817,16 @@ async fn a_state_file_carries_an_open_circuit_to_the_next_process() {
         .route("/x", [Reply::status(503)])
         .start();
     let path = state_path("carry");
-    // Two "cron runs" of 4 attempts each: the second trips the breaker. (Real runs are
-    // a minute apart; these follow each other at once, so no minimum span.)
-    for _ in 0..2 {
+    // Five "cron runs" of 4 attempts each, five failed calls: the fifth trips the
+    // breaker. (Real runs are a minute apart; these follow each other at once, so no
+    // minimum span.)
+    for _ in 0..5 {
         let (builder, _) = fast();
         let client = builder
             .retry(Retry::exponential().base(Duration::from_millis(1)))
             .breaker(Breaker::new().streak_span(Duration::ZERO))
+            .fail_fast(true)
+            .no_retry_budget()
             .state_file(&path)
             .build()
             .unwrap();
@@ -635,14 +834,14 @@ async fn a_state_file_carries_an_open_circuit_to_the_next_process() {
     }
     assert_eq!(
         server.hits("/x"),
-        5,
-        "the 5th failure opened the circuit and stopped the second run"
+        20,
+        "every run sent its four attempts: one run's retries are one failed call"
     );
     let (builder, _) = fast();
-    let third = builder.state_file(&path).build().unwrap();
-    let err = third.get(&server.url("/x")).send().await.unwrap_err();
+    let sixth = builder.state_file(&path).fail_fast(true).build().unwrap();
+    let err = sixth.get(&server.url("/x")).send().await.unwrap_err();
     assert_eq!(err.kind(), "circuit_open");
-    assert_eq!(server.hits("/x"), 5);
+    assert_eq!(server.hits("/x"), 20);
 }
 
 #[test]

@@ -102,6 +102,28 @@ impl BudgetState {
         *self.slots.at(now_ms, cfg.slots()).1 += 1;
         Ok(())
     }
+
+    /// When a retry refused at `now_ms` would be allowed, as the oldest seconds leave
+    /// the window (wall clock, ms); `None` when the budget can never allow one (no
+    /// floor and nothing left to leave).
+    pub(crate) fn next_allowed_ms(&self, cfg: &RetryBudget, now_ms: u64) -> Option<u64> {
+        let (mut firsts, mut retries) = self.counts();
+        let allowed = |firsts: u32, retries: u32| {
+            f64::from(retries) + 1.0 <= f64::from(cfg.min_retries) + cfg.ratio * f64::from(firsts)
+        };
+        if allowed(firsts, retries) {
+            return Some(now_ms);
+        }
+        for (second, f, r) in self.slots.iter() {
+            firsts -= f;
+            retries -= r;
+            if allowed(firsts, retries) {
+                // The second leaves a window of `slots` seconds once that many more began.
+                return Some(((second + cfg.slots()) * 1000).max(now_ms));
+            }
+        }
+        None
+    }
 }
 
 #[cfg(test)]
@@ -134,6 +156,20 @@ mod tests {
             .take_while(|_| b.withdraw(&cfg, 5_000).is_ok())
             .count();
         assert_eq!(allowed, 20);
+    }
+
+    #[test]
+    fn a_spent_budget_says_when_the_next_retry_is_allowed() {
+        let cfg = RetryBudget::new().min_retries(2).ratio(0.0);
+        let mut b = BudgetState::default();
+        b.withdraw(&cfg, 1_200).unwrap();
+        b.withdraw(&cfg, 3_500).unwrap();
+        assert!(b.withdraw(&cfg, 4_000).is_err());
+        // The retry of second 1 leaves the 10s window when second 11 begins.
+        assert_eq!(b.next_allowed_ms(&cfg, 4_000), Some(11_000));
+        b.withdraw(&cfg, 11_000).unwrap();
+        let none = RetryBudget::new().min_retries(0).ratio(0.0);
+        assert_eq!(BudgetState::default().next_allowed_ms(&none, 0), None);
     }
 
     #[test]

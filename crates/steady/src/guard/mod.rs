@@ -15,8 +15,18 @@
 //! - the [bulkhead](crate::bulkhead): a bound on calls in flight (opt-in);
 //! - [hedging](crate::hedge): a second request when an idempotent one is slow (opt-in).
 //!
-//! All of them run under the call's one deadline: a permit, a pause or a probe that
-//! would come after it fails the call at once instead.
+//! The deadline is the one "how long": a call that meets an open circuit, a spent retry
+//! budget, a pause or a pace waits for the probe, the permit or the end of the pause
+//! when that comes before its deadline, and goes on once the host is back; it fails at
+//! once only when the wait would end after the deadline. A latency-critical service
+//! that would rather fail than wait sets [`ClientBuilder::fail_fast`]: an open circuit
+//! or a spent budget then fails the call at once (pauses and paces stay bounded by the
+//! deadline).
+//!
+//! The breaker judges a host from calls, not attempts: a call tells it its outcome
+//! once, when it ends (and a half-open circuit's probe at once), so one call retrying
+//! a failing URL is one failed call, never a streak that opens the circuit for every
+//! other URL of the host.
 //!
 //! Their state is plain data per host ([`HostState`]) kept in a [`GuardStore`]: in
 //! memory for the life of the client by default, or in a SQLite file shared by
@@ -42,6 +52,8 @@ use crate::budget::{BudgetState, RetryBudget};
 use crate::bulkhead::{Bulkhead, Bulkheads};
 use crate::hedge::{Hedge, Latencies};
 use crate::rate::{Rate, RateState, ServerLimit};
+#[cfg(doc)]
+use crate::ClientBuilder;
 
 /// Everything steady remembers about one host.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -187,6 +199,9 @@ pub(crate) struct GuardConfig {
     pub(crate) server_limits: bool,
     pub(crate) bulkhead: Option<Bulkhead>,
     pub(crate) hedge: Option<Hedge>,
+    /// Fail at once on an open circuit, a spent budget or a server pause, instead of
+    /// waiting within the deadline.
+    pub(crate) fail_fast: bool,
 }
 
 impl Default for GuardConfig {
@@ -198,6 +213,7 @@ impl Default for GuardConfig {
             server_limits: true,
             bulkhead: None,
             hedge: None,
+            fail_fast: false,
         }
     }
 }
@@ -217,10 +233,16 @@ pub(crate) enum Admit {
     Go {
         wait: Option<(Duration, GuardKind, String)>,
         transition: Option<Transition>,
+        /// The attempt is the half-open circuit's probe: its outcome decides.
+        probe: bool,
     },
     Refused {
         guard: GuardKind,
         message: String,
+        /// When the circuit lets a call through again (wall clock, ms).
+        retry_at_ms: u64,
+        /// A probe is in flight: its outcome may close the circuit any moment.
+        probing: bool,
     },
 }
 
@@ -254,27 +276,28 @@ impl Guards {
 
     /// Before attempt `number`: breaker, first-attempt deposit, server pause, client rate.
     pub(crate) fn admit(&self, host: &str, number: u32, now_ms: u64) -> Admit {
-        let mut answer = Admit::Go {
+        let go = || Admit::Go {
             wait: None,
             transition: None,
+            probe: false,
         };
+        let mut answer = go();
         let config = &self.config;
         self.update(host, &mut |state| {
-            answer = Admit::Go {
-                wait: None,
-                transition: None,
-            };
+            answer = go();
             let mut transition = None;
+            let mut probe = false;
             if let Some(breaker) = &config.breaker {
                 let (admission, t) = state.breaker.admit(breaker, now_ms);
                 transition = t;
                 match admission {
-                    Admission::Go { .. } => {}
+                    Admission::Go { probe: p } => probe = p,
                     Admission::Refused {
                         since_ms,
                         reason,
                         probe_at_ms,
                     } => {
+                        let probing = state.breaker.phase() == crate::breaker::Phase::HalfOpen;
                         let wait = Duration::from_millis(probe_at_ms.saturating_sub(now_ms));
                         answer = Admit::Refused {
                             guard: GuardKind::Breaker,
@@ -284,6 +307,8 @@ impl Guards {
                                 clock_time(probe_at_ms),
                                 crate::duration::human(wait)
                             ),
+                            retry_at_ms: probe_at_ms,
+                            probing,
                         };
                         return;
                     }
@@ -306,38 +331,52 @@ impl Guards {
                     wait = Some((w, GuardKind::RateLimit, format!("client rate limit {rate}")));
                 }
             }
-            answer = Admit::Go { wait, transition };
+            answer = Admit::Go {
+                wait,
+                transition,
+                probe,
+            };
         });
         answer
     }
 
-    /// Takes a retry (or a hedge) from the budget.
-    pub(crate) fn withdraw(&self, host: &str, now_ms: u64) -> Result<(), String> {
+    /// Takes a retry (or a hedge) from the budget. `Err` says why not, and when the
+    /// budget would allow one (wall clock, ms), if ever.
+    pub(crate) fn withdraw(&self, host: &str, now_ms: u64) -> Result<(), (String, Option<u64>)> {
         let Some(budget) = &self.config.budget else {
             return Ok(());
         };
         let mut result = Ok(());
         self.update(host, &mut |state| {
-            result = state.budget.withdraw(budget, now_ms)
+            result = state
+                .budget
+                .withdraw(budget, now_ms)
+                .map_err(|why| (why, state.budget.next_allowed_ms(budget, now_ms)))
         });
         result
     }
 
-    /// After an attempt: the breaker's view of it and what the server said about limits.
+    /// After an attempt: what the server said about limits, and, when given, the
+    /// breaker's view of the call (`health` is given once per call, when it ends, and
+    /// for each probe).
     pub(crate) fn record(
         &self,
         host: &str,
-        health: Health,
+        health: Option<Health>,
         limit: Option<&ServerLimit>,
         now_ms: u64,
     ) -> Option<Transition> {
+        if health.is_none() && (limit.is_none() || !self.config.server_limits) {
+            return None;
+        }
         let mut transition = None;
         let config = &self.config;
         self.update(host, &mut |state| {
             transition = config
                 .breaker
                 .as_ref()
-                .and_then(|b| state.breaker.record(b, health, now_ms));
+                .zip(health)
+                .and_then(|(b, health)| state.breaker.record(b, health, now_ms));
             if config.server_limits {
                 if let Some(limit) = limit {
                     state.rate.apply(limit, now_ms);

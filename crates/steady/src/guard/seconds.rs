@@ -51,6 +51,11 @@ impl Seconds {
         self.0.len()
     }
 
+    /// The slots, oldest first.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u64, u32, u32)> + '_ {
+        self.0.iter().copied()
+    }
+
     /// The sums of both counts.
     pub(crate) fn totals(&self) -> (u32, u32) {
         self.0

@@ -136,10 +136,9 @@ impl Retry {
         if s.verdict == Verdict::Fatal {
             return Decision::Stop(StopReason::NotRetryable);
         }
-        if s.attempt > self.max_retries {
-            return Decision::Stop(StopReason::RetriesExhausted {
-                retries: self.max_retries,
-            });
+        let retries = s.retries.unwrap_or(self.max_retries);
+        if s.attempt > retries {
+            return Decision::Stop(StopReason::RetriesExhausted { retries });
         }
         if !s.may_replay {
             return Decision::Stop(StopReason::UnsafeMethod);
@@ -190,6 +189,8 @@ pub(crate) struct Situation {
     pub(crate) total: Duration,
     /// The backoff delay drawn for this retry.
     pub(crate) backoff: Duration,
+    /// This request's own number of retries, instead of the policy's.
+    pub(crate) retries: Option<u32>,
 }
 
 #[cfg(test)]
@@ -205,6 +206,7 @@ mod tests {
             left: Duration::from_secs(60),
             total: Duration::from_secs(60),
             backoff: Duration::from_secs(1),
+            retries: None,
         }
     }
 
@@ -378,6 +380,7 @@ mod tests {
                     left,
                     total: left,
                     backoff,
+                    retries: None,
                 };
                 if let Decision::Retry { wait, reason } = policy.decide(&s) {
                     prop_assert!(wait < left, "waits {wait:?} with {left:?} left");
