@@ -129,11 +129,33 @@ impl Client {
                 },
                 None => None,
             };
+            let place = match &inner.guards.limits {
+                Some(limits) => match limits.acquire(&call.host, call.left()).await {
+                    Ok(place) => Some(place),
+                    Err(message) => {
+                        drop(permit);
+                        call.event(GuardKind::Concurrency, None, message.clone());
+                        call.settle();
+                        return Err(match failed.take() {
+                            Some(failed) => call.fail(failed, StopReason::BulkheadFull, scrubber),
+                            None => Error::new(Kind::Guard(GuardKind::Concurrency, message))
+                                .with_scrubber(scrubber)
+                                .with_request(&request.method, call.shown_url.clone())
+                                .with_guard_log(std::mem::take(&mut call.guard_log))
+                                .with_elapsed(call.elapsed()),
+                        });
+                    }
+                },
+                None => None,
+            };
 
             let started = clock.now();
             let result = call.attempt(&wire, part.as_mut()).await;
             let duration = clock.now().saturating_duration_since(started);
             drop(permit);
+            if let Some(place) = place {
+                place.finish(load_signal(&result), duration);
+            }
             if let (Err(failure), Some(part)) = (&result, &part) {
                 if let Some(why) = &failure.write_error {
                     call.settle();
@@ -627,6 +649,26 @@ impl Call<'_> {
                 failed.verdict == Verdict::Retryable,
             )
             .with_guard_log(std::mem::take(&mut self.guard_log))
+    }
+}
+
+/// What an attempt says about the host's load, for the adaptive limit.
+fn load_signal(result: &Result<Exchange, Failure>) -> crate::limit::Signal {
+    use crate::limit::Signal;
+    match result {
+        Ok(ex)
+            if matches!(
+                ex.status,
+                StatusCode::SERVICE_UNAVAILABLE
+                    | StatusCode::TOO_MANY_REQUESTS
+                    | StatusCode::GATEWAY_TIMEOUT
+            ) =>
+        {
+            Signal::Overload
+        }
+        Ok(_) => Signal::Success,
+        Err(f) if matches!(f.fault, Fault::ConnectTimeout | Fault::ReadTimeout) => Signal::Overload,
+        Err(_) => Signal::Neutral,
     }
 }
 

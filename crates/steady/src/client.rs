@@ -13,6 +13,7 @@ use crate::classify::{Classify, DefaultClassifier};
 use crate::clock::{Clock, SystemClock};
 use crate::guard::{GuardConfig, GuardStore, Guards, HostState, MemoryStore};
 use crate::hedge::Hedge;
+use crate::limit::AdaptiveConcurrency;
 use crate::rate::Rate;
 use crate::redirect::Redirects;
 use crate::request::RequestBuilder;
@@ -139,6 +140,33 @@ impl Client {
     /// The client's retry policy.
     pub fn retry_policy(&self) -> &Retry {
         &self.inner.retry
+    }
+
+    /// The adaptive concurrency limit of every host called so far (empty without
+    /// [`ClientBuilder::adaptive_concurrency`]): for a progress line and metrics.
+    pub fn concurrency_limits(&self) -> Vec<(String, crate::limit::LimitStats)> {
+        self.inner
+            .guards
+            .limits
+            .as_ref()
+            .map(|l| l.all())
+            .unwrap_or_default()
+    }
+
+    /// The adaptive concurrency limit of the host of `url`: `None` without
+    /// [`ClientBuilder::adaptive_concurrency`] or before the first call to it.
+    ///
+    /// # Errors
+    /// When `url` is not a valid URL.
+    pub fn concurrency_limit(&self, url: &str) -> Result<Option<crate::limit::LimitStats>, Error> {
+        let url = reqwest::Url::parse(url)
+            .map_err(|e| Error::usage(format!("'{url}' is not a valid URL: {e}")))?;
+        Ok(self
+            .inner
+            .guards
+            .limits
+            .as_ref()
+            .and_then(|l| l.stats(&crate::guard::host_key(&url))))
     }
 
     /// What the guards remember about the host of `url` (its circuit, budget and
@@ -306,6 +334,14 @@ impl ClientBuilder {
     /// A bound on calls in flight per host (default: none).
     pub fn bulkhead(mut self, bulkhead: Bulkhead) -> Self {
         self.guards.bulkhead = Some(bulkhead);
+        self
+    }
+
+    /// Adapts the calls in flight per host to what the host can serve, up to
+    /// `AdaptiveConcurrency::new(max)` (default: off; see [`crate::limit`]). Each
+    /// attempt waits for a place, within its deadline.
+    pub fn adaptive_concurrency(mut self, limit: AdaptiveConcurrency) -> Self {
+        self.guards.adaptive = Some(limit);
         self
     }
 

@@ -235,6 +235,7 @@ impl Error {
             Kind::Semantic(kind, _) => kind,
             Kind::Guard(GuardKind::Breaker, _) => "circuit_open",
             Kind::Guard(GuardKind::Bulkhead, _) => "bulkhead_full",
+            Kind::Guard(GuardKind::Concurrency, _) => "concurrency_limit",
             Kind::Guard(GuardKind::Budget, _) => "retry_budget",
             Kind::Guard(..) => "rate_limited",
         }
@@ -423,10 +424,13 @@ impl Error {
                 "The server answered but not with what was asked for: check the endpoint, the query and the Accept header; retrying will not help.".into()
             }
             Kind::Guard(GuardKind::Breaker, _) => {
-                "The host looks down: steady fails fast instead of adding load, and probes it again at the time above.".into()
+                "The host looks down: steady sends it nothing until the probe at the time above, which comes after this call's deadline (or --fail-fast is on); a longer --timeout waits for it.".into()
             }
             Kind::Guard(GuardKind::Bulkhead, _) => {
                 "Too many calls are in flight to this host: lower the concurrency or raise the bulkhead's limit.".into()
+            }
+            Kind::Guard(GuardKind::Concurrency, _) => {
+                "The host has shown room for fewer calls at once than are waiting: allow a longer deadline, or send fewer calls at once.".into()
             }
             Kind::Guard(..) => {
                 "The host's rate limit leaves no time before the deadline: allow a longer deadline or send fewer requests.".into()

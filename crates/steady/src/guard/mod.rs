@@ -13,7 +13,9 @@
 //!   server asks for (`429` + `Retry-After`, `X-RateLimit-*`, `RateLimit`; honoured by
 //!   default);
 //! - the [bulkhead](crate::bulkhead): a bound on calls in flight (opt-in);
-//! - [hedging](crate::hedge): a second request when an idempotent one is slow (opt-in).
+//! - [hedging](crate::hedge): a second request when an idempotent one is slow (opt-in);
+//! - [adaptive concurrency](crate::limit): as many calls in flight as the host has
+//!   shown room for (opt-in; on in `steady batch`).
 //!
 //! The deadline is the one "how long": a call that meets an open circuit, a spent retry
 //! budget, a pause or a pace waits for the probe, the permit or the end of the pause
@@ -51,6 +53,7 @@ use crate::breaker::{Admission, Breaker, BreakerState, Health, Transition};
 use crate::budget::{BudgetState, RetryBudget};
 use crate::bulkhead::{Bulkhead, Bulkheads};
 use crate::hedge::{Hedge, Latencies};
+use crate::limit::{AdaptiveConcurrency, Limits};
 use crate::rate::{Rate, RateState, ServerLimit};
 #[cfg(doc)]
 use crate::ClientBuilder;
@@ -143,10 +146,13 @@ pub enum GuardKind {
     Bulkhead,
     /// Hedging.
     Hedge,
+    /// The adaptive concurrency limit.
+    Concurrency,
 }
 
 impl GuardKind {
-    /// `breaker`, `budget`, `rate_limit`, `server_limit`, `bulkhead`, `hedge`.
+    /// `breaker`, `budget`, `rate_limit`, `server_limit`, `bulkhead`, `hedge`,
+    /// `concurrency`.
     pub fn name(self) -> &'static str {
         match self {
             GuardKind::Breaker => "breaker",
@@ -155,6 +161,7 @@ impl GuardKind {
             GuardKind::ServerLimit => "server_limit",
             GuardKind::Bulkhead => "bulkhead",
             GuardKind::Hedge => "hedge",
+            GuardKind::Concurrency => "concurrency",
         }
     }
 }
@@ -199,6 +206,7 @@ pub(crate) struct GuardConfig {
     pub(crate) server_limits: bool,
     pub(crate) bulkhead: Option<Bulkhead>,
     pub(crate) hedge: Option<Hedge>,
+    pub(crate) adaptive: Option<AdaptiveConcurrency>,
     /// Fail at once on an open circuit, a spent budget or a server pause, instead of
     /// waiting within the deadline.
     pub(crate) fail_fast: bool,
@@ -213,6 +221,7 @@ impl Default for GuardConfig {
             server_limits: true,
             bulkhead: None,
             hedge: None,
+            adaptive: None,
             fail_fast: false,
         }
     }
@@ -224,6 +233,7 @@ pub(crate) struct Guards {
     pub(crate) config: GuardConfig,
     pub(crate) store: Box<dyn GuardStore>,
     pub(crate) bulkheads: Option<Bulkheads>,
+    pub(crate) limits: Option<Limits>,
     pub(crate) latencies: Latencies,
 }
 
@@ -262,6 +272,7 @@ impl Guards {
     pub(crate) fn new(config: GuardConfig, store: Box<dyn GuardStore>) -> Self {
         Guards {
             bulkheads: config.bulkhead.map(Bulkheads::new),
+            limits: config.adaptive.map(Limits::new),
             config,
             store,
             latencies: Latencies::default(),
