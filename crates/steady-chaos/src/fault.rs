@@ -25,7 +25,9 @@
 //! | `capacity=8,queue` | ... one more waits for room instead (queueing latency, as a server with a backlog) |
 //!
 //! Common knobs: `rate=0.2` (probability, default 1), `at=5s` and `for=10s` (active from
-//! second 5 for 10 seconds after start), `path=/items` (only paths starting with it).
+//! second 5 for 10 seconds after start), `path=/items` (only paths starting with it),
+//! `first=2` (only the first 2 requests to each target, path and query: an item that
+//! fails at most twice, then succeeds).
 //! A request counts against `capacity` from when it is read until its answer is
 //! written, latency included; `rate` does not apply to it.
 
@@ -113,6 +115,9 @@ pub struct FaultSpec {
     pub duration: Option<Duration>,
     /// Only requests whose path starts with this.
     pub path: Option<String>,
+    /// Only the first this many requests to each target (path and query): a fault
+    /// that an item meets a known number of times at most, then never again.
+    pub first: Option<u32>,
     /// The text it was parsed from.
     pub text: String,
 }
@@ -201,6 +206,7 @@ pub fn parse(text: &str) -> Result<FaultSpec, String> {
     let mut at = Duration::ZERO;
     let mut duration = None;
     let mut path = None;
+    let mut first = None;
     let mut queue = false;
     for part in parts {
         let (key, v) = split(part);
@@ -224,10 +230,21 @@ pub fn parse(text: &str) -> Result<FaultSpec, String> {
             "at" => at = duration_of(need("a duration")?, part, text)?,
             "for" => duration = Some(duration_of(need("a duration")?, part, text)?),
             "path" => path = Some(need("a path prefix")?.to_owned()),
+            "first" => {
+                first = Some(
+                    need("requests per target")?
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| {
+                            format!("'{part}' in fault '{text}': first is a positive whole number of requests")
+                        })?,
+                )
+            }
             "queue" if v.is_none() => queue = true,
             other => {
                 return Err(format!(
-                    "unknown knob '{other}' in fault '{text}': expected rate, at, for, path, queue, retry-after or retry-after-date"
+                    "unknown knob '{other}' in fault '{text}': expected rate, at, for, path, first, queue, retry-after or retry-after-date"
                 ))
             }
         }
@@ -341,6 +358,7 @@ pub fn parse(text: &str) -> Result<FaultSpec, String> {
         at,
         duration,
         path,
+        first,
         text: text.to_owned(),
     })
 }

@@ -371,6 +371,25 @@ async fn capacity_with_queue_makes_the_excess_wait_for_room() {
     assert_eq!(server.stats().injected_count("capacity-queue"), 4);
 }
 
+#[tokio::test]
+async fn first_n_faults_only_the_first_requests_to_each_target() {
+    let server = chaos(&["status=503,first=2"]);
+    let mut statuses = Vec::new();
+    for target in [
+        "/items/1?n=1",
+        "/items/1?n=1",
+        "/items/1?n=1",
+        "/items/1?n=2",
+        "/items/1?n=1",
+    ] {
+        statuses.push(get(&server.url(target)).await.status().as_u16());
+    }
+    assert_eq!(statuses, [503, 503, 200, 503, 200]);
+    assert_eq!(server.stats().injected_count("status-503"), 3);
+    let err = ChaosConfig::new().fault("reset,first=0").unwrap_err();
+    assert!(err.contains("first is a positive whole number"), "{err}");
+}
+
 #[test]
 fn capacity_specs_are_checked() {
     for (spec, says) in [

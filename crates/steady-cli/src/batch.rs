@@ -46,7 +46,14 @@ pub async fn run(args: BatchArgs, fallback_order: &[FallbackFlag]) -> anyhow::Re
         .into());
     }
     let fallbacks = config::fallbacks(&args.common, fallback_order)?;
-    let client = config::client(&args.common)?;
+    // Guards turn items away at once (fail-fast): the runner defers them without
+    // holding a slot, so other hosts' items go meanwhile.
+    let mut builder = config::builder(&args.common)?.fail_fast(true);
+    if !args.fixed_concurrency {
+        let max = u32::try_from(args.concurrency).unwrap_or(u32::MAX);
+        builder = builder.adaptive_concurrency(steady::AdaptiveConcurrency::new(max));
+    }
+    let client = builder.build()?;
     let spooled = if from_stdin {
         Some(spool_stdin(&db)?)
     } else {
@@ -95,7 +102,12 @@ pub async fn run(args: BatchArgs, fallback_order: &[FallbackFlag]) -> anyhow::Re
     });
 
     let resume_command = resume_command(&args.input, &db);
-    let ticker = tokio::spawn(show_progress(Arc::clone(&progress), args.quiet));
+    let limits = client.clone();
+    let ticker = tokio::spawn(show_progress(
+        Arc::clone(&progress),
+        limits.clone(),
+        args.quiet,
+    ));
     let signals = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             eprintln!("\nsteady batch: stopping: finishing the items in flight (Ctrl-C again to quit at once; the database stays consistent)");
@@ -140,7 +152,15 @@ pub async fn run(args: BatchArgs, fallback_order: &[FallbackFlag]) -> anyhow::Re
         }
         return Ok(exit::exit(exit::UNSAVED));
     }
-    summary(&db, &report, &progress, &resume_command, args.quiet)?;
+    summary(
+        &db,
+        &report,
+        &progress,
+        &limits,
+        args.concurrency,
+        &resume_command,
+        args.quiet,
+    )?;
     Ok(exit::exit(match report.status {
         RunStatus::Interrupted => INTERRUPTED,
         _ if report.failed > 0 || failed_in_db(&db)? > 0 => FAILED_ITEMS,
@@ -186,7 +206,7 @@ fn spool_stdin(db: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// A progress bar on a terminal; a plain line every 5 seconds otherwise.
-async fn show_progress(progress: Arc<Progress>, quiet: bool) {
+async fn show_progress(progress: Arc<Progress>, client: steady::Client, quiet: bool) {
     if quiet {
         return;
     }
@@ -221,7 +241,8 @@ async fn show_progress(progress: Arc<Progress>, quiet: bool) {
                 format!(" waiting for: {hosts}")
             };
             bar.set_message(format!(
-                "ok {ok} failed {failed} deferred {deferred}{waiting}"
+                "ok {ok} failed {failed} deferred {deferred}{}{waiting}",
+                limit_now(&client)
             ));
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -235,15 +256,65 @@ async fn show_progress(progress: Arc<Progress>, quiet: bool) {
             } else {
                 format!(", waiting for {hosts}")
             };
-            eprintln!("steady batch: {done}/{total} done ({ok} ok, {failed} failed, {deferred} deferred{waiting}), {rate:.0}/s");
+            eprintln!(
+                "steady batch: {done}/{total} done ({ok} ok, {failed} failed, {deferred} deferred{}{waiting}), {rate:.0}/s",
+                limit_now(&client).replacen(' ', ", ", 1)
+            );
         }
     }
 }
 
+/// ` limit N`: the calls in flight the hosts allow now (adaptive concurrency), or
+/// nothing when it is off.
+fn limit_now(client: &steady::Client) -> String {
+    let limits = client.concurrency_limits();
+    if limits.is_empty() {
+        return String::new();
+    }
+    format!(
+        " limit {}",
+        limits.iter().map(|(_, l)| l.limit).sum::<u32>()
+    )
+}
+
+/// The summary's line on adaptive concurrency: the range each host's limit moved in.
+fn concurrency_line(client: &steady::Client, max: usize) -> Option<String> {
+    let mut limits = client.concurrency_limits();
+    limits.sort_by(|a, b| a.0.cmp(&b.0));
+    let range = |l: &steady::limit::LimitStats| {
+        let cuts = match l.decreases {
+            0 => "no sign of overload".to_owned(),
+            1 => "cut once on signs of overload".to_owned(),
+            n => format!("cut {n} times on signs of overload"),
+        };
+        format!(
+            "{} to {} in flight, adapted to the host (--concurrency {max}); {cuts}; {} at the end",
+            l.lowest, l.highest, l.limit
+        )
+    };
+    match limits.as_slice() {
+        [] => None,
+        [(_, only)] => Some(format!("  concurrency: {}\n", range(only))),
+        several => {
+            let mut line = String::from("  concurrency per host:\n");
+            for (host, l) in several.iter().take(5) {
+                line.push_str(&format!("    {host}: {}\n", range(l)));
+            }
+            if several.len() > 5 {
+                line.push_str(&format!("    ... and {} more hosts\n", several.len() - 5));
+            }
+            Some(line)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn summary(
     db: &Path,
     report: &run::Report,
     progress: &Progress,
+    client: &steady::Client,
+    concurrency: usize,
     resume: &str,
     quiet: bool,
 ) -> anyhow::Result<()> {
@@ -261,6 +332,9 @@ fn summary(
         "steady batch {how}: {total} items: {ok} ok, {failed} failed, {missing} without a result\n  this run: {} ok, {} failed; {} done in earlier runs\n",
         report.ok, report.failed, report.skipped
     ));
+    if let Some(line) = concurrency_line(client, concurrency) {
+        out.push_str(&line);
+    }
     let layers = store.failures_by_layer().map_err(anyhow::Error::msg)?;
     if !layers.is_empty() {
         let parts: Vec<String> = layers.iter().map(|(l, n)| format!("{l} {n}")).collect();

@@ -121,9 +121,15 @@ pub struct BatchArgs {
     #[arg(long)]
     pub resume: bool,
 
-    /// Items in flight at once.
+    /// Items in flight at once, at most. Per host, steady adapts the number in flight
+    /// to what the host serves: it starts at 4, grows toward N while answers come
+    /// back healthy, and shrinks on 503, 429, 504, timeouts and queueing latency.
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub concurrency: usize,
+
+    /// Keep --concurrency items in flight whatever the host answers (no adaptation).
+    #[arg(long)]
+    pub fixed_concurrency: bool,
 
     /// Threads that run the calls (default: half the cores, at least one; the
     /// results writer has a thread of its own). Waiting on the network needs no
@@ -136,8 +142,10 @@ pub struct BatchArgs {
     #[arg(long, value_enum, value_name = "MODE", default_value_t = OnFailureArg::Continue)]
     pub on_failure: OnFailureArg,
 
-    /// How long an item waits for its host to recover from an outage before it is
-    /// recorded as failed (resumable).
+    /// How long an item waits for its host to recover when the host is down for
+    /// everything (its circuit open, or nothing of it succeeding) before it is
+    /// recorded as failed (resumable). An item that fails while its host serves the
+    /// others gets its own outcome after its retries and one or two more rounds.
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = duration)]
     pub max_wait: Duration,
 
@@ -222,7 +230,8 @@ Faults (--fault SPEC, repeatable; the first that fires applies, latency adds up)
   outage=10s,at=5s              refuse connections from second 5 for 10s
   flap=3s/1s                    up 3s, refusing connections 1s, repeatedly
   capacity=8[,queue]            room for 8 in flight: one more gets 503 at once | waits
-Knobs: rate=0.2 (probability), at=5s and for=10s (schedule), path=/items (prefix).
+Knobs: rate=0.2 (probability), at=5s and for=10s (schedule), path=/items (prefix),
+first=2 (only the first 2 requests to each path and query: items that fail at most twice).
 
 Endpoints: GET / lists the built-in API; /__chaos/stats counts requests and faults.
 

@@ -16,6 +16,11 @@ use crate::items::{self, Item};
 
 /// The client for one invocation.
 pub fn client(args: &CommonArgs) -> anyhow::Result<Client> {
+    Ok(builder(args)?.build()?)
+}
+
+/// The client builder for one invocation, for a command that adds to it.
+pub fn builder(args: &CommonArgs) -> anyhow::Result<steady::ClientBuilder> {
     let jitter = match args.retry.jitter {
         JitterArg::Full => Jitter::Full,
         JitterArg::Equal => Jitter::Equal,
@@ -67,7 +72,7 @@ pub fn client(args: &CommonArgs) -> anyhow::Result<Client> {
                 .unwrap_or_else(steady::fallback::Cache::default_path),
         );
     }
-    Ok(builder.build()?)
+    Ok(builder)
 }
 
 /// The TLS flags, onto a client builder.

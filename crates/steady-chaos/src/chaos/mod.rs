@@ -134,6 +134,8 @@ struct Shared {
     bombs: Mutex<HashMap<u64, Bytes>>,
     /// The room of each `capacity` fault, by fault index.
     capacity: HashMap<usize, Arc<Semaphore>>,
+    /// Requests seen per target, when a fault has `first=N`.
+    targets: Mutex<HashMap<String, u32>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -231,6 +233,7 @@ async fn serve_listener(
         .collect();
     let shared = Arc::new(Shared {
         capacity,
+        targets: Mutex::new(HashMap::new()),
         config,
         addr,
         started: Instant::now(),
@@ -396,7 +399,18 @@ impl Shared {
         let mut latency = Duration::ZERO;
         let mut chosen: Option<(usize, &FaultSpec)> = None;
         let mut rate_limit_headers: Vec<(String, String)> = Vec::new();
+        let nth = if self.config.faults.iter().any(|f| f.first.is_some()) {
+            let mut targets = self.targets.lock().expect("targets");
+            let n = targets.entry(request.target.clone()).or_insert(0);
+            *n += 1;
+            *n
+        } else {
+            0
+        };
         for (index, fault) in self.config.faults.iter().enumerate() {
+            if fault.first.is_some_and(|first| nth > first) {
+                continue;
+            }
             if fault.is_connection_fault()
                 || matches!(fault.kind, FaultKind::Capacity { .. })
                 || !fault.active_at(now)

@@ -22,6 +22,22 @@ pub enum Signal {
 const MIN_BUCKET: Duration = Duration::from_secs(10);
 /// Weight of the newest latency in the recent average.
 const RECENT_WEIGHT: f64 = 0.2;
+/// Outcomes remembered for the share of overload answers, and the outcomes after a
+/// cut that judge it.
+const OUTCOMES: u32 = 32;
+
+/// A cut for overload answers, waiting to be judged by the outcomes after it.
+#[derive(Debug, Clone, Copy)]
+struct Judged {
+    /// The limit and phase before the first cut of the chain.
+    limit: f64,
+    slow_start: bool,
+    /// The share of overload answers after the previous cut of the chain.
+    previous: Option<f64>,
+    /// Answers to calls sent after the last cut, and how many of them were overload.
+    after: u32,
+    over: u32,
+}
 
 /// One host's window of calls in flight.
 #[derive(Debug, Clone)]
@@ -40,6 +56,14 @@ pub(crate) struct Window {
     lowest: u32,
     highest: u32,
     decreases: u64,
+    /// The last outcomes, one bit each (1: an overload answer), and how many.
+    outcomes: u32,
+    seen: u32,
+    /// The share of overload answers that cutting did not reduce: faults that do not
+    /// come from load (a flaky backend), which a cut cannot help.
+    noise: f64,
+    judged: Option<Judged>,
+    since_noise: u32,
 }
 
 impl Window {
@@ -57,6 +81,11 @@ impl Window {
             lowest: start as u32,
             highest: start as u32,
             decreases: 0,
+            outcomes: 0,
+            seen: 0,
+            noise: 0.0,
+            judged: None,
+            since_noise: 0,
         }
     }
 
@@ -91,20 +120,30 @@ impl Window {
     ) {
         let in_flight = self.in_flight;
         self.in_flight = self.in_flight.saturating_sub(1);
-        let overloaded = match signal {
+        let (overload, slow) = match signal {
             Signal::Neutral => return,
-            Signal::Overload => true,
-            Signal::Success => self.latency_risen(cfg, latency, now),
+            Signal::Overload => (true, false),
+            Signal::Success => (false, self.latency_risen(cfg, latency, now)),
         };
-        if overloaded {
-            if epoch == self.epoch {
-                self.limit = (self.limit * cfg.decrease).max(f64::from(cfg.min.min(cfg.max)));
-                self.slow_start = false;
-                self.epoch += 1;
-                self.decreases += 1;
+        self.note(cfg, overload, epoch);
+        // An overload answer cuts when answers like it stand out from the noise; rising
+        // latency always does (a queue is load by definition).
+        let cut = epoch == self.epoch
+            && ((overload && self.judged.is_none() && self.share() > self.noise_margin()) || slow);
+        if cut {
+            if overload {
+                self.judged = Some(Judged {
+                    limit: self.limit,
+                    slow_start: self.slow_start,
+                    previous: None,
+                    after: 0,
+                    over: 0,
+                });
             }
-        } else if f64::from(in_flight) * 2.0 >= self.limit {
-            // Grow only on evidence: the limit was at least half in use.
+            self.cut(cfg);
+        } else if !overload && self.judged.is_none() && f64::from(in_flight) * 2.0 >= self.limit {
+            // Grow only on evidence: the limit was at least half in use; and not while
+            // a cut is being judged, which growth would blur.
             self.limit += if self.slow_start {
                 1.0
             } else {
@@ -115,6 +154,97 @@ impl Window {
         let limit = self.limit();
         self.lowest = self.lowest.min(limit);
         self.highest = self.highest.max(limit);
+    }
+
+    fn cut(&mut self, cfg: &AdaptiveConcurrency) {
+        // Slow start overshoots by up to one round of doubling: the first cut halves.
+        let factor = if self.slow_start {
+            cfg.decrease.min(0.5)
+        } else {
+            cfg.decrease
+        };
+        self.limit = (self.limit * factor).max(f64::from(cfg.min.min(cfg.max)));
+        self.slow_start = false;
+        self.epoch += 1;
+        self.decreases += 1;
+    }
+
+    /// Records the outcome of a call sent in `epoch`, judges the last cut once enough
+    /// calls sent after it answered, and lets the noise fade when overload answers
+    /// become rarer.
+    ///
+    /// A cut for overload answers is judged by the answers to the calls sent after it:
+    /// hardly any (5% at most) means it helped; more than half means the host is
+    /// overloaded whatever else is true, and cutting goes on. In between, a second cut
+    /// tells: if it does not reduce them by a fifth either, they are not load (a flaky
+    /// backend that fails one call in five at any concurrency), so the cuts are undone
+    /// and from then on only clearly more of them than that cut.
+    fn note(&mut self, cfg: &AdaptiveConcurrency, overload: bool, epoch: u64) {
+        self.outcomes = (self.outcomes << 1) | u32::from(overload);
+        self.seen = (self.seen + 1).min(OUTCOMES);
+        if let Some(mut judged) = self.judged.take() {
+            if epoch == self.epoch {
+                judged.after += 1;
+                judged.over += u32::from(overload);
+            }
+            let share = f64::from(judged.over) / f64::from(judged.after.max(1));
+            if judged.after >= OUTCOMES / 4 && share > 0.5 {
+                // Most answers since the cut are overload: no need to wait for the
+                // rest (a server that sheds at once answers dozens in a millisecond).
+            } else if judged.after < OUTCOMES {
+                self.judged = Some(judged);
+            } else if share <= 0.05 || share > 0.5 {
+                // It helped, or the host is overloaded: the usual rules go on.
+            } else {
+                match judged.previous {
+                    Some(previous) if share >= previous * 0.8 => {
+                        self.limit = self.limit.max(judged.limit);
+                        self.slow_start = judged.slow_start;
+                        self.noise = self.noise.max(share);
+                    }
+                    _ => {
+                        // The first judgment, or still falling: cut once more and see.
+                        self.cut(cfg);
+                        self.judged = Some(Judged {
+                            previous: Some(share),
+                            after: 0,
+                            over: 0,
+                            ..judged
+                        });
+                    }
+                }
+            }
+        }
+        self.since_noise += 1;
+        if self.since_noise >= OUTCOMES {
+            self.since_noise = 0;
+            let share = self.share();
+            if share < self.noise {
+                self.noise = (self.noise + share) / 2.0;
+            }
+        }
+    }
+
+    /// The share of overload answers among the last outcomes.
+    fn share(&self) -> f64 {
+        if self.seen == 0 {
+            return 0.0;
+        }
+        let mask = if self.seen >= 32 {
+            u32::MAX
+        } else {
+            (1 << self.seen) - 1
+        };
+        f64::from((self.outcomes & mask).count_ones()) / f64::from(self.seen)
+    }
+
+    /// The share of overload answers a cut needs: any, until cuts proved not to help.
+    fn noise_margin(&self) -> f64 {
+        if self.noise > 0.0 {
+            self.noise + 0.1
+        } else {
+            0.0
+        }
     }
 
     /// Notes a success's latency; true when the recent average has risen well above
@@ -227,22 +357,27 @@ mod tests {
         let now = Instant::now();
         let mut flight = Flight(Vec::new());
         flight.fill(&mut w);
-        // A whole window of 503s: one cut, not twenty.
+        // A whole window of 503s: one cut, not twenty; the first, ending slow start,
+        // halves.
         for _ in 0..20 {
             let epoch = flight.0.remove(0);
             w.release(&cfg, epoch, Signal::Overload, MS, now);
         }
-        assert_eq!(w.limit(), 14);
-        assert_eq!(w.stats().decreases, 1);
-        // Additive now: half a call per full round.
+        assert_eq!((w.limit(), w.stats().decreases), (10, 1));
+        // Held while the answers after the cut judge it (32 of them), then half a call
+        // per round.
         let mut limits = Vec::new();
-        for _ in 0..4 {
+        for _ in 0..8 {
             flight.round(&mut w, &cfg, Signal::Success, 5 * MS, now);
             limits.push(w.limit());
         }
-        assert_eq!(limits, [14, 14, 15, 15]);
+        assert_eq!(limits, [10, 10, 10, 10, 10, 11, 11, 12]);
+        // Later cuts take it to 0.7 of itself.
+        let epoch = flight.0.remove(0);
+        w.release(&cfg, epoch, Signal::Overload, MS, now);
+        assert_eq!(w.limit(), 8, "12.x times 0.7");
         let stats = w.stats();
-        assert_eq!((stats.lowest, stats.highest), (14, 20));
+        assert_eq!((stats.lowest, stats.highest, stats.decreases), (8, 20, 2));
     }
 
     #[test]
@@ -262,11 +397,40 @@ mod tests {
     }
 
     #[test]
+    fn overload_answers_that_cuts_do_not_reduce_stop_holding_the_limit_down() {
+        // One answer in five is a 503 whatever the load: a flaky backend, not a full one.
+        let cfg = AdaptiveConcurrency::new(64);
+        let mut w = Window::new(&cfg);
+        let now = Instant::now();
+        let mut flight = Flight(Vec::new());
+        flight.fill(&mut w);
+        for i in 0..4_000u32 {
+            let signal = if i % 5 == 0 {
+                Signal::Overload
+            } else {
+                Signal::Success
+            };
+            let epoch = flight.0.remove(0);
+            w.release(&cfg, epoch, signal, 5 * MS, now);
+            flight.fill(&mut w);
+        }
+        assert_eq!(w.limit(), 64, "{:?}", w.stats());
+        assert!(w.noise >= 0.15, "{}", w.noise);
+        // Load-related overload on top of it still cuts: most answers turn to 503.
+        for _ in 0..64 {
+            let epoch = flight.0.remove(0);
+            w.release(&cfg, epoch, Signal::Overload, MS, now);
+            flight.fill(&mut w);
+        }
+        assert!(w.limit() < 64, "{:?}", w.stats());
+    }
+
+    #[test]
     fn never_below_the_minimum_and_neutral_outcomes_change_nothing() {
         let cfg = AdaptiveConcurrency::new(8).min(2);
         let mut w = Window::new(&cfg);
         let now = Instant::now();
-        for _ in 0..20 {
+        for _ in 0..40 {
             round(&mut w, &cfg, Signal::Overload, MS, now);
         }
         assert_eq!(w.limit(), 2);

@@ -13,12 +13,19 @@
 //!   every round trip, until the first sign of overload;
 //! - **additive increase**: after that it grows by half a call per round trip (one
 //!   per two limits' worth of successes), probing slowly for room;
-//! - **multiplicative decrease**: a sign of overload cuts it to 0.7 of itself, once
-//!   per round trip (answers to requests sent before the cut do not cut again). Signs
-//!   of overload: `503`, `429`, `504`, a timeout, or latency risen well above the
-//!   host's unloaded latency (the recent average more than twice the lowest of the
-//!   last 20 seconds and more than 10 ms above it: a server with a backlog queues
-//!   instead of refusing).
+//! - **multiplicative decrease**: a sign of overload cuts it to 0.7 of itself (the
+//!   first cut, ending slow start, halves it), once per round trip: answers to
+//!   requests sent before the cut do not cut again, and the limit holds while the
+//!   answers after the cut show whether it helped. Signs of overload: `503`, `429`,
+//!   `504`, a timeout, or latency risen well above the host's unloaded latency (the
+//!   recent average more than twice the lowest of the last 20 seconds and more than
+//!   10 ms above it: a server with a backlog queues instead of refusing);
+//! - **noise is not load**: a flaky backend that fails one call in five at any
+//!   concurrency would otherwise drive the limit to 1 (TCP's trouble on lossy links).
+//!   When two cuts in a row do not reduce the share of overload answers by a fifth
+//!   (and it stays under half), they are undone, and from then on only a share
+//!   clearly above that one (10 points more) cuts. More than half the answers
+//!   overloaded always cuts.
 //!
 //! The limit never drops below [`AdaptiveConcurrency::min`] (1) nor rises above
 //! [`AdaptiveConcurrency::max`]. A call waits for a place before each attempt, within

@@ -3,19 +3,13 @@
 //! Items are read from the input as they are needed (never loaded whole; a small input's
 //! lines come parsed from the check pass instead, see [`Checked::lines`]), sent with at
 //! most `concurrency` in flight, and each final result is written in one transaction
-//! by a single writer thread. A host outage does not fail items: an item whose call
-//! ends in a transport failure, a 429, a guard refusal, or a 5xx while the host's
-//! circuit is open, is *deferred*: it waits, holding no concurrency slot, until the
-//! host's circuit lets a probe through (or a server pause ends), then goes again. Other
-//! hosts carry on meanwhile. Only after `max_wait` without recovery is the item recorded
-//! as failed, and marked resumable.
-//!
-//! An item whose retries all met transient failures on a host that is otherwise up
-//! (a 503 four times in a row among successes), or whose retry was refused because the
-//! host's retry budget was spent, gets one *second round*: it is deferred
-//! once, 1 to 1.5 s, then sent again with a fresh set of retries. A nightly sync should
-//! not record a failure that another try a moment later would have turned into data;
-//! the second round costs requests only for such items (see BENCHMARKS.md, goodput).
+//! by a single writer thread. Only an item's own outcome is recorded: a call turned away
+//! by a guard (the host's circuit, retry budget or concurrency limit) or failed because
+//! its host is down is *deferred*: it waits, holding no concurrency slot, then goes
+//! again; an item whose retries ran out on a host that answered gets one or two more
+//! rounds, then its true outcome ([`defer`] has the rules). Other hosts carry on
+//! meanwhile. Only after `max_wait` with the host down is an item recorded as failed,
+//! and marked resumable.
 //!
 //! Stopping (Ctrl-C, or `--on-failure stop`) stops taking new items; items in flight
 //! finish within their deadline and are written; deferred items are left without a
@@ -34,9 +28,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use steady::fallback::{is_outage, Fallback};
+use steady::fallback::Fallback;
 use steady::report::Record;
-use steady::{Client, Error, Layer, Method, RequestBuilder};
+use steady::{Client, Error, Method, RequestBuilder};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 #[cfg(doc)]
@@ -44,6 +38,10 @@ use crate::input::Checked;
 use crate::input::{IdHasher, Item, Line, Lines};
 use crate::store::{now_rfc3339, Carried, ItemState, Row, RunLock, RunStatus, Store};
 use crate::writer::{writer, Msg, Unsaved};
+
+mod defer;
+
+use defer::{host_of, Hosts, Next};
 
 /// What to do with a failed item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -180,6 +178,7 @@ pub async fn run(
         user_stop: stop.clone(),
         semaphore: Arc::clone(&semaphore),
         key_seed: sha256.to_owned(),
+        hosts: Hosts::default(),
     });
     while let Some((line, parsed)) = lines
         .next_line()
@@ -346,44 +345,73 @@ struct Job {
     user_stop: watch::Receiver<bool>,
     semaphore: Arc<Semaphore>,
     key_seed: String,
+    hosts: Hosts,
 }
 
 impl Job {
-    /// Sends `item` until it has a result, round after round while its host is down;
-    /// `carried` holds what its earlier rounds (in earlier runs) cost.
+    /// Sends `item` until it has a result: round after round while its host is down or
+    /// a guard turns it away ([`defer`]); `carried` holds what its earlier rounds (in
+    /// earlier runs) cost.
     async fn run(self: Arc<Self>, item: Item, mut carried: Carried, permit: OwnedSemaphorePermit) {
         let mut permit = Some(permit);
-        let mut deferred_since: Option<Instant> = None;
-        let mut second_round = false;
+        let retries = self.client.retry_policy().retries();
+        // Attempts made toward the item's current set of retries.
+        let mut spent = 0u32;
+        let mut down_since: Option<Instant> = None;
+        let mut again = 0u32;
+        let mut waited_for_host = false;
         loop {
             let started = now_rfc3339();
-            let sent = Box::pin(self.send(&item)).await;
-            let deferrable = match &sent {
-                Ok(_) => false,
-                Err(err) if self.host_is_down(err, &item.url) => true,
-                Err(err) if !second_round && retries_ran_out(err) => {
-                    second_round = true;
+            let began = Instant::now();
+            let left = (spent > 0).then(|| retries.saturating_sub(spent));
+            let sent = Box::pin(self.send(&item, left)).await;
+            let next = match &sent {
+                Ok(_) => {
+                    self.hosts.succeeded(&item.parsed_url);
+                    Next::Final
+                }
+                Err(err) => defer::judge(
+                    &self.client,
+                    &self.hosts,
+                    err,
+                    &item.parsed_url,
+                    began,
+                    again,
+                ),
+            };
+            let down = match next {
+                Next::Final => {
+                    self.record(&item, &carried, started, sent, false, permit.take());
+                    if waited_for_host {
+                        self.progress
+                            .waiting_hosts
+                            .lock()
+                            .expect("hosts")
+                            .remove(&host_of(&item.url));
+                    }
+                    return;
+                }
+                Next::Defer { down: true } => {
+                    let since = *down_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= self.options.max_wait {
+                        self.record(&item, &carried, started, sent, true, permit.take());
+                        return;
+                    }
+                    spent = 0;
                     true
                 }
-                Err(_) => false,
-            };
-            if !deferrable {
-                let waited = deferred_since.is_some();
-                self.record(&item, &carried, started, sent, false, permit.take());
-                if waited {
-                    self.progress
-                        .waiting_hosts
-                        .lock()
-                        .expect("hosts")
-                        .remove(&host_of(&item.url));
+                Next::Defer { down: false } => {
+                    down_since = None;
+                    spent += record_of(&sent).attempts;
+                    false
                 }
-                return;
-            }
-            let since = *deferred_since.get_or_insert_with(Instant::now);
-            if since.elapsed() >= self.options.max_wait {
-                self.record(&item, &carried, started, sent, true, permit.take());
-                return;
-            }
+                Next::Again => {
+                    down_since = None;
+                    again += 1;
+                    spent = 0;
+                    false
+                }
+            };
             add_round(&mut carried, &record_of(&sent), started);
             drop(sent);
             if *self.user_stop.borrow() || *self.stop_tx.borrow() {
@@ -391,17 +419,20 @@ impl Job {
                 self.carry(&item, carried, permit.take());
                 return;
             }
-            // Wait for the host without holding a slot.
+            // Wait without holding a slot.
             drop(permit.take());
             self.progress.deferred.fetch_add(1, Ordering::Relaxed);
-            self.progress
-                .waiting_hosts
-                .lock()
-                .expect("hosts")
-                .insert(host_of(&item.url));
-            let wait = self
-                .wait_for(&item.url)
-                .min(self.options.max_wait.saturating_sub(since.elapsed()));
+            let mut wait = defer::wait_for(&self.client, &item.url);
+            if down {
+                waited_for_host = true;
+                self.progress
+                    .waiting_hosts
+                    .lock()
+                    .expect("hosts")
+                    .insert(host_of(&item.url));
+                let since = down_since.unwrap_or_else(Instant::now);
+                wait = wait.min(self.options.max_wait.saturating_sub(since.elapsed()));
+            }
             let mut user_stop = self.user_stop.clone();
             let mut stop_rx = self.stop_tx.subscribe();
             let interrupted = tokio::select! {
@@ -423,39 +454,8 @@ impl Job {
         }
     }
 
-    /// Whether a failure means the host is down (defer) rather than this item failed.
-    fn host_is_down(&self, err: &Error, url: &str) -> bool {
-        if !is_outage(err) {
-            return false;
-        }
-        match err.layer() {
-            Layer::Guard => true,
-            Layer::Transport => !matches!(err.kind(), "tls" | "body_too_large" | "protocol"),
-            _ if err.status().is_some_and(|s| s.as_u16() == 429) => true,
-            // A 5xx: the host is down only if its circuit says so.
-            _ => self
-                .client
-                .host_state(url)
-                .is_ok_and(|s| s.breaker.phase() != steady::breaker::Phase::Closed),
-        }
-    }
-
-    /// How long to wait before trying a deferred item again.
-    fn wait_for(&self, url: &str) -> Duration {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
-        let probe = self.client.host_state(url).ok().and_then(|s| {
-            (s.breaker.phase() == steady::breaker::Phase::Open).then(|| s.breaker.probe_at_ms())
-        });
-        match probe {
-            Some(at) if at > now => Duration::from_millis(at - now + fastrand_ms(200)),
-            _ => Duration::from_millis(1000 + fastrand_ms(500)),
-        }
-    }
-
-    async fn send(&self, item: &Item) -> Result<Sent, Error> {
+    /// One call for `item`; `retries` when it has fewer left than the client's.
+    async fn send(&self, item: &Item, retries: Option<u32>) -> Result<Sent, Error> {
         let method = Method::from_bytes(item.method.as_bytes()).unwrap_or(Method::GET);
         let idempotent = steady::retry::is_idempotent(&method);
         let mut rb = self.client.request_url(method, item.parsed_url.clone());
@@ -475,6 +475,9 @@ impl Job {
         }
         if let Some(timeout) = item.timeout {
             rb = rb.timeout(timeout);
+        }
+        if let Some(retries) = retries {
+            rb = rb.retries(retries);
         }
         rb = (self.options.prepare)(rb);
         if self.options.idempotency_keys && !idempotent {
@@ -666,34 +669,6 @@ fn outcome_text(outcome: &Record<'_>, id: &str, carried: &Carried) -> String {
     }
     text
 }
-fn host_of(url: &str) -> String {
-    steady::Url::parse(url)
-        .map(|u| {
-            format!("{}://{}", u.scheme(), u.host_str().unwrap_or(""))
-                + &u.port().map(|p| format!(":{p}")).unwrap_or_default()
-        })
-        .unwrap_or_default()
-}
-
-/// Whether the call stopped on a transient failure because its retries, or the host's
-/// retry budget, ran out: worth a second round later.
-fn retries_ran_out(err: &Error) -> bool {
-    err.is_retryable()
-        && matches!(
-            err.stop_reason(),
-            Some(steady::StopReason::RetriesExhausted { .. } | steady::StopReason::BudgetExhausted)
-        )
-}
-
-/// A little jitter, so deferred items do not all wake in the same millisecond.
-fn fastrand_ms(max: u64) -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::SystemTime::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() as u64)
-        .unwrap_or(0);
-    nanos % max.max(1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

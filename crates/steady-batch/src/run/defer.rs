@@ -1,0 +1,165 @@
+//! When an item's call fails: is that the item's own outcome, or a moment of its host?
+//!
+//! A batch must not record as failed an item that another try a moment later would
+//! have turned into data, nor wait an hour for an item whose endpoint is broken while
+//! the rest of the host answers. So a failed call is judged:
+//!
+//! - **a guard turned it away** (the host's retry budget spent, no place in its
+//!   adaptive concurrency limit): the item is *deferred* and comes back 1 to 1.5 s
+//!   later with the attempts it has left; a refusal is never its outcome;
+//! - **its host is down** (the circuit is open, the server asked for a pause, or no
+//!   connection could be made and nothing of that host succeeded during the call: the
+//!   host is unreachable for everything): deferred until the next probe, with a fresh
+//!   set of retries each time, for at most `--max-wait`;
+//! - **its host answered and the item failed anyway** (a 503 four times in a row):
+//!   one more round 1 to 1.5 s later with a fresh set of retries when other items of
+//!   the host succeeded meanwhile, two when none did (the host may be failing
+//!   everything, which the breaker then tells within those rounds), then its true
+//!   outcome (HTTP 503 after its retries), in seconds, not after `--max-wait`;
+//! - anything else (a 4xx, a semantic failure, a TLS or protocol error): its outcome.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use steady::breaker::Phase;
+use steady::fallback::is_outage;
+use steady::{Client, Error, Layer, StopReason, Url};
+
+/// What follows a failed call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// The failure is the item's result.
+    Final,
+    /// Send it again later: `down` when its host is down (bounded by `--max-wait`,
+    /// fresh retries), otherwise a guard turned it away (the attempts it made count).
+    Defer { down: bool },
+    /// Its host answered and its retries ran out: once more, with fresh retries.
+    Again,
+}
+
+/// When each host last answered an item successfully.
+#[derive(Debug, Default)]
+pub(crate) struct Hosts {
+    last_ok: Mutex<HashMap<String, Instant>>,
+}
+
+impl Hosts {
+    /// Notes a success of the host of `url`.
+    pub(crate) fn succeeded(&self, url: &Url) {
+        let key = key(url);
+        let now = Instant::now();
+        let mut hosts = self.last_ok.lock().expect("hosts");
+        match hosts.get_mut(&key) {
+            Some(at) => *at = now,
+            None => {
+                hosts.insert(key, now);
+            }
+        }
+    }
+
+    /// Whether the host of `url` succeeded after `since`.
+    fn up_since(&self, url: &Url, since: Instant) -> bool {
+        self.last_ok
+            .lock()
+            .expect("hosts")
+            .get(&key(url))
+            .is_some_and(|at| *at > since)
+    }
+}
+
+fn key(url: &Url) -> String {
+    format!(
+        "{}://{}:{}",
+        url.scheme(),
+        url.host_str().unwrap_or(""),
+        url.port_or_known_default().unwrap_or(0)
+    )
+}
+
+/// Judges the failed call of an item that began at `began`, after `again` extra
+/// rounds.
+pub(crate) fn judge(
+    client: &Client,
+    hosts: &Hosts,
+    err: &Error,
+    url: &Url,
+    began: Instant,
+    again: u32,
+) -> Next {
+    if !is_outage(err) {
+        return Next::Final;
+    }
+    if err.layer() == Layer::Guard {
+        // Nothing was sent: an open circuit or a pause is the host; a spent budget or a
+        // full limit is only "not now".
+        return match err.kind() {
+            "circuit_open" | "rate_limited" => Next::Defer { down: true },
+            _ => Next::Defer { down: false },
+        };
+    }
+    match err.stop_reason() {
+        // A retry turned away after a real failure.
+        Some(StopReason::CircuitOpen | StopReason::GuardWaitPastDeadline) => {
+            return Next::Defer { down: true }
+        }
+        Some(StopReason::BudgetExhausted | StopReason::BulkheadFull) => {
+            return Next::Defer { down: false }
+        }
+        _ => {}
+    }
+    if err.layer() == Layer::Transport && matches!(err.kind(), "tls" | "protocol") {
+        return Next::Final;
+    }
+    let circuit = client
+        .host_state(url.as_str())
+        .is_ok_and(|s| s.breaker.phase() != Phase::Closed);
+    if circuit {
+        return Next::Defer { down: true };
+    }
+    let others_up = hosts.up_since(url, began);
+    if err.layer() == Layer::Transport && !others_up {
+        return Next::Defer { down: true };
+    }
+    let rounds = if others_up { 1 } else { 2 };
+    if again < rounds && err.is_retryable() {
+        return Next::Again;
+    }
+    Next::Final
+}
+
+/// How long a deferred item waits before it goes again: until its host's next probe
+/// when the circuit is open, else 1 to 1.5 s.
+pub(crate) fn wait_for(client: &Client, url: &str) -> Duration {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let probe = client
+        .host_state(url)
+        .ok()
+        .and_then(|s| (s.breaker.phase() == Phase::Open).then(|| s.breaker.probe_at_ms()));
+    match probe {
+        Some(at) if at > now => Duration::from_millis(at - now + jitter_ms(200)),
+        _ => Duration::from_millis(1000 + jitter_ms(500)),
+    }
+}
+
+/// A little jitter, so deferred items do not all wake in the same millisecond.
+fn jitter_ms(max: u64) -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0);
+    nanos % max.max(1)
+}
+
+/// `scheme://host[:port]` of a URL, for the progress line.
+pub(crate) fn host_of(url: &str) -> String {
+    Url::parse(url)
+        .map(|u| {
+            format!("{}://{}", u.scheme(), u.host_str().unwrap_or(""))
+                + &u.port().map(|p| format!(":{p}")).unwrap_or_default()
+        })
+        .unwrap_or_default()
+}
