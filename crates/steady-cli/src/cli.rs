@@ -266,15 +266,30 @@ pub struct ChaosArgs {
     pub quiet: bool,
 }
 
+/// Which story `steady demo` tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DemoScenario {
+    /// Faults and an outage.
+    Flaky,
+    /// A server with room for 8 requests in flight.
+    Capacity,
+}
+
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Requests per client.
-    #[arg(long, value_name = "N", default_value_t = 200)]
-    pub requests: usize,
+    /// flaky: a naive client and steady against an API with faults and an outage;
+    /// capacity: a fixed concurrency and steady's adaptive one against an API with
+    /// room for 8 requests in flight.
+    #[arg(long, value_enum, value_name = "SCENARIO", default_value_t = DemoScenario::Flaky)]
+    pub scenario: DemoScenario,
 
-    /// Requests in flight at once, per client.
-    #[arg(long, value_name = "N", default_value_t = 16)]
-    pub concurrency: usize,
+    /// Requests per client (default 200; capacity: 1200).
+    #[arg(long, value_name = "N")]
+    pub requests: Option<usize>,
+
+    /// Requests in flight at once, per client (default 16; capacity: 64).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
 
     /// Seed for the faults (both clients meet the same ones).
     #[arg(long, value_name = "N", default_value_t = 7)]

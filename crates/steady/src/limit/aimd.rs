@@ -24,7 +24,7 @@ const MIN_BUCKET: Duration = Duration::from_secs(10);
 const RECENT_WEIGHT: f64 = 0.2;
 /// Outcomes remembered for the share of overload answers, and the outcomes after a
 /// cut that judge it.
-const OUTCOMES: u32 = 32;
+const OUTCOMES: u32 = 64;
 
 /// A cut for overload answers, waiting to be judged by the outcomes after it.
 #[derive(Debug, Clone, Copy)]
@@ -32,8 +32,9 @@ struct Judged {
     /// The limit and phase before the first cut of the chain.
     limit: f64,
     slow_start: bool,
-    /// The share of overload answers after the previous cut of the chain.
-    previous: Option<f64>,
+    /// The share of overload answers before this cut: over the last 64 answers, or,
+    /// early on, after the previous cut of the chain.
+    before: Option<f64>,
     /// Answers to calls sent after the last cut, and how many of them were overload.
     after: u32,
     over: u32,
@@ -57,7 +58,7 @@ pub(crate) struct Window {
     highest: u32,
     decreases: u64,
     /// The last outcomes, one bit each (1: an overload answer), and how many.
-    outcomes: u32,
+    outcomes: u64,
     seen: u32,
     /// The share of overload answers that cutting did not reduce: faults that do not
     /// come from load (a flaky backend), which a cut cannot help.
@@ -135,7 +136,7 @@ impl Window {
                 self.judged = Some(Judged {
                     limit: self.limit,
                     slow_start: self.slow_start,
-                    previous: None,
+                    before: (self.seen >= OUTCOMES / 2).then(|| self.share()),
                     after: 0,
                     over: 0,
                 });
@@ -175,12 +176,13 @@ impl Window {
     ///
     /// A cut for overload answers is judged by the answers to the calls sent after it:
     /// hardly any (5% at most) means it helped; more than half means the host is
-    /// overloaded whatever else is true, and cutting goes on. In between, a second cut
-    /// tells: if it does not reduce them by a fifth either, they are not load (a flaky
-    /// backend that fails one call in five at any concurrency), so the cuts are undone
-    /// and from then on only clearly more of them than that cut.
+    /// overloaded whatever else is true, and cutting goes on. In between, they must
+    /// have halved against the 64 answers before the cut (early on, against a second
+    /// cut's); if not, they are not load (a flaky backend that fails one call in five
+    /// at any concurrency), so the cuts are undone and from then on only clearly more
+    /// of them than that cut.
     fn note(&mut self, cfg: &AdaptiveConcurrency, overload: bool, epoch: u64) {
-        self.outcomes = (self.outcomes << 1) | u32::from(overload);
+        self.outcomes = (self.outcomes << 1) | u64::from(overload);
         self.seen = (self.seen + 1).min(OUTCOMES);
         if let Some(mut judged) = self.judged.take() {
             if epoch == self.epoch {
@@ -196,17 +198,21 @@ impl Window {
             } else if share <= 0.05 || share > 0.5 {
                 // It helped, or the host is overloaded: the usual rules go on.
             } else {
-                match judged.previous {
-                    Some(previous) if share >= previous * 0.8 => {
+                match judged.before {
+                    // Halved: load. (A share of 64 answers wanders by several points;
+                    // only a large fall tells load from chance.)
+                    Some(before) if share < before * 0.5 => {}
+                    Some(_) => {
                         self.limit = self.limit.max(judged.limit);
                         self.slow_start = judged.slow_start;
                         self.noise = self.noise.max(share);
                     }
-                    _ => {
-                        // The first judgment, or still falling: cut once more and see.
+                    None => {
+                        // Too few answers before the cut to compare with: cut once
+                        // more and compare with these.
                         self.cut(cfg);
                         self.judged = Some(Judged {
-                            previous: Some(share),
+                            before: Some(share),
                             after: 0,
                             over: 0,
                             ..judged
@@ -218,9 +224,10 @@ impl Window {
         self.since_noise += 1;
         if self.since_noise >= OUTCOMES {
             self.since_noise = 0;
+            // Slowly: the share over 64 answers wanders; the noise should not.
             let share = self.share();
             if share < self.noise {
-                self.noise = (self.noise + share) / 2.0;
+                self.noise -= (self.noise - share) / 4.0;
             }
         }
     }
@@ -230,18 +237,19 @@ impl Window {
         if self.seen == 0 {
             return 0.0;
         }
-        let mask = if self.seen >= 32 {
-            u32::MAX
+        let mask = if self.seen >= 64 {
+            u64::MAX
         } else {
             (1 << self.seen) - 1
         };
         f64::from((self.outcomes & mask).count_ones()) / f64::from(self.seen)
     }
 
-    /// The share of overload answers a cut needs: any, until cuts proved not to help.
+    /// The share of overload answers a cut needs: any, until cuts proved not to help;
+    /// then clearly more than the noise (half as much again, 10 points at least).
     fn noise_margin(&self) -> f64 {
         if self.noise > 0.0 {
-            self.noise + 0.1
+            self.noise + (self.noise / 2.0).max(0.1)
         } else {
             0.0
         }
@@ -364,14 +372,14 @@ mod tests {
             w.release(&cfg, epoch, Signal::Overload, MS, now);
         }
         assert_eq!((w.limit(), w.stats().decreases), (10, 1));
-        // Held while the answers after the cut judge it (32 of them), then half a call
+        // Held while the answers after the cut judge it (64 of them), then half a call
         // per round.
         let mut limits = Vec::new();
-        for _ in 0..8 {
+        for _ in 0..12 {
             flight.round(&mut w, &cfg, Signal::Success, 5 * MS, now);
             limits.push(w.limit());
         }
-        assert_eq!(limits, [10, 10, 10, 10, 10, 11, 11, 12]);
+        assert_eq!(limits, [10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 12, 12]);
         // Later cuts take it to 0.7 of itself.
         let epoch = flight.0.remove(0);
         w.release(&cfg, epoch, Signal::Overload, MS, now);

@@ -22,10 +22,10 @@
 //!   10 ms above it: a server with a backlog queues instead of refusing);
 //! - **noise is not load**: a flaky backend that fails one call in five at any
 //!   concurrency would otherwise drive the limit to 1 (TCP's trouble on lossy links).
-//!   When two cuts in a row do not reduce the share of overload answers by a fifth
-//!   (and it stays under half), they are undone, and from then on only a share
-//!   clearly above that one (10 points more) cuts. More than half the answers
-//!   overloaded always cuts.
+//!   When a cut does not halve the share of overload answers (the 64 answers after
+//!   it against the 64 before), and it stays under half, the cut is undone, and from
+//!   then on only a share clearly above that one (half as much again, 10 points at
+//!   least) cuts. More than half the answers overloaded always cuts.
 //!
 //! The limit never drops below [`AdaptiveConcurrency::min`] (1) nor rises above
 //! [`AdaptiveConcurrency::max`]. A call waits for a place before each attempt, within

@@ -13,8 +13,10 @@ use steady::{Decision, Layer, StopReason, WaitReason};
 use steady_chaos::{ChaosConfig, ChaosServer};
 use tokio::sync::Semaphore;
 
-use crate::cli::DemoArgs;
+use crate::cli::{DemoArgs, DemoScenario};
 use crate::exit;
+
+mod capacity;
 
 /// The fault mix: what real APIs do on a bad day.
 const FAULTS: [&str; 7] = [
@@ -139,6 +141,7 @@ where
 }
 
 async fn naive_run(args: &DemoArgs, paths: &[String]) -> anyhow::Result<Tally> {
+    let concurrency = args.concurrency.unwrap_or(16);
     let server = chaos(args.seed)?;
     let _ = rustls::crypto::ring::default_provider().install_default();
     // One attempt, one generous timeout, no checks beyond the status.
@@ -146,7 +149,7 @@ async fn naive_run(args: &DemoArgs, paths: &[String]) -> anyhow::Result<Tally> {
         .timeout(Duration::from_secs(30))
         .build()?;
     let base = server.url("");
-    let (outcomes, wall) = drive(paths, args.concurrency, |path| {
+    let (outcomes, wall) = drive(paths, concurrency, |path| {
         let client = client.clone();
         let url = format!("{base}{path}");
         async move {
@@ -183,10 +186,11 @@ async fn naive_run(args: &DemoArgs, paths: &[String]) -> anyhow::Result<Tally> {
 }
 
 async fn steady_run(args: &DemoArgs, paths: &[String]) -> anyhow::Result<(Tally, Handling)> {
+    let concurrency = args.concurrency.unwrap_or(16);
     let server = chaos(args.seed)?;
     let client = steady::Client::new()?;
     let base = server.url("");
-    let (results, wall) = drive(paths, args.concurrency, |path| {
+    let (results, wall) = drive(paths, concurrency, |path| {
         let client = client.clone();
         let url = format!("{base}{path}");
         async move { client.get(&url).send().await }
@@ -263,10 +267,19 @@ async fn steady_run(args: &DemoArgs, paths: &[String]) -> anyhow::Result<(Tally,
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let paths = paths(args.requests);
+    if args.scenario == DemoScenario::Capacity {
+        return capacity::run(
+            args.requests.unwrap_or(1200),
+            args.concurrency.unwrap_or(64),
+        )
+        .await;
+    }
+    let requests = args.requests.unwrap_or(200);
+    let concurrency = args.concurrency.unwrap_or(16);
+    let paths = paths(requests);
     println!(
         "steady demo: the same {} requests against the same flaky API, twice ({} at a time, 25 started per second).",
-        args.requests, args.concurrency
+        requests, concurrency
     );
     println!(
         "The API is `steady chaos` on 127.0.0.1 (seed {}) with:",
@@ -285,7 +298,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let (steady, handling) = steady_run(&args, &paths).await?;
     eprintln!(" {}\n", steady::duration::human(steady.wall));
 
-    let n = args.requests.max(1) as f64;
+    let n = requests.max(1) as f64;
     let pct = |k: usize| format!("{k} ({:.1}%)", 100.0 * k as f64 / n);
     let row = |label: &str, a: String, b: String| println!("  {label:<44} {a:>14}  {b:>14}");
     row("", "naive client".into(), "steady".into());
