@@ -50,15 +50,21 @@ echo "== 4. cold start"
 bash bench/coldstart.sh "$COLD"
 echo "== 5. memory"
 bash bench/memory.sh "${MEMORY[@]}"
+echo "== 6. riding out trouble (flaky items, a server with room for 8, adaptive cost)"
+bash bench/adaptive.sh
 
 python3 - <<'PY'
 import json, platform, os, subprocess
-r = {k: json.load(open(f"bench/results/{k}.json")) for k in ("overhead", "batch", "goodput", "coldstart", "memory")}
+r = {k: json.load(open(f"bench/results/{k}.json")) for k in ("overhead", "batch", "goodput", "coldstart", "memory", "adaptive")}
 cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
 summary = {"machine": {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release()}, **r}
 json.dump(summary, open("bench/results/summary.json", "w"), indent=2)
 o, b, c, m = r["overhead"], r["batch"]["ratios"], r["coldstart"]["ratios"], {x["what"]: x for x in r["memory"]["results"]}
 g = {x["tool"]: x for x in r["goodput"]["results"]}
+a = {x["scenario"]: x for x in r["adaptive"]}
+fl = {x["tool"]: x for x in a["flaky"]["results"]}
+cap = {x["tool"]: x for x in a["capacity"]["results"]}["steady"]
+cap_bound = a["capacity"]["items"] * 0.02 / 8
 rows = [
   ("overhead, one call: added latency", f'{o["one_call_added_us"]} us', "stated"),
   ("overhead, 64 at once: steady/reqwest", f'{o["c64_throughput_ratio"]}x', ">= 0.95x"),
@@ -67,6 +73,12 @@ rows = [
   ("batch: steady/oha (ceiling)", f'{b.get("steady_vs_oha", "n/a")}x', "stated"),
   ("goodput: steady success", f'{g["steady"]["success_rate"] * 100:.1f}%', "100%"),
   ("goodput: sent, steady vs urllib3", f'{g["steady"]["sent"]} vs {g["python_urllib3_retry"]["sent"]}', "fewer"),
+  ("flaky batch: steady success", f'{100 * fl["steady"]["ok"] / a["flaky"]["items"]:.1f}%', "100%"),
+  ("flaky batch: sent, steady vs urllib3", f'{fl["steady"]["sent"]} vs {fl["python_urllib3_retry"]["sent"]}', "equal"),
+  ("capacity: steady success", f'{100 * cap["ok"] / a["capacity"]["items"]:.1f}%', "100%"),
+  ("capacity: turned away", f'{100 * cap["turned_away"] / cap["sent"]:.1f}%', "<= 5%"),
+  ("capacity: wall / capacity bound", f'{cap["wall_s"] / cap_bound:.2f}x', "<= 2x"),
+  ("healthy: adaptive/fixed throughput", f'{a["healthy"]["ratio"]}x', ">= 0.97x"),
   ("cold start: steady/curl", f'{c.get("steady_vs_curl")}x', "<= 1.5x"),
   (f'memory: {r["memory"]["batch_lines"]:,}-line batch peak', f'{m["steady_batch_1m"]["peak_rss_mib"]} MiB', "< 100 MiB"),
   (f'memory: {r["memory"]["download_mib"]} MiB download peak', f'{m["steady_download"]["peak_rss_mib"]} MiB', "< 20 MiB"),
