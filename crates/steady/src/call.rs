@@ -37,6 +37,8 @@ struct Call<'a> {
     guard_log: Vec<GuardEvent>,
     /// The call's health, told to the breaker once, when the call ends.
     pending: Option<Health>,
+    /// The hash of the URL's path, for the breaker's view of which URLs fail.
+    url_key: u64,
     /// The current attempt is the half-open circuit's probe.
     probe: bool,
     /// The next attempt still has to take its retry from the budget (it was spent
@@ -71,6 +73,13 @@ impl Client {
             log: Vec::new(),
             guard_log: Vec::new(),
             pending: None,
+            url_key: {
+                use std::hash::{Hash, Hasher};
+                // Fixed keys: the same hash in every process sharing a state file.
+                let mut h = std::hash::DefaultHasher::new();
+                request.url.path().hash(&mut h);
+                h.finish()
+            },
             probe: false,
             owes_budget: false,
         };
@@ -257,7 +266,7 @@ impl Client {
             // The breaker hears of a probe at once, of any other call when it ends.
             let told = if std::mem::take(&mut call.probe) {
                 call.pending = None;
-                Some(health)
+                Some((health, call.url_key))
             } else {
                 call.pending = Some(health);
                 None
@@ -431,7 +440,7 @@ impl Call<'_> {
         };
         let guards = &self.client.inner.guards;
         let now_ms = wall_ms(self.client.inner.clock.wall());
-        if let Some(t) = guards.record(&self.host, Some(health), None, now_ms) {
+        if let Some(t) = guards.record(&self.host, Some((health, self.url_key)), None, now_ms) {
             self.transition(t);
         }
     }

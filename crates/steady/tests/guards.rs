@@ -253,6 +253,45 @@ async fn one_calls_retries_are_one_failed_call_and_never_open_the_circuit() {
 }
 
 #[tokio::test]
+async fn one_broken_endpoint_never_opens_the_circuit_for_the_rest_of_the_host() {
+    let server = ScriptServer::builder()
+        .route("/broken", [Reply::status(503)])
+        .route("/also-broken", [Reply::status(503)])
+        .fallback(Reply::json(200, "{}"))
+        .start();
+    let (builder, _) = single();
+    let client = builder
+        .breaker(
+            Breaker::new()
+                .streak_span(Duration::ZERO)
+                .window(Duration::from_secs(10), 10),
+        )
+        .build()
+        .unwrap();
+    // Two calls in three to the broken endpoint: two thirds of the calls fail.
+    for i in 0..60 {
+        let path = if i % 3 == 2 {
+            format!("/ok/{i}")
+        } else {
+            "/broken".into()
+        };
+        let _ = client.get(&server.url(&path)).send().await;
+    }
+    assert_eq!(server.hits("/broken"), 40, "none turned away");
+    let breaker = client.host_state(&server.url("/")).unwrap().breaker;
+    assert_eq!(
+        (breaker.phase(), breaker.window_failures()),
+        (Phase::Closed, (40, 60))
+    );
+    // A second URL failing too is the host's trouble.
+    let _ = client.get(&server.url("/also-broken")).send().await;
+    assert_eq!(
+        client.host_state(&server.url("/")).unwrap().breaker.phase(),
+        Phase::Open
+    );
+}
+
+#[tokio::test]
 async fn a_call_meeting_an_open_circuit_waits_for_the_probe_and_succeeds() {
     let replies = std::iter::repeat_n(Reply::status(503), 5).chain([Reply::json(200, "{}")]);
     let server = ScriptServer::builder().route("/x", replies).start();

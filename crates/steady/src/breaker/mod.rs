@@ -5,11 +5,14 @@
 //! one host (keyed by scheme, host and port) and, once the host looks down, fails calls
 //! at once without touching the network, until a probe shows it is back:
 //!
-//! - **closed** (normal): outcomes are recorded. The circuit opens when the failure
-//!   ratio over the last `window` (a time window) reaches `failure_ratio`, judged once
-//!   it holds at least `min_calls` calls, or when at least `consecutive_failures`
-//!   calls in a row failed over at least `streak_span` (nothing but failures for that
-//!   long: the host is down, however busy or quiet the client);
+//! - **closed** (normal): outcomes are recorded, one per call (a call's retries are one
+//!   outcome, told when it ends). The circuit opens when the failure ratio over the
+//!   last `window` (a time window) reaches `failure_ratio`, judged once it holds at
+//!   least `min_calls` calls and the failures are of at least two URLs (paths) or
+//!   nothing succeeded (one broken endpoint is not a host that is down), or when at
+//!   least `consecutive_failures` calls in a row failed over at least `streak_span`
+//!   (nothing but failures for that long: the host is down, however busy or quiet the
+//!   client);
 //! - **open**: calls fail fast (layer `guard`, exit code 8) for `open_for`;
 //! - **half-open**: up to `probes` calls go through; a success closes the circuit, a
 //!   failure opens it again for twice as long as last time, up to `open_max`.
@@ -177,7 +180,15 @@ pub struct BreakerState {
     pub(crate) probe_started_ms: u64,
     /// Why the circuit opened.
     pub(crate) reason: String,
+    /// The URLs (path hashes) that failed lately, one entry each with its second, at
+    /// most 8: the ratio rule needs failures of two URLs (or no success at all), so
+    /// one broken endpoint never opens the circuit for a host that serves the rest.
+    #[serde(default)]
+    pub(crate) failed_urls: Vec<(u64, u64)>,
 }
+
+/// URLs remembered for the ratio rule.
+const FAILED_URLS: usize = 8;
 
 /// The breaker's answer to "may this call go?".
 #[derive(Debug, Clone, PartialEq)]
@@ -284,11 +295,23 @@ impl BreakerState {
         }
     }
 
-    /// Records a call's outcome at `now_ms`.
+    /// Records a call's outcome at `now_ms`, for any URL of the host.
+    #[cfg(test)]
     pub(crate) fn record(
         &mut self,
         cfg: &Breaker,
         health: Health,
+        now_ms: u64,
+    ) -> Option<Transition> {
+        self.record_url(cfg, health, 0, now_ms)
+    }
+
+    /// Records the outcome at `now_ms` of a call to the URL whose path hashes to `url`.
+    pub(crate) fn record_url(
+        &mut self,
+        cfg: &Breaker,
+        health: Health,
+        url: u64,
         now_ms: u64,
     ) -> Option<Transition> {
         let failed = health == Health::Failure;
@@ -325,9 +348,19 @@ impl BreakerState {
                     self.streak_since_ms = now_ms;
                 }
                 self.consecutive += 1;
+                let now_s = now_ms / 1000;
+                let oldest = now_s.saturating_sub(cfg.window.as_secs().max(1) - 1);
+                self.failed_urls
+                    .retain(|(s, u)| *u != url && *s >= oldest && *s <= now_s + 1);
+                if self.failed_urls.len() >= FAILED_URLS {
+                    self.failed_urls.remove(0);
+                }
+                self.failed_urls.push((now_s, url));
                 let (failures, calls) = self.window_failures();
                 let streak = Duration::from_millis(now_ms.saturating_sub(self.streak_since_ms));
+                let more_than_one_url = self.failed_urls.len() >= 2 || failures == calls;
                 if calls >= cfg.min_calls
+                    && more_than_one_url
                     && f64::from(failures) >= cfg.failure_ratio * f64::from(calls)
                 {
                     self.reason = format!(
@@ -429,7 +462,7 @@ mod tests {
             } else {
                 Health::Failure
             };
-            if let Some(t) = st.record(&cfg, health, i * 100) {
+            if let Some(t) = st.record_url(&cfg, health, i % 4, i * 100) {
                 opened_at = Some((i, t.message));
                 break;
             }
@@ -550,6 +583,28 @@ mod tests {
             Admission::Refused { .. }
         ));
         assert_eq!(st.admit(&cfg, 61 * S).0, Admission::Go { probe: true });
+    }
+
+    #[test]
+    fn one_failing_url_among_successes_never_opens_the_circuit() {
+        let cfg = Breaker::new().window(Duration::from_secs(10), 10);
+        let mut st = BreakerState::default();
+        // Two calls in three fail, all to one URL; the third, to others, succeed.
+        for i in 0..60u64 {
+            let t = if i % 3 == 2 {
+                st.record_url(&cfg, Health::Success, 100 + i, i * 50)
+            } else {
+                st.record_url(&cfg, Health::Failure, 7, i * 50)
+            };
+            assert_eq!(t, None, "call {i}");
+        }
+        // A second failing URL makes it the host's trouble.
+        let t = st.record_url(&cfg, Health::Failure, 8, 3_000).unwrap();
+        assert!(
+            t.message.contains("calls in the last 10s failed"),
+            "{}",
+            t.message
+        );
     }
 
     #[test]

@@ -368,12 +368,12 @@ impl Guards {
     }
 
     /// After an attempt: what the server said about limits, and, when given, the
-    /// breaker's view of the call (`health` is given once per call, when it ends, and
-    /// for each probe).
+    /// breaker's view of the call (`health`, with the hash of the URL's path, is given
+    /// once per call, when it ends, and for each probe).
     pub(crate) fn record(
         &self,
         host: &str,
-        health: Option<Health>,
+        health: Option<(Health, u64)>,
         limit: Option<&ServerLimit>,
         now_ms: u64,
     ) -> Option<Transition> {
@@ -387,7 +387,7 @@ impl Guards {
                 .breaker
                 .as_ref()
                 .zip(health)
-                .and_then(|(b, health)| state.breaker.record(b, health, now_ms));
+                .and_then(|(b, (health, url))| state.breaker.record_url(b, health, url, now_ms));
             if config.server_limits {
                 if let Some(limit) = limit {
                     state.rate.apply(limit, now_ms);
