@@ -9,6 +9,21 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+/// Which certificate a [`TlsServer`] presents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Cert {
+    /// Self-signed, for `localhost` and `127.0.0.1` (rcgen's default: not a CA).
+    #[default]
+    SelfSigned,
+    /// ... expired (valid from 2020-01-01 to 2021-01-01).
+    Expired,
+    /// ... for `other.example` only.
+    OtherName,
+    /// ... a CA certificate (`CA:TRUE`, as `openssl req -x509` makes), used as the
+    /// server's own.
+    Ca,
+}
+
 /// A running TLS server; it stops with the process.
 pub struct TlsServer {
     addr: SocketAddr,
@@ -36,16 +51,49 @@ impl TlsServer {
     /// # Panics
     /// As [`TlsServer::start`].
     pub fn start_raw(answer: String) -> TlsServer {
-        let cert = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
-            .expect("certificate");
-        let ca_pem = cert.cert.pem();
-        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+        TlsServer::start_with(Cert::SelfSigned, answer)
+    }
+
+    /// Starts a server presenting `cert` that answers `200` with `body`.
+    ///
+    /// # Panics
+    /// As [`TlsServer::start`].
+    pub fn with_cert(cert: Cert, body: &str) -> TlsServer {
+        TlsServer::start_with(
+            cert,
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    }
+
+    fn start_with(kind: Cert, answer: String) -> TlsServer {
+        let names = match kind {
+            Cert::OtherName => vec!["other.example".to_owned()],
+            _ => vec!["localhost".to_owned(), "127.0.0.1".to_owned()],
+        };
+        let mut params = rcgen::CertificateParams::new(names).expect("certificate names");
+        match kind {
+            Cert::Expired => {
+                params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+                params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+            }
+            Cert::Ca => {
+                params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            }
+            Cert::SelfSigned | Cert::OtherName => {}
+        }
+        let signing_key = rcgen::KeyPair::generate().expect("key");
+        let cert = params.self_signed(&signing_key).expect("certificate");
+        let ca_pem = cert.pem();
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(signing_key.serialize_der().into());
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .expect("protocol versions")
             .with_no_client_auth()
-            .with_single_cert(vec![cert.cert.der().clone()], key)
+            .with_single_cert(vec![cert.der().clone()], key)
             .expect("server certificate");
         let config = Arc::new(config);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");

@@ -4,7 +4,7 @@
 
 mod support;
 
-use steady_chaos::TlsServer;
+use steady_chaos::{Cert, TlsServer};
 use support::{command, run, steady};
 
 fn ca_file(server: &TlsServer, name: &str) -> std::path::PathBuf {
@@ -27,6 +27,42 @@ fn an_unverified_certificate_exits_1_and_cacert_fixes_it() {
     assert_eq!(ok.code, 0, "{}", ok.stderr);
     assert!(ok.stdout.contains("\"ok\": true"), "{}", ok.stdout);
     assert_eq!(server.heads().len(), 1);
+}
+
+#[test]
+fn a_self_signed_ca_server_certificate_is_trusted_with_cacert_as_curl_does() {
+    // What `openssl req -x509 -newkey ...` makes: a CA:TRUE certificate, used by the
+    // server as its own.
+    let server = TlsServer::with_cert(Cert::Ca, r#"{"ok": true}"#);
+    let url = server.url("/x");
+    let refused = steady(&["get", &url]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains(
+            "TLS handshake failed: the server presents a CA certificate (CA:TRUE) as its own"
+        ),
+        "{}",
+        refused.stderr
+    );
+    let ca = ca_file(&server, "self-signed-ca");
+    let ok = steady(&["get", &url, "--cacert", ca.to_str().unwrap()]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert_eq!(server.heads().len(), 1);
+}
+
+#[test]
+fn an_expired_certificate_is_named_as_such() {
+    let server = TlsServer::with_cert(Cert::Expired, "{}");
+    let ca = ca_file(&server, "expired");
+    let out = steady(&["get", &server.url("/x"), "--cacert", ca.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("the server's certificate expired on Fri, 01 Jan 2021 00:00:00 GMT"),
+        "{}",
+        out.stderr
+    );
+    assert!(server.heads().is_empty());
 }
 
 #[test]

@@ -401,17 +401,16 @@ impl ClientBuilder {
 
     /// Trusts the certificates in `pem` (one or more `BEGIN CERTIFICATE` blocks), for
     /// servers signed by a private CA. With `only`, the system's roots are not
-    /// trusted at all (curl's `--cacert`); otherwise both are. Default: the system's
-    /// roots only.
+    /// trusted at all (curl's `--cacert`), and a server certificate that is exactly
+    /// one of them is trusted even when it is a CA certificate (a self-signed
+    /// `openssl req -x509` one: pinned, its names and dates are not checked);
+    /// otherwise both are trusted. Default: the system's roots only.
     ///
     /// # Errors
     /// `build()` fails when `pem` holds no certificate.
     pub fn root_certificates_pem(mut self, pem: impl AsRef<[u8]>, only: bool) -> Self {
-        match crate::tls::Trust::parse_pem(pem.as_ref(), "root certificates") {
-            Ok(certs) => {
-                self.trust.roots.extend(certs);
-                self.trust.only = only;
-            }
+        match self.trust.add_pem(pem.as_ref(), "root certificates") {
+            Ok(()) => self.trust.only = only,
             Err(e) => self.error = self.error.or(Some(e)),
         }
         self

@@ -346,6 +346,10 @@ impl Error {
                 Some(why) => format!("{}: {why}", fault_words(*fault)),
                 None => fault_words(*fault).to_owned(),
             },
+            Kind::Fault(fault @ Fault::Tls) => match self.tls_problem() {
+                Some(problem) => format!("{}: {}", fault_words(*fault), problem.words()),
+                None => fault_words(*fault).to_owned(),
+            },
             Kind::Fault(fault) => fault_words(*fault).to_owned(),
             Kind::Status => format!(
                 "HTTP {}",
@@ -367,6 +371,30 @@ impl Error {
             Kind::Guard(_, message) => format!("not sent: {message}"),
         };
         self.inner.scrubber.scrub(&text)
+    }
+
+    /// Why the certificate was refused, when rustls said.
+    fn tls_problem(&self) -> Option<TlsProblem> {
+        // hyper-rustls hands rustls' error over inside io::Errors, whose source()
+        // skips what they wrap: look inside each as well.
+        let mut todo: Vec<&(dyn StdError + 'static)> = vec![self.inner.source.as_deref()?];
+        while let Some(cause) = todo.pop() {
+            if let Some(rustls::Error::InvalidCertificate(e)) =
+                cause.downcast_ref::<rustls::Error>()
+            {
+                return Some(TlsProblem::of(e));
+            }
+            if let Some(inner) = cause
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+            {
+                todo.push(inner);
+            }
+            if let Some(next) = cause.source() {
+                todo.push(next);
+            }
+        }
+        None
     }
 
     /// The innermost cause's words (what hyper or the decoder said was wrong).
@@ -398,6 +426,10 @@ impl Error {
             Kind::Save(_) => {
                 "Check the destination's folder, permissions and free space; the destination was left as it was.".into()
             }
+            Kind::Fault(Fault::Tls) => match self.tls_problem() {
+                Some(problem) => problem.hint().into(),
+                None => fault_hint(Fault::Tls).into(),
+            },
             Kind::Fault(fault) => fault_hint(*fault).into(),
             Kind::Status => status_hint(self.inner.status).into(),
             Kind::RedirectNotFollowed => match self.location() {
@@ -501,6 +533,101 @@ impl Error {
                 | StopReason::BulkheadFull,
             ) => self.inner.guard_log.last(),
             _ => None,
+        }
+    }
+}
+
+/// Why a server's certificate was refused.
+enum TlsProblem {
+    UnknownIssuer,
+    Expired(Option<u64>),
+    NotYetValid,
+    OtherName {
+        expected: String,
+        presented: Vec<String>,
+    },
+    CaAsServer,
+    Other(String),
+}
+
+impl TlsProblem {
+    fn of(e: &rustls::CertificateError) -> TlsProblem {
+        use rustls::CertificateError as C;
+        match e {
+            C::UnknownIssuer => TlsProblem::UnknownIssuer,
+            C::Expired => TlsProblem::Expired(None),
+            C::ExpiredContext { not_after, .. } => TlsProblem::Expired(Some(not_after.as_secs())),
+            C::NotValidYet | C::NotValidYetContext { .. } => TlsProblem::NotYetValid,
+            C::NotValidForNameContext {
+                expected,
+                presented,
+            } => TlsProblem::OtherName {
+                expected: format!("{expected:?}")
+                    .trim_start_matches("DnsName(")
+                    .trim_start_matches("IpAddress(")
+                    .trim_end_matches(')')
+                    .trim_matches('"')
+                    .to_owned(),
+                presented: presented
+                    .iter()
+                    .map(|p| {
+                        p.trim_start_matches("DnsName(")
+                            .trim_start_matches("IpAddress(")
+                            .trim_end_matches(')')
+                            .trim_matches('"')
+                            .to_owned()
+                    })
+                    .collect(),
+            },
+            C::NotValidForName => TlsProblem::OtherName {
+                expected: String::new(),
+                presented: Vec::new(),
+            },
+            other if format!("{other:?}").contains("CaUsedAsEndEntity") => TlsProblem::CaAsServer,
+            other => TlsProblem::Other(format!("{other:?}")),
+        }
+    }
+
+    fn words(&self) -> String {
+        match self {
+            TlsProblem::UnknownIssuer => {
+                "the server's certificate is not signed by a CA this client trusts (unknown issuer)"
+                    .into()
+            }
+            TlsProblem::Expired(Some(secs)) => format!(
+                "the server's certificate expired on {}",
+                httpdate::fmt_http_date(
+                    std::time::UNIX_EPOCH + std::time::Duration::from_secs(*secs)
+                )
+            ),
+            TlsProblem::Expired(None) => "the server's certificate has expired".into(),
+            TlsProblem::NotYetValid => {
+                "the server's certificate is not valid yet (or this machine's clock is behind)"
+                    .into()
+            }
+            TlsProblem::OtherName {
+                expected,
+                presented,
+            } if !presented.is_empty() => format!(
+                "the certificate is for {}, not {expected}",
+                presented.join(", ")
+            ),
+            TlsProblem::OtherName { .. } => "the certificate is for another host name".into(),
+            TlsProblem::CaAsServer => {
+                "the server presents a CA certificate (CA:TRUE) as its own".into()
+            }
+            TlsProblem::Other(what) => format!("the certificate was refused ({what})"),
+        }
+    }
+
+    fn hint(&self) -> &'static str {
+        match self {
+            TlsProblem::UnknownIssuer => "A server signed by a private CA needs that CA's certificate: --cacert FILE (ClientBuilder::root_certificates_pem).",
+            TlsProblem::Expired(_) => "The certificate must be renewed by the service's owners; check this machine's clock too. --insecure skips the check (credentials are then refused).",
+            TlsProblem::NotYetValid => "Check this machine's clock; otherwise the service's owners issued a certificate that starts later.",
+            TlsProblem::OtherName { .. } => "Call the host by a name the certificate lists, or have the certificate reissued for this one.",
+            TlsProblem::CaAsServer => "Give exactly that certificate with --cacert to trust it, or have the server present a certificate issued by the CA.",
+            TlsProblem::Other(_) => "Check the server's certificate chain (openssl s_client -connect HOST:443 -showcerts).",
         }
     }
 }

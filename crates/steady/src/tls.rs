@@ -12,6 +12,13 @@
 //! [`ClientBuilder::danger_accept_invalid_certs`]: crate::ClientBuilder::danger_accept_invalid_certs
 //! [`ClientBuilder::danger_insecure_with_credentials`]: crate::ClientBuilder::danger_insecure_with_credentials
 
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
+
 use crate::Error;
 
 /// How one client trusts servers.
@@ -19,6 +26,8 @@ use crate::Error;
 pub(crate) struct Trust {
     /// Extra roots, parsed.
     pub(crate) roots: Vec<reqwest::Certificate>,
+    /// The same, as DER, for the check that a server certificate is one of them.
+    pub(crate) roots_der: Vec<CertificateDer<'static>>,
     /// Trust only `roots`, not the system's.
     pub(crate) only: bool,
     /// Accept any certificate.
@@ -28,6 +37,18 @@ pub(crate) struct Trust {
 }
 
 impl Trust {
+    /// Adds the certificates of a PEM bundle to the roots.
+    pub(crate) fn add_pem(&mut self, pem: &[u8], what: &str) -> Result<(), Error> {
+        let certs = Trust::parse_pem(pem, what)?;
+        self.roots.extend(certs);
+        self.roots_der.extend(
+            CertificateDer::pem_slice_iter(pem)
+                .filter_map(Result::ok)
+                .map(CertificateDer::into_owned),
+        );
+        Ok(())
+    }
+
     /// Parses a PEM bundle of one or more certificates.
     pub(crate) fn parse_pem(pem: &[u8], what: &str) -> Result<Vec<reqwest::Certificate>, Error> {
         let certs = reqwest::Certificate::from_pem_bundle(pem)
@@ -42,6 +63,11 @@ impl Trust {
 
     /// Onto reqwest's builder.
     pub(crate) fn apply(&self, mut builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+        if self.only && !self.insecure && !self.roots_der.is_empty() {
+            if let Some(config) = given_only(&self.roots_der) {
+                return builder.tls_backend_preconfigured(config);
+            }
+        }
         if !self.roots.is_empty() {
             builder = if self.only {
                 builder.tls_certs_only(self.roots.iter().cloned())
@@ -65,5 +91,135 @@ impl Trust {
             ));
         }
         Ok(())
+    }
+}
+
+/// A TLS configuration that trusts only `given`: certificates they sign, and a server
+/// certificate that is exactly one of them.
+fn given_only(given: &[CertificateDer<'static>]) -> Option<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in given {
+        // A certificate webpki cannot take as an anchor is still trusted as given.
+        let _ = roots.add(cert.clone());
+    }
+    let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots),
+        Arc::clone(&provider),
+    )
+    .build()
+    .ok()?;
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .ok()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(GivenCerts {
+            inner,
+            given: given.to_vec(),
+            algorithms: rustls::crypto::ring::default_provider().signature_verification_algorithms,
+        }))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Some(config)
+}
+
+/// webpki's verification, and one thing more, as curl with OpenSSL does: a server
+/// certificate that is exactly one the user gave with `--cacert` is trusted even when
+/// it is a CA certificate (`CA:TRUE`, what `openssl req -x509` makes by default),
+/// which webpki refuses as a server's own. That exact certificate is pinned: only the
+/// holder of its key can present it, so its names and dates are not checked (curl
+/// checks the name; webpki cannot parse a CA certificate as a server's to do so).
+/// Hand-written: rustls has no such option, and this is the case curl users hit with
+/// self-signed servers.
+#[derive(Debug)]
+struct GivenCerts {
+    inner: Arc<rustls::client::WebPkiServerVerifier>,
+    given: Vec<CertificateDer<'static>>,
+    algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
+}
+
+impl GivenCerts {
+    /// The public key of `cert` when it is a CA certificate the user gave (webpki will
+    /// not read it as a server's own): the full `SubjectPublicKeyInfo`, DER.
+    fn pinned_ca_key(&self, cert: &CertificateDer<'_>) -> Option<Vec<u8>> {
+        if !self.given.iter().any(|c| c.as_ref() == cert.as_ref()) {
+            return None;
+        }
+        if rustls::server::ParsedCertificate::try_from(cert).is_ok() {
+            return None; // a server certificate: webpki's own path handles it
+        }
+        let anchor = webpki::anchor_from_trusted_cert(cert).ok()?;
+        // The anchor keeps the SPKI's contents; put the SEQUENCE around them again.
+        let body: &[u8] = anchor.subject_public_key_info.as_ref();
+        let mut der = vec![0x30];
+        match body.len() {
+            n if n < 0x80 => der.push(n as u8),
+            n if n <= 0xff => der.extend([0x81, n as u8]),
+            n => der.extend([0x82, (n >> 8) as u8, n as u8]),
+        }
+        der.extend_from_slice(body);
+        Some(der)
+    }
+}
+
+impl ServerCertVerifier for GivenCerts {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self
+            .inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
+            Err(rustls::Error::InvalidCertificate(CertificateError::Other(other)))
+                if format!("{other:?}").contains("CaUsedAsEndEntity")
+                    && self.given.iter().any(|c| c.as_ref() == end_entity.as_ref()) =>
+            {
+                // Pinned: only the holder of its key can present it. (webpki will not
+                // parse a CA certificate as a server's, so its names cannot be checked
+                // with it.)
+                Ok(ServerCertVerified::assertion())
+            }
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        if self.pinned_ca_key(cert).is_some() {
+            return Err(rustls::Error::General(
+                "a CA certificate used as the server's own is trusted over TLS 1.3 only".into(),
+            ));
+        }
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        match self.pinned_ca_key(cert) {
+            Some(spki) => rustls::crypto::verify_tls13_signature_with_raw_key(
+                message,
+                &rustls::pki_types::SubjectPublicKeyInfoDer::from(spki.as_slice()),
+                dss,
+                &self.algorithms,
+            ),
+            None => self.inner.verify_tls13_signature(message, cert, dss),
+        }
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
     }
 }

@@ -6,7 +6,7 @@ mod support;
 
 use steady::classify::Fault;
 use steady::{Layer, Secret};
-use steady_chaos::TlsServer;
+use steady_chaos::{Cert, TlsServer};
 use support::fast;
 
 #[tokio::test]
@@ -24,6 +24,96 @@ async fn an_unknown_certificate_is_a_tls_failure_and_not_retried() {
     assert_eq!(err.fault(), Some(Fault::Tls), "{err:?}");
     assert_eq!(err.attempts(), 1);
     assert!(server.heads().is_empty(), "nothing was sent");
+    assert_eq!(
+        err.what(),
+        "TLS handshake failed: the server's certificate is not signed by a CA this client trusts (unknown issuer)"
+    );
+    assert!(err.hint().contains("--cacert FILE"), "{}", err.hint());
+}
+
+/// The error of a call to `server`, trusting exactly its own certificate.
+async fn refused_with_its_cert(server: &TlsServer) -> steady::Error {
+    fast()
+        .0
+        .root_certificates_pem(server.ca_pem(), true)
+        .build()
+        .unwrap()
+        .get(&server.url("/x"))
+        .send()
+        .await
+        .unwrap_err()
+}
+
+#[tokio::test]
+async fn an_expired_certificate_says_when_it_expired() {
+    let server = TlsServer::with_cert(Cert::Expired, "{}");
+    let err = refused_with_its_cert(&server).await;
+    assert_eq!(err.fault(), Some(Fault::Tls));
+    assert_eq!(
+        err.what(),
+        "TLS handshake failed: the server's certificate expired on Fri, 01 Jan 2021 00:00:00 GMT"
+    );
+    assert!(err.hint().contains("renewed"), "{}", err.hint());
+    assert!(server.heads().is_empty());
+}
+
+#[tokio::test]
+async fn a_certificate_for_another_name_names_both() {
+    let server = TlsServer::with_cert(Cert::OtherName, "{}");
+    let err = refused_with_its_cert(&server).await;
+    assert_eq!(
+        err.what(),
+        "TLS handshake failed: the certificate is for other.example, not localhost"
+    );
+    assert!(server.heads().is_empty());
+}
+
+#[tokio::test]
+async fn a_self_signed_ca_certificate_is_trusted_when_it_is_exactly_the_one_given() {
+    let server = TlsServer::with_cert(Cert::Ca, r#"{"ok": true}"#);
+    // Given exactly (curl --cacert accepts it; webpki alone refuses a CA as a server's
+    // own certificate).
+    let client = fast()
+        .0
+        .root_certificates_pem(server.ca_pem(), true)
+        .build()
+        .unwrap();
+    let resp = client.get(&server.url("/x")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(server.heads().len(), 1);
+    // Another CA certificate given instead: refused, and nothing is sent.
+    let other = TlsServer::with_cert(Cert::Ca, "{}");
+    let err = fast()
+        .0
+        .root_certificates_pem(other.ca_pem(), true)
+        .build()
+        .unwrap()
+        .get(&server.url("/x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.fault(), Some(Fault::Tls), "{err:?}");
+    assert_eq!(server.heads().len(), 1);
+    // Not given at all: refused, and the message says what the server did and how to
+    // trust it.
+    let err = fast()
+        .0
+        .build()
+        .unwrap()
+        .get(&server.url("/x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.what(),
+        "TLS handshake failed: the server presents a CA certificate (CA:TRUE) as its own"
+    );
+    assert!(
+        err.hint()
+            .starts_with("Give exactly that certificate with --cacert"),
+        "{}",
+        err.hint()
+    );
 }
 
 #[tokio::test]
