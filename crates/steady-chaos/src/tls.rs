@@ -2,7 +2,8 @@
 //! and `127.0.0.1`), for testing certificate checks: `--cacert`, `--insecure` and
 //! the refusal to send credentials over unverified TLS. Each connection gets one
 //! fixed JSON answer; the server records the head of every request that got through
-//! the handshake, and counts handshakes that failed.
+//! the handshake, and counts handshakes that failed. [`TlsServer::h2`] speaks HTTP/2
+//! (hyper) to clients that offer it.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -69,33 +70,7 @@ impl TlsServer {
     }
 
     fn start_with(kind: Cert, answer: String) -> TlsServer {
-        let names = match kind {
-            Cert::OtherName => vec!["other.example".to_owned()],
-            _ => vec!["localhost".to_owned(), "127.0.0.1".to_owned()],
-        };
-        let mut params = rcgen::CertificateParams::new(names).expect("certificate names");
-        match kind {
-            Cert::Expired => {
-                params.not_before = rcgen::date_time_ymd(2020, 1, 1);
-                params.not_after = rcgen::date_time_ymd(2021, 1, 1);
-            }
-            Cert::Ca => {
-                params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-            }
-            Cert::SelfSigned | Cert::OtherName => {}
-        }
-        let signing_key = rcgen::KeyPair::generate().expect("key");
-        let cert = params.self_signed(&signing_key).expect("certificate");
-        let ca_pem = cert.pem();
-        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(signing_key.serialize_der().into());
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("protocol versions")
-            .with_no_client_auth()
-            .with_single_cert(vec![cert.der().clone()], key)
-            .expect("server certificate");
-        let config = Arc::new(config);
+        let (config, ca_pem) = server_config(kind, &[]);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("address");
         let heads = Arc::new(Mutex::new(Vec::new()));
@@ -155,6 +130,82 @@ impl TlsServer {
         }
     }
 
+    /// Starts a server that speaks HTTP/2 to clients that offer it (ALPN `h2`) and
+    /// HTTP/1.1 to the others, answering every request with `200` and `body`. Each
+    /// request is recorded as `HTTP/2.0 GET /path` (the protocol, the method, the path).
+    ///
+    /// # Panics
+    /// As [`TlsServer::start`].
+    pub fn h2(body: &'static str) -> TlsServer {
+        use hyper_util::rt::{TokioExecutor, TokioIo};
+        let (config, ca_pem) = server_config(Cert::SelfSigned, &[b"h2", b"http/1.1"]);
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let addr = listener.local_addr().expect("address");
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let failed_handshakes = Arc::new(AtomicUsize::new(0));
+        let (h, f) = (Arc::clone(&heads), Arc::clone(&failed_handshakes));
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                let acceptor = tokio_rustls::TlsAcceptor::from(config);
+                loop {
+                    let Ok((stream, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let (acceptor, heads, failed) =
+                        (acceptor.clone(), Arc::clone(&h), Arc::clone(&f));
+                    tokio::spawn(async move {
+                        let Ok(tls) = acceptor.accept(stream).await else {
+                            failed.fetch_add(1, Ordering::SeqCst);
+                            return;
+                        };
+                        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                        let service = hyper::service::service_fn(
+                            move |req: hyper::Request<hyper::body::Incoming>| {
+                                heads.lock().expect("heads").push(format!(
+                                    "{:?} {} {}",
+                                    req.version(),
+                                    req.method(),
+                                    req.uri().path()
+                                ));
+                                async move {
+                                    let resp = hyper::Response::builder()
+                                        .header("content-type", "application/json")
+                                        .body(http_body_util::Full::new(bytes::Bytes::from_static(
+                                            body.as_bytes(),
+                                        )))
+                                        .expect("response");
+                                    Ok::<_, std::convert::Infallible>(resp)
+                                }
+                            },
+                        );
+                        let io = TokioIo::new(tls);
+                        if h2 {
+                            let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                                .serve_connection(io, service)
+                                .await;
+                        } else {
+                            let _ = hyper::server::conn::http1::Builder::new()
+                                .serve_connection(io, service)
+                                .await;
+                        }
+                    });
+                }
+            });
+        });
+        TlsServer {
+            addr,
+            ca_pem,
+            heads,
+            failed_handshakes,
+        }
+    }
+
     /// `https://localhost:PORT` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("https://localhost:{}{path}", self.addr.port())
@@ -174,4 +225,36 @@ impl TlsServer {
     pub fn failed_handshakes(&self) -> usize {
         self.failed_handshakes.load(Ordering::SeqCst)
     }
+}
+
+/// A server configuration with a certificate of `kind`, made now, offering `alpn`;
+/// and the certificate as PEM.
+fn server_config(kind: Cert, alpn: &[&[u8]]) -> (Arc<rustls::ServerConfig>, String) {
+    let names = match kind {
+        Cert::OtherName => vec!["other.example".to_owned()],
+        _ => vec!["localhost".to_owned(), "127.0.0.1".to_owned()],
+    };
+    let mut params = rcgen::CertificateParams::new(names).expect("certificate names");
+    match kind {
+        Cert::Expired => {
+            params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+            params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        }
+        Cert::Ca => {
+            params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        }
+        Cert::SelfSigned | Cert::OtherName => {}
+    }
+    let signing_key = rcgen::KeyPair::generate().expect("key");
+    let cert = params.self_signed(&signing_key).expect("certificate");
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(signing_key.serialize_der().into());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone()], key)
+        .expect("server certificate");
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    (Arc::new(config), cert.pem())
 }

@@ -119,7 +119,8 @@ fn given_only(given: &[CertificateDer<'static>]) -> Option<rustls::ClientConfig>
             algorithms: rustls::crypto::ring::default_provider().signature_verification_algorithms,
         }))
         .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // As reqwest offers for its own configurations: HTTP/2 first.
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Some(config)
 }
 

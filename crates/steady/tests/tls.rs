@@ -195,3 +195,19 @@ async fn the_danger_setting_belongs_to_one_client() {
     let err = strict.get(&server.url("/x")).send().await.unwrap_err();
     assert_eq!(err.fault(), Some(Fault::Tls));
 }
+
+#[tokio::test]
+async fn https_speaks_http2_when_the_server_offers_it() {
+    let server = TlsServer::h2(r#"{"ok": true}"#);
+    let client = fast()
+        .0
+        .root_certificates_pem(server.ca_pem(), true)
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let resp = client.get(&server.url("/x")).send().await.unwrap();
+        assert_eq!(resp.version(), steady::Version::HTTP_2);
+        assert_eq!(resp.text(), r#"{"ok": true}"#);
+    }
+    assert_eq!(server.heads(), ["HTTP/2.0 GET /x", "HTTP/2.0 GET /x"]);
+}
