@@ -318,11 +318,21 @@ pub struct CallArgs {
     ///   name==value    query parameter
     ///   name=value     JSON string field
     ///   name:=json     raw JSON field (number, bool, array, object)
+    ///   name@path      file field: a multipart/form-data upload
     ///   @path          body from a file; @- (or -) reads standard input
     /// Escape a separator with a backslash (`a\:b=c`). JSON fields make a JSON body with
-    /// Content-Type and Accept set.
+    /// Content-Type and Accept set; with -f they make a form.
     #[arg(value_name = "ITEM", verbatim_doc_comment)]
     pub items: Vec<String>,
+
+    /// Send name=value fields as an HTML form (application/x-www-form-urlencoded), or
+    /// as multipart/form-data when a file field (name@path) is given.
+    #[arg(short = 'f', long)]
+    pub form: bool,
+
+    /// Send the fields as multipart/form-data even without a file field.
+    #[arg(long)]
+    pub multipart: bool,
 
     #[command(flatten)]
     pub output: OutputArgs,

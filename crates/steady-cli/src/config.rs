@@ -246,13 +246,39 @@ pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result
     let mut request = client.request(method, &normalize_url(&args.url));
 
     let mut fields = Map::new();
+    // Form fields and files, in the order given.
+    let mut form: Vec<(String, Result<String, std::path::PathBuf>)> = Vec::new();
     let mut body: Option<(Vec<u8>, String)> = None;
     for text in &args.items {
         match items::parse(text).map_err(UsageError::new)? {
             Item::Header(name, value) => request = request.header(&name, &value),
             Item::Query(name, value) => request = request.query(&[(name, value)]),
             Item::Field(name, value) => {
-                fields.insert(name, value);
+                if args.form || args.multipart {
+                    let Value::String(value) = value else {
+                        return Err(UsageError::new(format!(
+                            "request item '{text}': a raw JSON field (name:=json) cannot go in a form; use name=value"
+                        ))
+                        .into());
+                    };
+                    form.push((name, Ok(value)));
+                } else {
+                    fields.insert(name, value);
+                }
+            }
+            Item::FileField(name, path) => {
+                if !path.is_file() {
+                    return Err(UsageError::new(format!(
+                        "request item '{text}': cannot read {}: {}",
+                        path.display(),
+                        std::fs::metadata(&path)
+                            .err()
+                            .map(|e| e.to_string())
+                            .unwrap_or_else(|| "not a file".into())
+                    ))
+                    .into());
+                }
+                form.push((name, Err(path)));
             }
             Item::BodyFile(path) => {
                 let bytes = std::fs::read(&path).map_err(|e| {
@@ -273,6 +299,37 @@ pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result
                 set_body(&mut body, bytes, text)?;
             }
         }
+    }
+    let files = form.iter().any(|(_, v)| v.is_err());
+    if !fields.is_empty() && files {
+        return Err(UsageError::new(
+            "JSON fields and file fields (name@path) cannot be combined: add -f to send the fields in the form",
+        )
+        .into());
+    }
+    if (files || args.form || args.multipart) && body.is_some() {
+        return Err(UsageError::new(
+            "a form (-f, --multipart, name@path) and a body from a file or stdin cannot be combined",
+        )
+        .into());
+    }
+    if files || args.multipart {
+        let mut multipart = steady::multipart::Multipart::new();
+        for (name, value) in &form {
+            multipart = match value {
+                Ok(text) => multipart.text(name, text),
+                Err(path) => multipart
+                    .file(name, path)
+                    .map_err(|e| UsageError::new(e.what()))?,
+            };
+        }
+        request = request.multipart(multipart);
+    } else if args.form {
+        let pairs: Vec<(&str, &str)> = form
+            .iter()
+            .filter_map(|(n, v)| v.as_ref().ok().map(|v| (n.as_str(), v.as_str())))
+            .collect();
+        request = request.form(&pairs);
     }
     match (body, fields.is_empty()) {
         (Some(_), false) => {

@@ -9,6 +9,7 @@
 //! | `name==value` | query parameter |
 //! | `name=value` | JSON string field |
 //! | `name:=json` | raw JSON field |
+//! | `name@path` | file field (a multipart upload) |
 //! | `@path`, `@-`, `-` | body from a file or standard input |
 //!
 //! The separator is the earliest one in the item (the longest at that position), so
@@ -25,6 +26,7 @@ pub enum Item {
     Header(String, String),
     Query(String, String),
     Field(String, Value),
+    FileField(String, PathBuf),
     BodyFile(PathBuf),
     BodyStdin,
 }
@@ -59,6 +61,8 @@ pub fn parse(item: &str) -> Result<Item, String> {
             ("=", 1)
         } else if c == ':' {
             (":", 1)
+        } else if c == '@' {
+            ("@", 1)
         } else {
             name.push(c);
             i += 1;
@@ -74,6 +78,10 @@ pub fn parse(item: &str) -> Result<Item, String> {
         return match sep {
             "==" => Ok(Item::Query(name, value)),
             "=" => Ok(Item::Field(name, Value::String(value))),
+            "@" if value.is_empty() => Err(format!(
+                "request item '{item}': a file field needs a path after '@' (name@path)"
+            )),
+            "@" => Ok(Item::FileField(name, PathBuf::from(value))),
             ":=" => serde_json::from_str(&value)
                 .map(|v| Item::Field(name.clone(), v))
                 .map_err(|e| {
@@ -91,7 +99,7 @@ pub fn parse(item: &str) -> Result<Item, String> {
         };
     }
     Err(format!(
-        "request item '{item}' has no separator: expected Name:Value (header), name==value (query), name=value (JSON string), name:=json (raw JSON) or @file (body)"
+        "request item '{item}' has no separator: expected Name:Value (header), name==value (query), name=value (JSON string), name:=json (raw JSON), name@file (file field) or @file (body)"
     ))
 }
 
@@ -144,6 +152,15 @@ mod tests {
             ("k=v\\=w", Item::Field("k".into(), json!("v=w"))),
             ("@body.json", Item::BodyFile("body.json".into())),
             ("@-", Item::BodyStdin),
+            (
+                "photo@beach.jpg",
+                Item::FileField("photo".into(), "beach.jpg".into()),
+            ),
+            (
+                "email=ada@example.org",
+                Item::Field("email".into(), json!("ada@example.org")),
+            ),
+            ("a\\@b=c", Item::Field("a@b".into(), json!("c"))),
             ("-", Item::BodyStdin),
         ];
         for (text, want) in cases {
@@ -160,5 +177,8 @@ mod tests {
             .unwrap_err()
             .contains("not a valid header name"));
         assert!(parse("@").unwrap_err().contains("needs a file path"));
+        assert!(parse("photo@")
+            .unwrap_err()
+            .contains("needs a path after '@'"));
     }
 }

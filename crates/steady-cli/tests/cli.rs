@@ -982,3 +982,59 @@ fn verbose_shows_request_and_response_headers_with_credentials_hidden() {
         Some("Bearer tok-5566778899")
     );
 }
+
+#[test]
+fn form_fields_go_urlencoded_and_a_file_field_makes_a_multipart_upload() {
+    let srv = server("/up", [Reply::json(200, "{}")]);
+    let url = srv.url("/up");
+    let out = run(steady().args(["post", &url, "-f", "name=Ada Lovelace", "lang=en&fr"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let seen = &srv.requests()[0];
+    assert_eq!(
+        seen.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert_eq!(&seen.body[..], b"name=Ada+Lovelace&lang=en%26fr");
+
+    let dir = std::env::temp_dir().join(format!("steady-form-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let photo = dir.join("beach.png");
+    std::fs::write(&photo, b"\x89PNG fake").unwrap();
+    let item = format!("photo@{}", photo.display());
+    let out = run(steady().args(["post", &url, "-f", "title=Holidays", &item]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let seen = &srv.requests()[1];
+    let content_type = seen.header("content-type").unwrap().to_owned();
+    let boundary = content_type
+        .strip_prefix("multipart/form-data; boundary=")
+        .unwrap_or_else(|| panic!("{content_type}"));
+    let body = String::from_utf8_lossy(&seen.body);
+    assert_eq!(
+        body,
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nHolidays\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"beach.png\"\r\nContent-Type: image/png\r\n\r\n\u{fffd}PNG fake\r\n--{boundary}--\r\n"
+        )
+    );
+    // A raw JSON field in a form, a missing file and fields plus a file without -f:
+    // refused before anything is sent.
+    for (args, says) in [
+        (
+            vec!["-f", "n:=1"],
+            "a raw JSON field (name:=json) cannot go in a form",
+        ),
+        (
+            vec!["-f", "doc@/nonexistent/file.txt"],
+            "cannot read /nonexistent/file.txt",
+        ),
+        (
+            vec!["n=1", item.as_str()],
+            "JSON fields and file fields (name@path) cannot be combined",
+        ),
+    ] {
+        let out = run(steady().args(["post", &url]).args(&args));
+        assert_eq!(out.code, 64, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(says), "{args:?}: {}", out.stderr);
+    }
+    assert_eq!(srv.requests().len(), 2);
+}

@@ -77,6 +77,7 @@ pub mod fallback;
 pub mod guard;
 pub mod hedge;
 pub mod limit;
+pub mod multipart;
 pub mod proxy;
 pub mod rate;
 mod redact;

@@ -138,6 +138,33 @@ impl RequestBuilder {
         })
     }
 
+    /// Sets an HTML form body: `application/x-www-form-urlencoded` of `pairs`.
+    pub fn form<K: AsRef<str>, V: AsRef<str>>(self, pairs: &[(K, V)]) -> Self {
+        let body = crate::multipart::urlencoded(pairs);
+        self.with(move |r| {
+            r.body = Some(Bytes::from(body.clone()));
+            r.headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/x-www-form-urlencoded"),
+            );
+            Ok(())
+        })
+    }
+
+    /// Sets a `multipart/form-data` body (fields and file uploads), built once so a
+    /// retry sends the same bytes.
+    pub fn multipart(self, form: crate::multipart::Multipart) -> Self {
+        self.with(move |r| {
+            r.body = Some(form.to_bytes());
+            r.headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_str(&form.content_type())
+                    .map_err(|e| Error::usage(format!("bad multipart content type: {e}")))?,
+            );
+            Ok(())
+        })
+    }
+
     /// Sets the body as it is.
     pub fn body(self, body: impl Into<Bytes>) -> Self {
         self.with(|r| {
