@@ -478,8 +478,24 @@ pub enum Format {
 }
 
 #[derive(Debug, Args)]
-#[command(next_help_heading = "Credentials (never on the command line, never printed)")]
+#[command(
+    next_help_heading = "Credentials (from the environment, a file or a prompt; never printed)"
+)]
 pub struct AuthArgs {
+    /// Basic auth, as curl -u and HTTPie -a. USER alone asks for the password on the
+    /// terminal, echoing nothing. USER:PASSWORD works but warns: a password on the
+    /// command line is visible to other users (ps) and stays in shell history; prefer
+    /// --basic-env VAR or the prompt.
+    #[arg(
+        short = 'a',
+        long = "auth",
+        visible_short_alias = 'u',
+        visible_alias = "user",
+        value_name = "USER[:PASSWORD]",
+        conflicts_with_all = ["basic_env", "bearer_env", "bearer_file"]
+    )]
+    pub user_auth: Option<String>,
+
     /// `Authorization: Bearer <token>`, the token read from environment variable VAR.
     #[arg(long, value_name = "VAR", conflicts_with_all = ["basic_env", "bearer_file"])]
     pub bearer_env: Option<String>,

@@ -379,12 +379,13 @@ impl Common {
         if let Some(path) = &auth.bearer_file {
             bearer = Some(credentials::from_file(path, "--bearer-file")?);
         }
-        let basic = match &auth.basic_env {
-            Some(var) => {
+        let basic = match (&auth.basic_env, &auth.user_auth) {
+            (Some(var), _) => {
                 let secret = credentials::from_env(var, "--basic-env")?;
                 Some(credentials::basic(&secret, var)?)
             }
-            None => None,
+            (None, Some(spec)) => Some(credentials::user_auth(spec)?),
+            (None, None) => None,
         };
         let mut headers = Vec::new();
         for spec in &auth.header_env {

@@ -48,6 +48,37 @@ fn checked(value: String, what: &str) -> Result<Secret, UsageError> {
     Ok(secret)
 }
 
+/// `-a USER[:PASSWORD]`: the password from the argument (with a warning on stderr)
+/// or, without one, asked for on the terminal with nothing echoed.
+pub fn user_auth(spec: &str) -> Result<(String, Secret), UsageError> {
+    let (user, password) = match spec.split_once(':') {
+        Some((user, password)) => {
+            eprintln!(
+                "steady: warning: a password on the command line (-a {user}:...) is visible to other users (ps) and stays in shell history; use -a {user} to be asked for it, or --basic-env VAR"
+            );
+            (user, Secret::new(password.to_owned()))
+        }
+        None => {
+            let password = rpassword::prompt_password(format!("steady: password for {spec}: "))
+                .map_err(|e| {
+                    UsageError::new(format!(
+                        "-a {spec}: no password given and none could be asked for on a terminal ({e}); give it with --basic-env VAR (user:password)"
+                    ))
+                })?;
+            (spec, Secret::new(password))
+        }
+    };
+    if user.is_empty() {
+        return Err(UsageError::new("-a: the user name before ':' is empty"));
+    }
+    if !password.is_header_safe() || user.contains(['\r', '\n', '\0']) {
+        return Err(UsageError::new(
+            "-a: the user or password contains a CR, LF or NUL character; refused before sending (the value is not shown)",
+        ));
+    }
+    Ok((user.to_owned(), password))
+}
+
 /// Splits `NAME=VAR` of `--header-env`.
 pub fn header_env(spec: &str) -> Result<(String, String), UsageError> {
     match spec.split_once('=') {

@@ -1038,3 +1038,106 @@ fn form_fields_go_urlencoded_and_a_file_field_makes_a_multipart_upload() {
     }
     assert_eq!(srv.requests().len(), 2);
 }
+
+#[test]
+fn auth_user_password_sends_basic_auth_with_a_warning_and_never_prints_it() {
+    let srv = server("/me", [Reply::json(200, "{}")]);
+    let url = srv.url("/me");
+    for flag in ["-a", "-u", "--auth", "--user"] {
+        let out = run(steady().args(["get", &url, flag, "ada:s3cr3t-pw", "-v"]));
+        assert_eq!(out.code, 0, "{flag}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(
+                "warning: a password on the command line (-a ada:...) is visible to other users"
+            ),
+            "{flag}: {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("s3cr3t-pw") && !out.stdout.contains("s3cr3t-pw"));
+    }
+    // base64("ada:s3cr3t-pw")
+    for seen in srv.requests() {
+        assert_eq!(
+            seen.header("authorization"),
+            Some("Basic YWRhOnMzY3IzdC1wdw==")
+        );
+    }
+    assert_eq!(srv.requests().len(), 4);
+}
+
+#[test]
+fn auth_user_alone_asks_on_the_terminal_and_refuses_without_one() {
+    let srv = server("/me", [Reply::json(200, "{}")]);
+    let url = srv.url("/me");
+    // No terminal (as under cron; setsid leaves the process without one): a clear
+    // error, nothing sent.
+    let bin = env!("CARGO_BIN_EXE_steady");
+    let out = std::process::Command::new("setsid")
+        .args(["-w", bin, "get", &url, "-a", "ada"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{stderr}");
+    assert!(
+        stderr.contains("-a ada: no password given and none could be asked for on a terminal"),
+        "{stderr}"
+    );
+    assert!(srv.requests().is_empty());
+    // Under a pseudo-terminal (`script`), the password typed is read without echo.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no `script` to make a terminal");
+        return;
+    }
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &format!("{bin} get {url} -a ada"), "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Type the password once the prompt is up (echo is off by then).
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let (mut shown, mut buf) = (Vec::new(), [0u8; 256]);
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            shown.extend_from_slice(&buf[..n]);
+            if String::from_utf8_lossy(&shown).contains("password for ada: ") {
+                let _ = tx.send(());
+            }
+        }
+        String::from_utf8_lossy(&shown).into_owned()
+    });
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("the prompt");
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .as_mut()
+            .unwrap()
+            .write_all(b"typed-pw\n")
+            .unwrap();
+    }
+    assert!(child.wait().unwrap().success());
+    let shown = reader.join().unwrap();
+    assert!(shown.contains("steady: password for ada: "), "{shown}");
+    assert!(
+        !shown.contains("typed-pw"),
+        "the password is not echoed: {shown}"
+    );
+    let seen = srv.requests();
+    assert_eq!(
+        seen.last().unwrap().header("authorization"),
+        Some("Basic YWRhOnR5cGVkLXB3")
+    );
+}
