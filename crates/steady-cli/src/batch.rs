@@ -132,6 +132,9 @@ pub async fn run(args: BatchArgs, fallback_order: &[FallbackFlag]) -> anyhow::Re
     .await;
     ticker.abort();
     signals.abort();
+    if let Some(Err(err)) = limits.cookie_jar().map(|jar| jar.save()) {
+        eprintln!("steady batch: warning: {}", err.what());
+    }
     if let Some(path) = &spooled {
         let _ = std::fs::remove_file(path);
     }

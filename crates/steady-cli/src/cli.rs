@@ -514,6 +514,12 @@ pub struct AuthArgs {
     #[arg(long, value_name = "NAME=VAR")]
     pub header_env: Vec<String>,
 
+    /// Keep cookies in this file between runs, as HTTPie's sessions and curl's
+    /// cookie jar: cookies it holds are sent where they match, cookies servers set are
+    /// saved back (mode 0600, written atomically). Created when missing.
+    #[arg(long, value_name = "PATH")]
+    pub session: Option<PathBuf>,
+
     /// Send `Idempotency-Key`, the same on every attempt, so a POST or PATCH may be
     /// retried. `auto` makes a random UUID.
     #[arg(long, value_name = "auto|KEY")]

@@ -64,6 +64,11 @@ pub fn builder(args: &CommonArgs) -> anyhow::Result<steady::ClientBuilder> {
         builder = builder.no_proxy_for(list);
     }
     builder = guards(builder, &args.guards)?;
+    if let Some(path) = &args.auth.session {
+        let jar = steady::cookies::CookieJar::load(path)
+            .map_err(|e| UsageError::new(format!("--session: {}", e.what())))?;
+        builder = builder.cookie_jar(std::sync::Arc::new(jar));
+    }
     if args.fallbacks.fallback.iter().any(|f| f == "cache") {
         builder = builder.cache_file(
             args.fallbacks

@@ -122,9 +122,9 @@ async fn call(
     let prepared = config::client(&args.common).and_then(|client| {
         let request = config::request(&client, method, args)?;
         let fallbacks = config::fallbacks(&args.common, fallback_order)?;
-        Ok((request, fallbacks))
+        Ok((client, request, fallbacks))
     });
-    let (request, fallbacks) = match prepared {
+    let (client, request, fallbacks) = match prepared {
         Ok(prepared) => prepared,
         Err(err) if output::wants_json(&args.output) => {
             let code = exit::code_of_anyhow(&err);
@@ -140,9 +140,12 @@ async fn call(
         Err(err) => return Err(err),
     };
     if !fallbacks.is_empty() {
-        return with_fallbacks(request, fallbacks, args).await;
+        let code = with_fallbacks(request, fallbacks, args).await;
+        save_session(&client);
+        return code;
     }
     let result = request.send().await;
+    save_session(&client);
     if output::wants_json(&args.output) {
         output::json(&steady::report::outcome_json(result.as_ref()))?;
     }
@@ -154,6 +157,14 @@ async fn call(
             Ok(exit::exit(exit::SUCCESS))
         }
         Err(err) => failed(&err, args),
+    }
+}
+
+/// Saves the cookies of `--session`, whatever the call's outcome (a failed call may
+/// still have set some); a file that cannot be written is a warning.
+fn save_session(client: &steady::Client) {
+    if let Some(Err(err)) = client.cookie_jar().map(|jar| jar.save()) {
+        output::problem(&format!("warning: {}", err.what()));
     }
 }
 

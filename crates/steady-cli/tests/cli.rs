@@ -1141,3 +1141,54 @@ fn auth_user_alone_asks_on_the_terminal_and_refuses_without_one() {
         Some("Basic YWRhOnR5cGVkLXB3")
     );
 }
+
+#[test]
+fn a_session_file_keeps_cookies_between_runs_privately() {
+    let srv = ScriptServer::builder()
+        .route(
+            "/login",
+            [Reply::json(200, "{}").header("Set-Cookie", "sid=c00kie-value; Path=/; HttpOnly")],
+        )
+        .route("/me", [Reply::json(200, r#"{"me": 1}"#)])
+        .start();
+    let dir = std::env::temp_dir().join(format!("steady-session-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let session = dir.join("api.session");
+    let session = session.to_str().unwrap();
+    let login = run(steady().args(["post", &srv.url("/login"), "--session", session]));
+    assert_eq!(login.code, 0, "{}", login.stderr);
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(session).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "cookies are credentials");
+    }
+    let me = run(steady().args(["get", &srv.url("/me"), "--session", session, "-v"]));
+    assert_eq!(me.code, 0, "{}", me.stderr);
+    assert!(me.stderr.contains("> cookie: ****"), "{}", me.stderr);
+    assert!(!me.stderr.contains("c00kie-value") && !me.stdout.contains("c00kie-value"));
+    let seen = srv.requests();
+    assert_eq!(seen[0].header("cookie"), None);
+    assert_eq!(seen[1].header("cookie"), Some("sid=c00kie-value"));
+    // Without the session, no cookie; a file that is not a session is refused.
+    run(steady().args(["get", &srv.url("/me")]));
+    assert_eq!(srv.requests()[2].header("cookie"), None);
+    let garbage = dir.join("garbage");
+    std::fs::write(&garbage, "not json").unwrap();
+    let bad = run(steady().args([
+        "get",
+        &srv.url("/me"),
+        "--session",
+        garbage.to_str().unwrap(),
+    ]));
+    assert_eq!(bad.code, 64, "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains(&format!(
+            "--session: the session file {} is not a cookie file",
+            garbage.display()
+        )),
+        "{}",
+        bad.stderr
+    );
+    assert_eq!(srv.requests().len(), 3);
+}

@@ -88,6 +88,7 @@ impl Client {
             redirects: inner.redirects,
             max_body: inner.max_body,
             read_timeout: inner.timeouts.read,
+            cookies: inner.cookies.as_deref(),
         };
         // A download's temporary file, made before anything is sent.
         let mut part = match &request.save_to {

@@ -62,6 +62,7 @@ pub(crate) struct ClientInner {
     pub(crate) rng: Mutex<fastrand::Rng>,
     pub(crate) guards: Guards,
     pub(crate) trust: crate::tls::Trust,
+    pub(crate) cookies: Option<Arc<crate::cookies::CookieJar>>,
     #[cfg(feature = "state")]
     pub(crate) cache: Option<crate::fallback::Cache>,
 }
@@ -137,6 +138,11 @@ impl Client {
         self.inner.timeouts
     }
 
+    /// The cookie jar given to [`ClientBuilder::cookie_jar`], to save it.
+    pub fn cookie_jar(&self) -> Option<&Arc<crate::cookies::CookieJar>> {
+        self.inner.cookies.as_ref()
+    }
+
     /// The client's retry policy.
     pub fn retry_policy(&self) -> &Retry {
         &self.inner.retry
@@ -199,6 +205,7 @@ pub struct ClientBuilder {
     store: Option<Box<dyn GuardStore>>,
     trust: crate::tls::Trust,
     proxies: crate::proxy::Proxies,
+    cookies: Option<Arc<crate::cookies::CookieJar>>,
     error: Option<Error>,
     #[cfg(feature = "state")]
     state_file: Option<std::path::PathBuf>,
@@ -220,6 +227,7 @@ impl Default for ClientBuilder {
             store: None,
             trust: crate::tls::Trust::default(),
             proxies: crate::proxy::Proxies::default(),
+            cookies: None,
             error: None,
             #[cfg(feature = "state")]
             state_file: None,
@@ -387,6 +395,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Keeps cookies in `jar`: what servers set is sent back on later calls that match
+    /// (default: no cookies kept). [`crate::cookies::CookieJar::load`] makes a jar
+    /// saved between runs; [`Client::cookie_jar`] gives it back to save.
+    pub fn cookie_jar(mut self, jar: Arc<crate::cookies::CookieJar>) -> Self {
+        self.cookies = Some(jar);
+        self
+    }
+
     /// Keeps guard state in `store` (default: in memory).
     pub fn guard_store(mut self, store: impl GuardStore) -> Self {
         self.store = Some(Box::new(store));
@@ -473,6 +489,7 @@ impl ClientBuilder {
             // hyper's default, stated: a response with more headers is a protocol error.
             .http1_max_headers(100);
         let http = self.proxies.apply(self.trust.apply(http))?;
+
         let http = http.build().map_err(|e| {
             Error::usage(format!("the HTTP client cannot be built: {e}")).with_source(e)
         })?;
@@ -504,6 +521,7 @@ impl ClientBuilder {
                 rng: Mutex::new(rng),
                 guards: Guards::new(self.guards, store),
                 trust: self.trust,
+                cookies: self.cookies,
                 #[cfg(feature = "state")]
                 cache: self.cache.map(crate::fallback::Cache::new),
             }),

@@ -68,6 +68,7 @@ mod call;
 pub mod classify;
 mod client;
 pub mod clock;
+pub mod cookies;
 pub mod decode;
 pub mod download;
 pub mod duration;

@@ -98,6 +98,8 @@ pub(crate) struct Wire<'a> {
     pub(crate) max_body: u64,
     /// The read (idle) timeout.
     pub(crate) read_timeout: Duration,
+    /// The cookies sent and kept, per hop (steady's own, so `-v` shows them).
+    pub(crate) cookies: Option<&'a crate::cookies::CookieJar>,
 }
 
 /// When an attempt last heard from the server.
@@ -214,6 +216,13 @@ impl Wire<'_> {
             if body_dropped {
                 redirect::drop_body_headers(&mut headers);
             }
+            if let Some(jar) = self.cookies {
+                if !headers.contains_key(reqwest::header::COOKIE) {
+                    if let Some(value) = jar.cookies(&url) {
+                        headers.insert(reqwest::header::COOKIE, value);
+                    }
+                }
+            }
             if tracing::enabled!(target: "steady::headers", tracing::Level::INFO) {
                 let line = format!("> {method} {}", crate::redact::redact_url(&url));
                 log_head(&line, &headers, request, '>');
@@ -230,6 +239,13 @@ impl Wire<'_> {
                 .await
                 .map_err(|e| failure(e, url.clone(), hops == 0))?;
             heard.now();
+            if let Some(jar) = self.cookies {
+                let mut set = response
+                    .headers()
+                    .get_all(reqwest::header::SET_COOKIE)
+                    .iter();
+                jar.set_cookies(&mut set, &url);
+            }
             let status = response.status();
             let version = response.version();
             if tracing::enabled!(target: "steady::headers", tracing::Level::INFO) {

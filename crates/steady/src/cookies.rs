@@ -1,0 +1,169 @@
+//! Cookies kept between calls, and between runs: sessions.
+//!
+//! An API that logs in with a cookie (`Set-Cookie: sid=...`) wants it back on every
+//! later call. A [`CookieJar`] given to [`ClientBuilder::cookie_jar`] stores what
+//! servers set (by domain, path, expiry and `Secure`, as browsers do: the
+//! `cookie_store` crate) and sends what matches; [`CookieJar::load`] and
+//! [`CookieJar::save`] keep it in a JSON file between runs (`steady --session FILE`, as
+//! HTTPie's sessions and curl's cookie jar). Cookies are credentials: the file is
+//! written with mode 0600, atomically (a temporary file renamed into place), and `-v`
+//! shows cookie values as `****`.
+//!
+//! [`ClientBuilder::cookie_jar`]: crate::ClientBuilder::cookie_jar
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+
+use reqwest::header::HeaderValue;
+
+use crate::Error;
+
+/// The cookies of a client. See the [module docs](self).
+#[derive(Debug, Default)]
+pub struct CookieJar {
+    store: RwLock<cookie_store::CookieStore>,
+    path: Option<PathBuf>,
+}
+
+impl CookieJar {
+    /// An empty jar in memory.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The jar saved at `path`, or an empty one bound to `path` when the file does not
+    /// exist yet. Expired cookies are dropped.
+    ///
+    /// # Errors
+    /// When the file exists but cannot be read or is not a cookie file (the error
+    /// names it).
+    pub fn load(path: impl Into<PathBuf>) -> Result<Self, Error> {
+        let path = path.into();
+        let store = match std::fs::File::open(&path) {
+            Ok(file) => {
+                cookie_store::serde::json::load(std::io::BufReader::new(file)).map_err(|e| {
+                    Error::usage(format!(
+                        "the session file {} is not a cookie file steady can read: {e}",
+                        path.display()
+                    ))
+                })?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                cookie_store::CookieStore::default()
+            }
+            Err(e) => {
+                return Err(Error::usage(format!(
+                    "cannot read the session file {}: {e}",
+                    path.display()
+                )))
+            }
+        };
+        Ok(CookieJar {
+            store: RwLock::new(store),
+            path: Some(path),
+        })
+    }
+
+    /// Saves the jar to the file it was loaded from (nothing for a jar in memory).
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn save(&self) -> Result<(), Error> {
+        match &self.path {
+            Some(path) => self.save_to(path),
+            None => Ok(()),
+        }
+    }
+
+    /// Saves the cookies, those of this session included, to `path`:
+    /// mode 0600, written to a temporary file beside it and renamed into place.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn save_to(&self, path: &Path) -> Result<(), Error> {
+        let fail = |e: &dyn std::fmt::Display| {
+            Error::usage(format!(
+                "cannot write the session file {}: {e}",
+                path.display()
+            ))
+        };
+        let mut text = Vec::new();
+        {
+            let store = self.store.read().map_err(|_| fail(&"lock poisoned"))?;
+            // Expired cookies are dropped when the file is loaded again.
+            cookie_store::serde::json::save_incl_expired_and_nonpersistent(&store, &mut text)
+                .map_err(|e| fail(&e))?;
+        }
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let tmp = dir.join(format!(
+            ".{}.{}.tmp",
+            path.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default(),
+            std::process::id()
+        ));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let written = options.open(&tmp).and_then(|mut f| {
+            f.write_all(&text)?;
+            f.sync_all()
+        });
+        if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(fail(&e));
+        }
+        Ok(())
+    }
+
+    /// How many unexpired cookies the jar holds.
+    pub fn len(&self) -> usize {
+        self.store
+            .read()
+            .map(|s| s.iter_unexpired().count())
+            .unwrap_or(0)
+    }
+
+    /// Whether the jar holds no unexpired cookie.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl CookieJar {
+    /// Keeps the cookies of a response's `Set-Cookie` headers, from `url`.
+    pub(crate) fn set_cookies(
+        &self,
+        headers: &mut dyn Iterator<Item = &HeaderValue>,
+        url: &reqwest::Url,
+    ) {
+        let cookies = headers.filter_map(|value| {
+            let text = value.to_str().ok()?;
+            cookie_store::RawCookie::parse(text.to_owned()).ok()
+        });
+        if let Ok(mut store) = self.store.write() {
+            store.store_response_cookies(cookies, url);
+        }
+    }
+
+    /// The `Cookie` header for a request to `url`, marked sensitive.
+    pub(crate) fn cookies(&self, url: &reqwest::Url) -> Option<HeaderValue> {
+        let store = self.store.read().ok()?;
+        let text = store
+            .get_request_values(url)
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        if text.is_empty() {
+            return None;
+        }
+        let mut value = HeaderValue::from_str(&text).ok()?;
+        value.set_sensitive(true);
+        Some(value)
+    }
+}
