@@ -244,11 +244,25 @@ pub fn fallbacks(args: &CommonArgs, order: &[FallbackFlag]) -> anyhow::Result<Ve
         .collect()
 }
 
+/// Whether the body goes to standard output as it arrives: when it is printed as it
+/// is (piped: a terminal gets the binary check and a final newline), with no head,
+/// status or JSON outcome around it. The library still reads into memory a body that
+/// a check needs whole (JSON, expectations).
+fn streams(args: &CallArgs, method: &Method) -> bool {
+    use std::io::IsTerminal;
+    let out = &args.output;
+    !out.status
+        && !out.include
+        && !crate::output::wants_json(out)
+        && *method != Method::HEAD
+        && !std::io::stdout().is_terminal()
+}
+
 /// The request for one invocation, every input read and checked.
 pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result<RequestBuilder> {
     let method = Method::from_bytes(method.as_bytes())
         .map_err(|_| UsageError::new(format!("'{method}' is not a valid HTTP method")))?;
-    let mut request = client.request(method, &normalize_url(&args.url));
+    let mut request = client.request(method.clone(), &normalize_url(&args.url));
 
     let mut fields = Map::new();
     // Form fields and files, in the order given.
@@ -351,6 +365,11 @@ pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result
     // `-o -` is standard output, as in curl: the body is printed as without -o.
     if let Some(path) = args.output.save.as_ref().filter(|p| p.as_os_str() != "-") {
         request = request.save_to(path);
+        if let Some(max) = args.common.limits.max_body {
+            request = request.max_body(max);
+        }
+    } else if streams(args, &method) {
+        request = request.stream_to(std::io::stdout());
         if let Some(max) = args.common.limits.max_body {
             request = request.max_body(max);
         }

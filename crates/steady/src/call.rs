@@ -91,12 +91,16 @@ impl Client {
             cookies: inner.cookies.as_deref(),
         };
         // A download's temporary file, made before anything is sent.
-        let mut part = match &request.save_to {
-            Some(path) => Some(
+        let mut part = match (&request.save_to, &request.stream_to) {
+            (Some(path), _) => Some(
                 Part::create(path)
                     .map_err(|e| e.with_request(&request.method, call.shown_url.clone()))?,
             ),
-            None => None,
+            // Hedged calls race two answers: one stream cannot take both.
+            (None, Some(out)) if inner.guards.config.hedge.is_none() => {
+                Some(Part::stream(out.clone()))
+            }
+            (None, _) => None,
         };
         let max_attempts = request
             .retries
@@ -297,6 +301,15 @@ impl Client {
                 backoff,
                 retries: request.retries,
             });
+            let streamed = part.as_ref().map_or(0, Part::streamed);
+            if streamed > 0 && result.is_err() && matches!(decision, Decision::Retry { .. }) {
+                // Part of the body is out already: another attempt would repeat it.
+                decision = Decision::Stop(StopReason::NotRetryable);
+                note = Some(format!(
+                    "{} already written to the output: not retried (what was written cannot be taken back)",
+                    crate::duration::human_size(streamed)
+                ));
+            }
             if let Decision::Retry { wait, .. } = &mut decision {
                 let now_ms = wall_ms(clock.wall());
                 if let Err((message, allowed_at)) = inner.guards.withdraw(&call.host, now_ms) {

@@ -108,7 +108,8 @@ pub(crate) enum DecodeError {
 /// Where decoded bytes go: memory, or a file being downloaded.
 pub(crate) enum Output {
     Memory(Vec<u8>),
-    File(io::BufWriter<std::fs::File>),
+    /// A file or another writer (standard output, for a streamed body).
+    File(Box<dyn Write + Send>),
 }
 
 /// What a finished decoder produced.

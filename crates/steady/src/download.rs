@@ -21,19 +21,67 @@
 //!
 //! [`RequestBuilder::save_to`]: crate::RequestBuilder::save_to
 
-use std::fs::File;
-use std::io::{self, BufWriter, Seek, SeekFrom};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Kind};
 
 /// How much is buffered before each write to the file.
 const WRITE_BUFFER: usize = 256 * 1024;
 
-/// The temporary file of one call's download, reused by every attempt.
-pub(crate) struct Part {
-    file: tempfile::NamedTempFile,
-    destination: PathBuf,
+/// Where one call's successful body goes, reused by every attempt: a temporary file
+/// renamed into place at the end, or a writer it streams to.
+pub(crate) enum Part {
+    File {
+        file: tempfile::NamedTempFile,
+        destination: PathBuf,
+    },
+    Stream {
+        out: Shared,
+        written: Arc<AtomicU64>,
+    },
+}
+
+/// A writer shared by the attempts of a call ([`crate::RequestBuilder::stream_to`]).
+#[derive(Clone)]
+pub(crate) struct Shared(Arc<Mutex<Box<dyn Write + Send>>>);
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Shared(writer)")
+    }
+}
+
+impl Shared {
+    pub(crate) fn new(writer: Box<dyn Write + Send>) -> Self {
+        Shared(Arc::new(Mutex::new(writer)))
+    }
+}
+
+/// The writer of one attempt of a streamed body: flushed after every chunk, counted.
+struct Tee {
+    out: Shared,
+    written: Arc<AtomicU64>,
+}
+
+impl Write for Tee {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let mut out = self
+            .out
+            .0
+            .lock()
+            .map_err(|_| io::Error::other("writer lock poisoned"))?;
+        out.write_all(data)?;
+        out.flush()?;
+        self.written.fetch_add(data.len() as u64, Ordering::Relaxed);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Part {
@@ -62,47 +110,86 @@ impl Part {
                 .set_permissions(existing.permissions())
                 .map_err(|e| save_error(destination, &reason(&e)))?;
         }
-        Ok(Part {
+        Ok(Part::File {
             file,
             destination: destination.to_owned(),
         })
     }
 
-    /// A writer for a new attempt's body: the file emptied, buffered.
-    pub(crate) fn writer(&mut self) -> io::Result<BufWriter<File>> {
-        let handle = self.file.as_file_mut();
-        handle.set_len(0)?;
-        handle.seek(SeekFrom::Start(0))?;
-        Ok(BufWriter::with_capacity(
-            WRITE_BUFFER,
-            self.file.as_file().try_clone()?,
-        ))
+    /// A body streamed to `out` as it arrives.
+    pub(crate) fn stream(out: Shared) -> Part {
+        Part::Stream {
+            out,
+            written: Arc::default(),
+        }
+    }
+
+    /// Whether the body goes to a writer rather than a file.
+    pub(crate) fn is_stream(&self) -> bool {
+        matches!(self, Part::Stream { .. })
+    }
+
+    /// Bytes already written to the stream (none can be taken back).
+    pub(crate) fn streamed(&self) -> u64 {
+        match self {
+            Part::Stream { written, .. } => written.load(Ordering::Relaxed),
+            Part::File { .. } => 0,
+        }
+    }
+
+    /// A writer for a new attempt's body: the file emptied, buffered; or the stream.
+    pub(crate) fn writer(&mut self) -> io::Result<Box<dyn Write + Send>> {
+        match self {
+            Part::File { file, .. } => {
+                let handle = file.as_file_mut();
+                handle.set_len(0)?;
+                handle.seek(SeekFrom::Start(0))?;
+                Ok(Box::new(BufWriter::with_capacity(
+                    WRITE_BUFFER,
+                    file.as_file().try_clone()?,
+                )))
+            }
+            Part::Stream { out, written } => Ok(Box::new(Tee {
+                out: out.clone(),
+                written: Arc::clone(written),
+            })),
+        }
     }
 
     /// The temporary file's path (for reading a small body back for its checks).
-    pub(crate) fn path(&self) -> &Path {
-        self.file.path()
+    pub(crate) fn path(&self) -> Option<&Path> {
+        match self {
+            Part::File { file, .. } => Some(file.path()),
+            Part::Stream { .. } => None,
+        }
     }
 
-    /// The destination.
+    /// The destination (`-` for a stream).
     pub(crate) fn destination(&self) -> &Path {
-        &self.destination
+        match self {
+            Part::File { destination, .. } => destination,
+            Part::Stream { .. } => Path::new("-"),
+        }
     }
 
     /// Moves the complete body into place: synced to disk, then renamed over the
-    /// destination in one step.
-    pub(crate) fn persist(self) -> Result<PathBuf, Error> {
-        let destination = self.destination;
-        self.file
-            .as_file()
+    /// destination in one step. A stream has nothing to move.
+    pub(crate) fn persist(self) -> Result<Option<PathBuf>, Error> {
+        let (file, destination) = match self {
+            Part::File { file, destination } => (file, destination),
+            Part::Stream { .. } => return Ok(None),
+        };
+        file.as_file()
             .sync_all()
             .map_err(|e| save_error(&destination, &reason(&e)))?;
-        self.file
-            .persist(&destination)
+        file.persist(&destination)
             .map_err(|e| save_error(&destination, &reason(&e.error)))?;
-        Ok(destination)
+        Ok(Some(destination))
     }
 }
+
+/// Why a streamed body stopped when its reader went away (`steady get URL | head`).
+pub const BROKEN_PIPE: &str = "the reader closed the pipe";
 
 /// The error for a download that cannot be written.
 pub(crate) fn save_error(destination: &Path, why: &str) -> Error {
@@ -118,6 +205,7 @@ pub(crate) fn reason(e: &io::Error) -> String {
         io::ErrorKind::NotFound => "the folder does not exist".into(),
         io::ErrorKind::PermissionDenied => "permission denied".into(),
         io::ErrorKind::StorageFull => "the disk is full".into(),
+        io::ErrorKind::BrokenPipe => BROKEN_PIPE.into(),
         _ => {
             let text = e.to_string();
             match text.find(" (os error") {

@@ -38,6 +38,8 @@ pub(crate) struct Request {
     pub(crate) checks: Checks,
     /// Where a successful body is streamed instead of memory.
     pub(crate) save_to: Option<PathBuf>,
+    /// ... or the writer it is streamed to as it arrives.
+    pub(crate) stream_to: Option<crate::download::Shared>,
     /// This call's body limit instead of the client's.
     pub(crate) max_body: Option<u64>,
 }
@@ -83,6 +85,7 @@ impl RequestBuilder {
             retries: None,
             checks: Checks::default(),
             save_to: None,
+            stream_to: None,
             max_body: None,
         });
         RequestBuilder { client, request }
@@ -348,6 +351,25 @@ impl RequestBuilder {
     pub fn timeout(self, deadline: Duration) -> Self {
         self.with(|r| {
             r.deadline = Some(deadline);
+            Ok(())
+        })
+    }
+
+    /// Writes the body of the successful response to `writer` as it arrives (flushed
+    /// after each chunk), instead of keeping it in memory: `steady get URL | tool`.
+    /// Only when no check needs the body whole: a JSON body (the error-in-200 check)
+    /// or one with expectations is read into memory as usual, and
+    /// [`Response::bytes`] holds it. Otherwise [`Response::bytes`] is empty and
+    /// [`Response::saved_bytes`] says how much was written. Error answers are not
+    /// written. Once a byte is out, a body cut short is not retried (what was written
+    /// cannot be taken back): the call fails with the transport fault and a note. A
+    /// client that hedges reads the body into memory instead (two answers may race).
+    ///
+    /// [`Response::bytes`]: crate::Response::bytes
+    /// [`Response::saved_bytes`]: crate::Response::saved_bytes
+    pub fn stream_to(self, writer: impl std::io::Write + Send + 'static) -> Self {
+        self.with(|r| {
+            r.stream_to = Some(crate::download::Shared::new(Box::new(writer)));
             Ok(())
         })
     }

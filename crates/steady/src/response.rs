@@ -27,7 +27,7 @@ pub struct Response {
     pub(crate) elapsed: Duration,
     pub(crate) scrubber: Scrubber,
     /// Where the body was saved and how many bytes ([`crate::RequestBuilder::save_to`]).
-    pub(crate) saved: Option<(PathBuf, u64)>,
+    pub(crate) saved: Option<(Option<PathBuf>, u64)>,
 }
 
 impl Response {
@@ -63,10 +63,11 @@ impl Response {
 
     /// The file the body was saved to, for a [`crate::RequestBuilder::save_to`] call.
     pub fn saved_to(&self) -> Option<&Path> {
-        self.saved.as_ref().map(|(path, _)| path.as_path())
+        self.saved.as_ref().and_then(|(path, _)| path.as_deref())
     }
 
-    /// How many bytes (decoded) were saved to [`Response::saved_to`].
+    /// How many bytes (decoded) were saved to [`Response::saved_to`], or streamed to
+    /// the writer of [`crate::RequestBuilder::stream_to`].
     pub fn saved_bytes(&self) -> Option<u64> {
         self.saved.as_ref().map(|(_, bytes)| *bytes)
     }

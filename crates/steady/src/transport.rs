@@ -313,7 +313,12 @@ impl Wire<'_> {
             let mut headers = std::mem::take(response.headers_mut());
             let codings =
                 decode::codings(&headers).map_err(|why| Failure::protocol(why, url.clone()))?;
-            let download = part.filter(|_| request.checks.applies(status));
+            // A stream takes only a body no check needs whole: once out, it is out.
+            let download = part.filter(|p| {
+                request.checks.applies(status)
+                    && !(p.is_stream()
+                        && (request.checks.reads_body(&headers) || !status.is_success()))
+            });
             let (body, saved) = match download {
                 // Boxed: downloads are rare, and inline their state would enlarge
                 // every call's.
@@ -443,7 +448,16 @@ impl Wire<'_> {
             ));
         }
         // Within the body limit, so no larger than an ordinary call's body.
-        let body = std::fs::read(part.path()).map_err(|e| Failure::write(&e, url.clone()))?;
+        let Some(path) = part.path() else {
+            return Ok((
+                Bytes::new(),
+                Some(Saved {
+                    bytes,
+                    unchecked: false,
+                }),
+            ));
+        };
+        let body = std::fs::read(path).map_err(|e| Failure::write(&e, url.clone()))?;
         Ok((
             Bytes::from(body),
             Some(Saved {
