@@ -79,6 +79,7 @@ pub mod guard;
 pub mod hedge;
 pub mod limit;
 pub mod multipart;
+pub mod paginate;
 pub mod proxy;
 pub mod rate;
 mod redact;
