@@ -70,6 +70,9 @@ pub enum Command {
     Batch(BatchArgs),
     /// Export the results of a batch: JSONL, CSV or JUnit XML.
     Results(ResultsArgs),
+    /// Pull a paginated API into a database table: all of it or nothing, resumable.
+    #[command(after_help = SYNC_HELP)]
+    Sync(Box<SyncArgs>),
     /// Print a shell completion script: steady completions bash > ~/.local/share/bash-completion/completions/steady
     Completions(CompletionsArgs),
     /// Print the manual page (roff): steady man | man -l -
@@ -82,6 +85,26 @@ pub struct CompletionsArgs {
     #[arg(value_enum, value_name = "SHELL")]
     pub shell: clap_complete::Shell,
 }
+
+/// How a sync stores its data and ends, shown at the end of `steady sync --help`.
+pub const SYNC_HELP: &str = "\
+Example, a nightly job:
+  steady sync https://api.example.com/users --into app.db --table users \\
+      --records '$.data' --key '$.id' --next link --column email='$.email' --delete-missing
+
+The table gets key (primary key), record (the record as JSON) and each --column.
+Each page is staged with the checkpoint in one transaction; only when the last page is
+in does one transaction change the table (upsert, --delete-missing, the run record in
+steady_sync_runs, the --since cursor). Readers never see a half-synced table.
+
+Exit codes:
+  0    the table holds the new snapshot
+  1-8  a page failed (the code of that failure, as for one call): the table is
+       unchanged; the same command continues from that page (--restart starts over)
+  7    also: a page or record without the records or the key
+  64   bad flags, or an unfinished sync with other arguments
+  74   the database could not be written
+  130  interrupted (Ctrl-C); the same command continues";
 
 /// Batch input format and exit codes, shown at the end of `steady batch --help`.
 pub const BATCH_HELP: &str = "\
@@ -104,6 +127,72 @@ Exit codes:
 Guarantees: every result is written whole in one transaction, or not at all; an item
 with a stored result is never sent again by --resume; after kill -9 at most
 --concurrency items are sent twice; one run at a time per --db (FILE.lock).";
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The first page.
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    /// The database: a SQLite file (created when missing).
+    #[arg(long, value_name = "DB")]
+    pub into: PathBuf,
+
+    /// The table to keep in sync (letters, digits and _).
+    #[arg(long, value_name = "NAME")]
+    pub table: String,
+
+    /// Where a page's records are: a JSONPath, e.g. '$.data' ('$' for a page that is
+    /// a list).
+    #[arg(long, value_name = "JSONPATH")]
+    pub records: String,
+
+    /// Where a record's key is, within the record: '$.id'.
+    #[arg(long, value_name = "JSONPATH")]
+    pub key: String,
+
+    /// How to find the next page: link (Link rel=next), '$.next' (a URL in the body),
+    /// cursor='$.meta.cursor' (PARAM=JSONPATH: a query parameter), page=PARAM
+    /// (counted up until an empty page), offset=PARAM (advanced by the records).
+    #[arg(long, value_name = "SPEC")]
+    pub next: String,
+
+    /// An extra column: NAME=JSONPATH within the record. Repeatable.
+    #[arg(long = "column", value_name = "NAME=JSONPATH")]
+    pub columns: Vec<String>,
+
+    /// Delete the rows whose keys the new snapshot lacks.
+    #[arg(long)]
+    pub delete_missing: bool,
+
+    /// Incremental: the JSONPath of a record's cursor value (e.g. '$.updated_at'); the
+    /// largest is stored with the run and sent next time in --since-param.
+    #[arg(long, value_name = "JSONPATH", requires = "since_param")]
+    pub since: Option<String>,
+
+    /// The query parameter the stored --since value goes in.
+    #[arg(long, value_name = "NAME", requires = "since")]
+    pub since_param: Option<String>,
+
+    /// Stop after N pages (--delete-missing is then skipped: the snapshot is partial).
+    #[arg(long, value_name = "N")]
+    pub max_pages: Option<u32>,
+
+    /// Discard an unfinished sync of the table and start over.
+    #[arg(long)]
+    pub restart: bool,
+
+    /// No progress output.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Show each page's attempts (-v) and redirects (-vv) on stderr.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
 
 #[derive(Debug, Args)]
 pub struct BatchArgs {
@@ -760,6 +849,7 @@ pub enum Job {
     Demo(DemoArgs),
     Batch(Box<BatchArgs>),
     Results(ResultsArgs),
+    Sync(Box<SyncArgs>),
     Completions(clap_complete::Shell),
     Man,
 }
@@ -780,6 +870,7 @@ impl Command {
             Command::Demo(a) => Job::Demo(a),
             Command::Batch(a) => Job::Batch(Box::new(a)),
             Command::Results(a) => Job::Results(a),
+            Command::Sync(a) => Job::Sync(a),
             Command::Completions(a) => Job::Completions(a.shell),
             Command::Man => Job::Man,
         }

@@ -9,6 +9,7 @@ mod demo;
 mod exit;
 mod items;
 mod output;
+mod sync;
 
 use std::process::ExitCode;
 
@@ -80,6 +81,10 @@ fn run(cli: Cli, fallback_order: &[FallbackFlag]) -> anyhow::Result<ExitCode> {
             runtime.block_on(chaos::run(args))
         }
         Job::Demo(args) => runtime.block_on(demo::run(args)),
+        Job::Sync(args) => {
+            init_logging(args.verbose, "steady");
+            runtime.block_on(sync::run(*args))
+        }
         Job::Batch(args) => {
             init_logging(args.verbose, "steady");
             // Measured against a local nginx on 2 cores (bench/batch.sh): one thread beat

@@ -1,0 +1,392 @@
+//! `steady sync` against a local paginated API whose data and faults the test
+//! changes between runs: the nightly job, an outage mid-run, an error in a 200, a
+//! pagination loop, kill -9, --restart, --since. The server counts each page it served;
+//! the tests read the table back.
+
+mod support;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use steady_chaos::{Reply, ScriptServer};
+use support::{command, steady, wait_until};
+
+/// The API's state: its users, the page that fails and how, pages served.
+#[derive(Default)]
+struct Api {
+    users: Vec<Value>,
+    fail: Option<(u64, &'static str)>,
+    served: HashMap<u64, u32>,
+    delay: Duration,
+}
+
+fn start(api: Arc<Mutex<Api>>) -> ScriptServer {
+    ScriptServer::builder()
+        .route_fn("/users", move |req| {
+            let page: u64 = req
+                .query()
+                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("page=")))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1);
+            let mut api = api.lock().unwrap();
+            *api.served.entry(page).or_default() += 1;
+            if let Some((at, how)) = api.fail {
+                if at == page {
+                    return match how {
+                        "503" => Reply::status(503),
+                        "error" => Reply::json(200, r#"{"error": "quota exceeded"}"#),
+                        _ => Reply::json(200, r#"{"items": []}"#),
+                    };
+                }
+            }
+            let from = ((page - 1) * 10) as usize;
+            let data: Vec<Value> = api.users.iter().skip(from).take(10).cloned().collect();
+            Reply::json(200, json!({"data": data}).to_string()).delay(api.delay)
+        })
+        .start()
+}
+
+fn users(n: u64) -> Vec<Value> {
+    (1..=n)
+        .map(|i| json!({"id": i, "email": format!("u{i}@example.org"), "updated_at": format!("2026-12-{:02}", i % 28 + 1)}))
+        .collect()
+}
+
+fn db(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("steady-sync-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("app.db")
+}
+
+fn sync_args<'a>(url: &'a str, db: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "sync",
+        url,
+        "--into",
+        db.to_str().unwrap(),
+        "--table",
+        "users",
+        "--records",
+        "$.data",
+        "--key",
+        "$.id",
+        "--next",
+        "page=page",
+        "--column",
+        "email=$.email",
+        "--backoff",
+        "1ms",
+        "--retries",
+        "1",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// The table: key -> email.
+fn table(db: &Path) -> Vec<(String, String)> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT key, email FROM users ORDER BY CAST(key AS INTEGER)")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn served(api: &Arc<Mutex<Api>>, page: u64) -> u32 {
+    api.lock().unwrap().served.get(&page).copied().unwrap_or(0)
+}
+
+#[test]
+fn the_nightly_job_inserts_updates_and_deletes_in_one_transaction() {
+    let api = Arc::new(Mutex::new(Api {
+        users: users(25),
+        ..Api::default()
+    }));
+    let server = start(Arc::clone(&api));
+    let url = server.url("/users");
+    let db = db("nightly");
+    let first = steady(&sync_args(&url, &db, &["--delete-missing"]));
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(
+        first.stderr.contains("users in ")
+            && first.stderr.contains(": 25 records in 4 pages (a page with no records): 25 inserted, 0 updated, 0 deleted, 0 unchanged"),
+        "{}",
+        first.stderr
+    );
+    assert_eq!(table(&db).len(), 25);
+    assert_eq!(table(&db)[2], ("3".into(), "u3@example.org".into()));
+    // The next night: user 3 changed address, user 25 left, user 26 joined.
+    {
+        let mut api = api.lock().unwrap();
+        api.users[2]["email"] = json!("new3@example.org");
+        api.users.pop();
+        api.users
+            .push(json!({"id": 26, "email": "u26@example.org"}));
+    }
+    let second = steady(&sync_args(&url, &db, &["--delete-missing"]));
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains("1 inserted, 1 updated, 1 deleted, 23 unchanged"),
+        "{}",
+        second.stderr
+    );
+    let rows = table(&db);
+    assert_eq!(rows.len(), 25);
+    assert_eq!(rows[2].1, "new3@example.org");
+    assert!(!rows.iter().any(|(k, _)| k == "25") && rows.iter().any(|(k, _)| k == "26"));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let runs: Vec<(i64, i64, i64, i64)> = conn
+        .prepare("SELECT inserted, updated, deleted, unchanged FROM steady_sync_runs ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(runs, [(25, 0, 0, 0), (1, 1, 1, 23)]);
+}
+
+#[test]
+fn an_outage_mid_run_leaves_the_table_unchanged_and_the_next_run_continues() {
+    let api = Arc::new(Mutex::new(Api {
+        users: users(25),
+        ..Api::default()
+    }));
+    let server = start(Arc::clone(&api));
+    let url = server.url("/users");
+    let db = db("outage");
+    assert_eq!(steady(&sync_args(&url, &db, &[])).code, 0);
+    let before = table(&db);
+    // Tonight: everyone changed, and page 2 is down.
+    {
+        let mut api = api.lock().unwrap();
+        for u in &mut api.users {
+            u["email"] = json!(format!("x{}@example.org", u["id"]));
+        }
+        api.fail = Some((2, "503"));
+        api.served.clear();
+    }
+    let failed = steady(&sync_args(&url, &db, &[]));
+    assert_eq!(failed.code, 5, "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("stopped at page 2: HTTP 503")
+            && failed.stderr.contains("the table users in ")
+            && failed.stderr.contains("is unchanged")
+            && failed
+                .stderr
+                .contains("run the same command again to continue from there"),
+        "{}",
+        failed.stderr
+    );
+    assert_eq!(table(&db), before, "not one row of page 1 applied");
+    assert_eq!(
+        (served(&api, 1), served(&api, 2)),
+        (1, 2),
+        "page 2 and its retry"
+    );
+    // The API is back: the same command continues from page 2.
+    api.lock().unwrap().fail = None;
+    let resumed = steady(&sync_args(&url, &db, &[]));
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert!(
+        resumed
+            .stderr
+            .contains("continued after page 1 of an earlier run; no page was fetched twice"),
+        "{}",
+        resumed.stderr
+    );
+    assert!(
+        resumed.stderr.contains("0 inserted, 25 updated"),
+        "{}",
+        resumed.stderr
+    );
+    assert_eq!(served(&api, 1), 1, "page 1 was not fetched again");
+    assert!(table(&db)
+        .iter()
+        .all(|(k, e)| e == &format!("x{k}@example.org")));
+}
+
+#[test]
+fn an_error_in_a_200_stops_the_run_the_same_way_and_restart_starts_over() {
+    let api = Arc::new(Mutex::new(Api {
+        users: users(25),
+        fail: Some((3, "error")),
+        ..Api::default()
+    }));
+    let server = start(Arc::clone(&api));
+    let url = server.url("/users");
+    let db = db("error-200");
+    let failed = steady(&sync_args(&url, &db, &[]));
+    assert_eq!(failed.code, 7, "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("stopped at page 3"),
+        "{}",
+        failed.stderr
+    );
+    assert!(
+        failed.stderr.contains("quota exceeded"),
+        "{}",
+        failed.stderr
+    );
+    assert!(table(&db).is_empty(), "nothing applied");
+    // Other arguments with a run in progress: refused, with what to do.
+    let other = steady(&sync_args(&url, &db, &["--delete-missing"]));
+    assert_eq!(other.code, 64, "{}", other.stderr);
+    assert!(
+        other.stderr.contains("--restart to discard it"),
+        "{}",
+        other.stderr
+    );
+    // --restart fetches from page 1 again.
+    api.lock().unwrap().fail = None;
+    let restarted = steady(&sync_args(&url, &db, &["--restart"]));
+    assert_eq!(restarted.code, 0, "{}", restarted.stderr);
+    assert_eq!(served(&api, 1), 2);
+    assert_eq!(table(&db).len(), 25);
+}
+
+#[test]
+fn a_page_without_records_and_a_pagination_loop_stop_with_the_table_untouched() {
+    let api = Arc::new(Mutex::new(Api {
+        users: users(25),
+        fail: Some((2, "no-records")),
+        ..Api::default()
+    }));
+    let server = start(Arc::clone(&api));
+    let url = server.url("/users");
+    let db = db("shape");
+    let out = steady(&sync_args(&url, &db, &[]));
+    assert_eq!(out.code, 7, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("the records path $.data matches nothing"),
+        "{}",
+        out.stderr
+    );
+    assert!(table(&db).is_empty());
+    // A next link that points back: a loop, not a silent end.
+    let looping = ScriptServer::builder()
+        .route(
+            "/a",
+            [Reply::json(200, r#"{"data": [{"id": 1}], "next": "/b"}"#)],
+        )
+        .route(
+            "/b",
+            [Reply::json(200, r#"{"data": [{"id": 2}], "next": "/a"}"#)],
+        )
+        .start();
+    let db2 = db.with_file_name("loop.db");
+    let url = looping.url("/a");
+    let mut args = sync_args(&url, &db2, &[]);
+    let next = args.iter().position(|a| *a == "page=page").unwrap();
+    args[next] = "$.next";
+    let out = steady(&args);
+    assert_eq!(out.code, 7, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("pagination loop: page 2"),
+        "{}",
+        out.stderr
+    );
+    assert!(table(&db2).is_empty());
+}
+
+#[test]
+fn kill_9_mid_run_loses_nothing_and_fetches_no_committed_page_twice() {
+    let api = Arc::new(Mutex::new(Api {
+        users: users(60),
+        delay: Duration::from_millis(150),
+        ..Api::default()
+    }));
+    let server = start(Arc::clone(&api));
+    let url = server.url("/users");
+    let db = db("kill");
+    let mut child = command()
+        .args(sync_args(&url, &db, &["-q"]))
+        .spawn()
+        .unwrap();
+    // Wait until page 2 is committed, then kill without warning.
+    wait_until(|| {
+        rusqlite::Connection::open(&db)
+            .and_then(|c| {
+                c.query_row("SELECT page FROM steady_sync_state", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .is_ok_and(|p| p >= 2)
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        table(&db).is_empty(),
+        "nothing applied before the last page"
+    );
+    let committed: u64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT page FROM steady_sync_state", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap() as u64;
+    let resumed = steady(&sync_args(&url, &db, &[]));
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert_eq!(table(&db).len(), 60);
+    for page in 1..=committed {
+        assert_eq!(
+            served(&api, page),
+            1,
+            "page {page} was committed: not fetched again"
+        );
+    }
+    assert!(
+        served(&api, committed + 1) <= 2,
+        "only the page in flight twice"
+    );
+}
+
+#[test]
+fn since_stores_the_cursor_and_sends_it_next_time() {
+    let api = Arc::new(Mutex::new(Api {
+        users: users(12),
+        ..Api::default()
+    }));
+    let server = start(Arc::clone(&api));
+    let url = server.url("/users");
+    let db = db("since");
+    let extra = ["--since", "$.updated_at", "--since-param", "updated_since"];
+    let first = steady(&sync_args(&url, &db, &extra));
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(
+        first.stderr.contains("next run: updated_since=2026-12-13"),
+        "{}",
+        first.stderr
+    );
+    steady(&sync_args(&url, &db, &extra));
+    let last_first_page = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.query().is_some_and(|q| q.contains("updated_since")))
+        .count();
+    assert!(
+        last_first_page >= 1,
+        "the second run asked for what changed since"
+    );
+    let with_delete = steady(&sync_args(
+        &url,
+        &db,
+        &[
+            "--since",
+            "$.updated_at",
+            "--since-param",
+            "u",
+            "--delete-missing",
+        ],
+    ));
+    assert_eq!(with_delete.code, 64, "{}", with_delete.stderr);
+}

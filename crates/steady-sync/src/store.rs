@@ -1,0 +1,351 @@
+//! The SQLite side of a sync: the live table, its staging table, the checkpoint and
+//! the run records.
+//!
+//! Schema (in the database given with `--into`):
+//!
+//! - `TABLE (key TEXT PRIMARY KEY, record TEXT NOT NULL, COLUMN...)`: the live table,
+//!   changed only by the final transaction of a complete run;
+//! - `steady_sync_stage_TABLE`: the same columns; the records of the pages fetched so
+//!   far in this run, each page committed with the checkpoint in one transaction;
+//! - `steady_sync_state (table_name PRIMARY KEY, ...)`: per table, the checkpoint of a
+//!   run in progress (its arguments' fingerprint, the next page's URL and number) and
+//!   the incremental cursor (`--since`) of the last complete run;
+//! - `steady_sync_runs`: one row per complete run: pages, records, inserted, updated,
+//!   deleted, unchanged, the cursor it stored.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde_json::Value;
+
+/// A run in progress, as its last committed page left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// What the run's arguments hash to: a rerun must match to continue.
+    pub fingerprint: String,
+    /// The next page to fetch, and the number of the last one committed.
+    pub next_url: String,
+    pub page: u32,
+    /// Pages and records committed so far.
+    pub pages: u32,
+    pub records: u64,
+    /// The largest `--since` value among the records so far.
+    pub max_since: Option<String>,
+}
+
+/// What the final transaction did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    pub inserted: u64,
+    pub updated: u64,
+    pub deleted: u64,
+    pub unchanged: u64,
+}
+
+/// One record ready for a table: key, record JSON and the extra columns' values.
+pub struct Row {
+    pub key: String,
+    pub record: String,
+    pub columns: Vec<Value>,
+}
+
+/// The database of a sync.
+pub struct Store {
+    conn: Connection,
+    table: String,
+    stage: String,
+    columns: Vec<String>,
+}
+
+fn db_error(path: &Path) -> impl Fn(rusqlite::Error) -> String + '_ {
+    move |e| format!("{}: {e}", path.display())
+}
+
+/// A table or column name steady will create: letters, digits and `_`, not starting
+/// with a digit (so it never needs quoting rules of its own).
+pub fn check_name(name: &str, what: &str) -> Result<(), String> {
+    let ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with("steady_sync_")
+        && !matches!(name, "key" | "record");
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} '{name}': use letters, digits and _ (not starting with a digit; not key, record or steady_sync_*)"
+        ))
+    }
+}
+
+impl Store {
+    /// Opens (creating) the database at `path` for `table` with `columns`: creates the
+    /// live table, the staging table and steady's own tables when missing; refuses a
+    /// live table without one of the columns.
+    ///
+    /// # Errors
+    /// A message naming the file or the table.
+    pub fn open(path: &Path, table: &str, columns: &[String]) -> Result<Store, String> {
+        check_name(table, "--table")?;
+        for c in columns {
+            check_name(c, "--column")?;
+        }
+        let conn = Connection::open(path).map_err(db_error(path))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(db_error(path))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db_error(path))?;
+        let extra: String = columns.iter().map(|c| format!(", \"{c}\"")).collect();
+        let stage = format!("steady_sync_stage_{table}");
+        conn.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS steady_sync_state (
+                table_name TEXT PRIMARY KEY, since TEXT, fingerprint TEXT, next_url TEXT,
+                page INTEGER, pages INTEGER, records INTEGER, max_since TEXT, started_at TEXT);
+             CREATE TABLE IF NOT EXISTS steady_sync_runs (
+                id INTEGER PRIMARY KEY, table_name TEXT NOT NULL, started_at TEXT, finished_at TEXT,
+                pages INTEGER, records INTEGER, inserted INTEGER, updated INTEGER, deleted INTEGER,
+                unchanged INTEGER, since TEXT, complete INTEGER);
+             CREATE TABLE IF NOT EXISTS \"{table}\" (key TEXT PRIMARY KEY, record TEXT NOT NULL{extra});
+             CREATE TABLE IF NOT EXISTS \"{stage}\" (key TEXT PRIMARY KEY, record TEXT NOT NULL{extra});"
+        ))
+        .map_err(db_error(path))?;
+        for name in [table, stage.as_str()] {
+            let have: Vec<String> = conn
+                .prepare(&format!("SELECT name FROM pragma_table_info('{name}')"))
+                .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+                .map_err(db_error(path))?;
+            if let Some(missing) = columns.iter().find(|c| !have.contains(c)) {
+                return Err(format!(
+                    "the table {name} in {} has no column {missing}: add it (ALTER TABLE {name} ADD COLUMN {missing}) or leave out --column {missing}",
+                    path.display()
+                ));
+            }
+        }
+        Ok(Store {
+            conn,
+            table: table.to_owned(),
+            stage,
+            columns: columns.to_vec(),
+        })
+    }
+
+    /// The run in progress for the table, if any.
+    pub fn checkpoint(&self) -> Result<Option<Checkpoint>, String> {
+        self.conn
+            .query_row(
+                "SELECT fingerprint, next_url, page, pages, records, max_since FROM steady_sync_state
+                 WHERE table_name = ?1 AND next_url IS NOT NULL",
+                [&self.table],
+                |r| {
+                    Ok(Checkpoint {
+                        fingerprint: r.get(0)?,
+                        next_url: r.get(1)?,
+                        page: r.get(2)?,
+                        pages: r.get(3)?,
+                        records: r.get::<_, i64>(4)? as u64,
+                        max_since: r.get(5)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| e.to_string())
+    }
+
+    /// The incremental cursor the last complete run stored.
+    pub fn since(&self) -> Result<Option<String>, String> {
+        self.conn
+            .query_row(
+                "SELECT since FROM steady_sync_state WHERE table_name = ?1",
+                [&self.table],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Starts a run from `first_url`: the staging table emptied, the checkpoint set.
+    pub fn begin(&mut self, fingerprint: &str, first_url: &str, now: &str) -> Result<(), String> {
+        let tx = self.conn.transaction().map_err(|e| e.to_string())?;
+        tx.execute(&format!("DELETE FROM \"{}\"", self.stage), [])
+            .map_err(|e| e.to_string())?;
+        tx.execute(
+            "INSERT INTO steady_sync_state (table_name, fingerprint, next_url, page, pages, records, max_since, started_at)
+             VALUES (?1, ?2, ?3, 0, 0, 0, NULL, ?4)
+             ON CONFLICT(table_name) DO UPDATE SET fingerprint = ?2, next_url = ?3, page = 0,
+                pages = 0, records = 0, max_since = NULL, started_at = ?4",
+            params![self.table, fingerprint, first_url, now],
+        )
+        .map_err(|e| e.to_string())?;
+        tx.commit().map_err(|e| e.to_string())
+    }
+
+    /// Commits one page: its rows into the staging table and the checkpoint moved on,
+    /// in one transaction. `next` is `None` after the last page.
+    pub fn stage_page(
+        &mut self,
+        rows: &[Row],
+        page: u32,
+        next: Option<&str>,
+        max_since: Option<&str>,
+    ) -> Result<(), String> {
+        let tx = self.conn.transaction().map_err(|e| e.to_string())?;
+        {
+            let placeholders: String = (0..self.columns.len())
+                .map(|i| format!(", ?{}", i + 3))
+                .collect();
+            let names: String = self.columns.iter().map(|c| format!(", \"{c}\"")).collect();
+            let mut insert = tx
+                .prepare(&format!(
+                    "INSERT OR REPLACE INTO \"{}\" (key, record{names}) VALUES (?1, ?2{placeholders})",
+                    self.stage
+                ))
+                .map_err(|e| e.to_string())?;
+            for row in rows {
+                let mut values: Vec<rusqlite::types::Value> =
+                    vec![row.key.clone().into(), row.record.clone().into()];
+                values.extend(row.columns.iter().map(sql_value));
+                insert
+                    .execute(rusqlite::params_from_iter(values))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        // `next_url` stays set until the final transaction: a run whose last page is
+        // staged but not yet applied resumes by applying it.
+        tx.execute(
+            "UPDATE steady_sync_state SET next_url = ?2, page = ?3, pages = pages + 1,
+                records = records + ?4, max_since = ?5 WHERE table_name = ?1",
+            params![
+                self.table,
+                next.unwrap_or(""),
+                page,
+                rows.len() as i64,
+                max_since
+            ],
+        )
+        .map_err(|e| e.to_string())?;
+        tx.commit().map_err(|e| e.to_string())
+    }
+
+    /// The final transaction: the staged snapshot upserted into the live table, the
+    /// keys it lacks deleted (with `delete_missing`), the run recorded and the cursor
+    /// stored, the checkpoint cleared. Readers see the table before or after, never
+    /// between.
+    pub fn finish(
+        &mut self,
+        delete_missing: bool,
+        since: Option<&str>,
+        started_at: &str,
+        now: &str,
+    ) -> Result<(Counts, u32, u64), String> {
+        let table = self.table.clone();
+        let stage = self.stage.clone();
+        let tx: Transaction<'_> = self.conn.transaction().map_err(|e| e.to_string())?;
+        let count = |sql: &str| -> Result<u64, String> {
+            tx.query_row(sql, [], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(|e| e.to_string())
+        };
+        let inserted = count(&format!(
+            "SELECT count(*) FROM \"{stage}\" s WHERE NOT EXISTS (SELECT 1 FROM \"{table}\" t WHERE t.key = s.key)"
+        ))?;
+        let updated = count(&format!(
+            "SELECT count(*) FROM \"{stage}\" s JOIN \"{table}\" t ON t.key = s.key WHERE t.record IS NOT s.record"
+        ))?;
+        let staged = count(&format!("SELECT count(*) FROM \"{stage}\""))?;
+        let names: String = self.columns.iter().map(|c| format!(", \"{c}\"")).collect();
+        let sets: String = self
+            .columns
+            .iter()
+            .map(|c| format!(", \"{c}\" = excluded.\"{c}\""))
+            .collect();
+        tx.execute(
+            &format!(
+                "INSERT INTO \"{table}\" (key, record{names}) SELECT key, record{names} FROM \"{stage}\" WHERE true
+                 ON CONFLICT(key) DO UPDATE SET record = excluded.record{sets}
+                 WHERE \"{table}\".record IS NOT excluded.record"
+            ),
+            [],
+        )
+        .map_err(|e| e.to_string())?;
+        let deleted = if delete_missing {
+            tx.execute(
+                &format!("DELETE FROM \"{table}\" WHERE key NOT IN (SELECT key FROM \"{stage}\")"),
+                [],
+            )
+            .map_err(|e| e.to_string())? as u64
+        } else {
+            0
+        };
+        let (pages, records): (u32, u64) = tx
+            .query_row(
+                "SELECT pages, records FROM steady_sync_state WHERE table_name = ?1",
+                [&table],
+                |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)),
+            )
+            .map_err(|e| e.to_string())?;
+        let counts = Counts {
+            inserted,
+            updated,
+            deleted,
+            unchanged: staged - inserted - updated,
+        };
+        tx.execute(
+            "INSERT INTO steady_sync_runs (table_name, started_at, finished_at, pages, records, inserted,
+                updated, deleted, unchanged, since, complete) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1)",
+            params![
+                table,
+                started_at,
+                now,
+                pages,
+                records as i64,
+                counts.inserted as i64,
+                counts.updated as i64,
+                counts.deleted as i64,
+                counts.unchanged as i64,
+                since
+            ],
+        )
+        .map_err(|e| e.to_string())?;
+        tx.execute(
+            "UPDATE steady_sync_state SET next_url = NULL, fingerprint = NULL, page = 0, pages = 0,
+                records = 0, max_since = NULL, since = COALESCE(?2, since) WHERE table_name = ?1",
+            params![table, since],
+        )
+        .map_err(|e| e.to_string())?;
+        tx.execute(&format!("DELETE FROM \"{stage}\""), [])
+            .map_err(|e| e.to_string())?;
+        tx.commit().map_err(|e| e.to_string())?;
+        Ok((counts, pages, records))
+    }
+
+    /// When the run in progress started.
+    pub fn started_at(&self) -> Result<String, String> {
+        self.conn
+            .query_row(
+                "SELECT started_at FROM steady_sync_state WHERE table_name = ?1",
+                [&self.table],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .map(Option::unwrap_or_default)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// A JSON value as an SQLite value: scalars as themselves, lists and objects as JSON.
+fn sql_value(value: &Value) -> rusqlite::types::Value {
+    use rusqlite::types::Value as V;
+    match value {
+        Value::Null => V::Null,
+        Value::Bool(b) => V::Integer(i64::from(*b)),
+        Value::Number(n) => n
+            .as_i64()
+            .map(V::Integer)
+            .or_else(|| n.as_f64().map(V::Real))
+            .unwrap_or(V::Null),
+        Value::String(s) => V::Text(s.clone()),
+        other => V::Text(other.to_string()),
+    }
+}
