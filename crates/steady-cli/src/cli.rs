@@ -134,9 +134,11 @@ pub struct SyncArgs {
     #[arg(value_name = "URL")]
     pub url: String,
 
-    /// The database: a SQLite file (created when missing).
+    /// The database: a SQLite file (created when missing), or a PostgreSQL URL,
+    /// postgres://USER@HOST:PORT/DB (a password in it is never printed; better, from
+    /// the environment: --into "$DATABASE_URL").
     #[arg(long, value_name = "DB")]
-    pub into: PathBuf,
+    pub into: String,
 
     /// The table to keep in sync (letters, digits and _).
     #[arg(long, value_name = "NAME")]

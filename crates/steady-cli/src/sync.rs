@@ -9,12 +9,6 @@ use crate::config::{self, Common};
 use crate::exit::{self, UsageError};
 
 pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
-    if args.into.to_string_lossy().starts_with("postgres") {
-        return Err(UsageError::new(
-            "--into postgres://...: PostgreSQL is not supported yet; give a SQLite file",
-        )
-        .into());
-    }
     let mut columns = Vec::new();
     for spec in &args.columns {
         match spec.split_once('=') {
@@ -81,7 +75,10 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
     .await;
     signals.abort();
     let again = "run the same command again to continue from there (--restart starts over)";
-    let db = args.into.display();
+    let db = match steady::Url::parse(&args.into) {
+        Ok(url) if url.scheme().starts_with("postgres") => steady::redact_url(&url),
+        _ => args.into.clone(),
+    };
     match result {
         Ok(report) => {
             let c = report.counts;

@@ -390,3 +390,145 @@ fn since_stores_the_cursor_and_sends_it_next_time() {
     ));
     assert_eq!(with_delete.code, 64, "{}", with_delete.stderr);
 }
+
+// ---------------------------------------------------------------------------------
+// PostgreSQL: the same guarantees in a real server the test starts.
+
+#[test]
+fn postgres_the_nightly_job_and_an_outage_leave_the_table_whole() {
+    let Some(pg) = support::postgres::Postgres::start() else {
+        return;
+    };
+    let into = pg.database("app");
+    let api = Arc::new(Mutex::new(Api {
+        users: users(25),
+        ..Api::default()
+    }));
+    let server = start(Arc::clone(&api));
+    let url = server.url("/users");
+    let args = |extra: &[&'static str]| {
+        let mut a: Vec<String> = vec![
+            "sync",
+            &url,
+            "--into",
+            &into,
+            "--table",
+            "users",
+            "--records",
+            "$.data",
+            "--key",
+            "$.id",
+            "--next",
+            "page=page",
+            "--column",
+            "email=$.email",
+            "--backoff",
+            "1ms",
+            "--retries",
+            "1",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let run = |a: Vec<String>| steady(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let first = run(args(&["--delete-missing"]));
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(
+        first
+            .stderr
+            .contains("users in postgres://postgres@127.0.0.1:"),
+        "{}",
+        first.stderr
+    );
+    assert_eq!(pg.query("app", "SELECT count(*) FROM users").trim(), "25");
+    assert_eq!(
+        pg.query(
+            "app",
+            "SELECT email, record->>'email' FROM users WHERE key = '3'"
+        )
+        .trim(),
+        "u3@example.org|u3@example.org"
+    );
+    // Tonight: user 3 changed, user 25 left, and page 2 is down.
+    {
+        let mut api = api.lock().unwrap();
+        api.users[2]["email"] = json!("new3@example.org");
+        api.users.pop();
+        api.fail = Some((2, "503"));
+        api.served.clear();
+    }
+    let before = pg.query("app", "SELECT key, email FROM users ORDER BY key");
+    let failed = run(args(&["--delete-missing"]));
+    assert_eq!(failed.code, 5, "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("stopped at page 2"),
+        "{}",
+        failed.stderr
+    );
+    assert_eq!(
+        pg.query("app", "SELECT key, email FROM users ORDER BY key"),
+        before,
+        "unchanged"
+    );
+    api.lock().unwrap().fail = None;
+    let resumed = run(args(&["--delete-missing"]));
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert!(
+        resumed
+            .stderr
+            .contains("0 inserted, 1 updated, 1 deleted, 23 unchanged"),
+        "{}",
+        resumed.stderr
+    );
+    assert!(
+        resumed.stderr.contains("continued after page 1"),
+        "{}",
+        resumed.stderr
+    );
+    assert_eq!(served(&api, 1), 1, "page 1 not fetched twice");
+    assert_eq!(pg.query("app", "SELECT count(*) FROM users").trim(), "24");
+    assert_eq!(
+        pg.query(
+            "app",
+            "SELECT inserted, updated, deleted, unchanged FROM steady_sync_runs ORDER BY id"
+        )
+        .trim(),
+        "25|0|0|0\n0|1|1|23"
+    );
+}
+
+#[test]
+fn postgres_that_cannot_be_reached_is_a_clear_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let into = format!("postgres://app:s3cret@127.0.0.1:{port}/app");
+    let out = steady(&[
+        "sync",
+        "http://127.0.0.1:9/users",
+        "--into",
+        &into,
+        "--table",
+        "users",
+        "--records",
+        "$.data",
+        "--key",
+        "$.id",
+        "--next",
+        "link",
+    ]);
+    assert_eq!(out.code, 64, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "cannot connect to postgres://app:****@127.0.0.1:{port}/app"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("s3cret"));
+}

@@ -20,11 +20,10 @@
 //!   discards the staged pages. A page that fails the semantic layer (no records at
 //!   the records path, an error in a 200) stops it the same way.
 //!
-//! The store is SQLite ([`store`]); PostgreSQL (`--into postgres://`) is not built yet.
+//! The store is a SQLite file or a PostgreSQL database (`--into postgres://...`),
+//! with the same tables ([`store`]).
 
 pub mod store;
-
-use std::path::PathBuf;
 
 use serde_json::Value;
 use serde_json_path::JsonPath;
@@ -40,8 +39,8 @@ use store::{Counts, Row, Store};
 pub struct Spec {
     /// The first page.
     pub url: String,
-    /// The SQLite file.
-    pub into: PathBuf,
+    /// The database: a SQLite file's path, or a `postgres://` URL.
+    pub into: String,
     /// The live table.
     pub table: String,
     /// JSONPath to the records of a page.
@@ -171,9 +170,11 @@ pub async fn run(
         ));
     }
     let names: Vec<String> = spec.columns.iter().map(|(n, _)| n.clone()).collect();
-    let mut store = Store::open(&spec.into, &spec.table, &names).map_err(Failure::Usage)?;
+    let mut store = Store::open(&spec.into, &spec.table, &names)
+        .await
+        .map_err(Failure::Usage)?;
     let fingerprint = spec.fingerprint();
-    let checkpoint = store.checkpoint().map_err(Failure::Unsaved)?;
+    let checkpoint = store.checkpoint().await.map_err(Failure::Unsaved)?;
     let mut resumed_after = None;
     let mut max_since: Option<String> = None;
     let pager = match checkpoint {
@@ -202,12 +203,13 @@ pub async fn run(
             let mut first = Url::parse(&spec.url)
                 .map_err(|e| Failure::Usage(format!("'{}' is not a valid URL: {e}", spec.url)))?;
             if let (Some((_, param)), Some(since)) =
-                (&spec.since, store.since().map_err(Failure::Unsaved)?)
+                (&spec.since, store.since().await.map_err(Failure::Unsaved)?)
             {
                 first.query_pairs_mut().append_pair(param, &since);
             }
             store
                 .begin(&fingerprint, first.as_str(), &now())
+                .await
                 .map_err(Failure::Unsaved)?;
             Some(new_pager(client, spec)?.resume_at(first, 0))
         }
@@ -276,6 +278,7 @@ pub async fn run(
             let next = page.next.as_ref().map(|u| u.to_string());
             store
                 .stage_page(&rows, page.number, next.as_deref(), max_since.as_deref())
+                .await
                 .map_err(Failure::Unsaved)?;
             progress.pages += 1;
             progress.records += rows.len() as u64;
@@ -290,7 +293,7 @@ pub async fn run(
             _ => "the last page".into(),
         };
     }
-    let started_at = store.started_at().map_err(Failure::Unsaved)?;
+    let started_at = store.started_at().await.map_err(Failure::Unsaved)?;
     let (counts, pages, records) = store
         .finish(
             spec.delete_missing && !delete_skipped,
@@ -298,6 +301,7 @@ pub async fn run(
             &started_at,
             &now(),
         )
+        .await
         .map_err(Failure::Unsaved)?;
     Ok(Report {
         pages,

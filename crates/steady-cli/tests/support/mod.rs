@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod fs;
+pub mod postgres;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

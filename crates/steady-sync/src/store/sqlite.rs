@@ -1,56 +1,13 @@
-//! The SQLite side of a sync: the live table, its staging table, the checkpoint and
-//! the run records.
-//!
-//! Schema (in the database given with `--into`):
-//!
-//! - `TABLE (key TEXT PRIMARY KEY, record TEXT NOT NULL, COLUMN...)`: the live table,
-//!   changed only by the final transaction of a complete run;
-//! - `steady_sync_stage_TABLE`: the same columns; the records of the pages fetched so
-//!   far in this run, each page committed with the checkpoint in one transaction;
-//! - `steady_sync_state (table_name PRIMARY KEY, ...)`: per table, the checkpoint of a
-//!   run in progress (its arguments' fingerprint, the next page's URL and number) and
-//!   the incremental cursor (`--since`) of the last complete run;
-//! - `steady_sync_runs`: one row per complete run: pages, records, inserted, updated,
-//!   deleted, unchanged, the cursor it stored.
+//! The SQLite store.
 
+use super::{check_name, Checkpoint, Counts, Row};
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::Value;
 
-/// A run in progress, as its last committed page left it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Checkpoint {
-    /// What the run's arguments hash to: a rerun must match to continue.
-    pub fingerprint: String,
-    /// The next page to fetch, and the number of the last one committed.
-    pub next_url: String,
-    pub page: u32,
-    /// Pages and records committed so far.
-    pub pages: u32,
-    pub records: u64,
-    /// The largest `--since` value among the records so far.
-    pub max_since: Option<String>,
-}
-
-/// What the final transaction did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Counts {
-    pub inserted: u64,
-    pub updated: u64,
-    pub deleted: u64,
-    pub unchanged: u64,
-}
-
-/// One record ready for a table: key, record JSON and the extra columns' values.
-pub struct Row {
-    pub key: String,
-    pub record: String,
-    pub columns: Vec<Value>,
-}
-
 /// The database of a sync.
-pub struct Store {
+pub(crate) struct Store {
     conn: Connection,
     table: String,
     stage: String,
@@ -59,25 +16,6 @@ pub struct Store {
 
 fn db_error(path: &Path) -> impl Fn(rusqlite::Error) -> String + '_ {
     move |e| format!("{}: {e}", path.display())
-}
-
-/// A table or column name steady will create: letters, digits and `_`, not starting
-/// with a digit (so it never needs quoting rules of its own).
-pub fn check_name(name: &str, what: &str) -> Result<(), String> {
-    let ok = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !name.starts_with("steady_sync_")
-        && !matches!(name, "key" | "record");
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{what} '{name}': use letters, digits and _ (not starting with a digit; not key, record or steady_sync_*)"
-        ))
-    }
 }
 
 impl Store {
