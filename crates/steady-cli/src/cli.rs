@@ -92,7 +92,8 @@ Example, a nightly job:
   steady sync https://api.example.com/users --into app.db --table users \\
       --records '$.data' --key '$.id' --next link --column email='$.email' --delete-missing
 
-The table gets key (primary key), record (the record as JSON) and each --column.
+The table gets key (primary key), record (the record as JSON) and each --column
+(text, integer, real, boolean or json). --into takes a SQLite file or postgres://...
 Each page is staged with the checkpoint in one transaction; only when the last page is
 in does one transaction change the table (upsert, --delete-missing, the run record in
 steady_sync_runs, the --since cursor). Readers never see a half-synced table.
@@ -159,8 +160,9 @@ pub struct SyncArgs {
     #[arg(long, value_name = "SPEC")]
     pub next: String,
 
-    /// An extra column: NAME=JSONPATH within the record. Repeatable.
-    #[arg(long = "column", value_name = "NAME=JSONPATH")]
+    /// An extra column: NAME[:TYPE]=JSONPATH within the record, TYPE one of text (the
+    /// default), integer, real, boolean, json. Repeatable.
+    #[arg(long = "column", value_name = "NAME[:TYPE]=JSONPATH")]
     pub columns: Vec<String>,
 
     /// Delete the rows whose keys the new snapshot lacks.

@@ -13,11 +13,19 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
     for spec in &args.columns {
         match spec.split_once('=') {
             Some((name, path)) if !name.is_empty() && !path.is_empty() => {
-                columns.push((name.to_owned(), path.to_owned()))
+                let (name, ty) = match name.split_once(':') {
+                    Some((name, ty)) => (
+                        name,
+                        ty.parse::<steady_sync::ColumnType>()
+                            .map_err(|e| UsageError::new(format!("--column {spec}: {e}")))?,
+                    ),
+                    None => (name, steady_sync::ColumnType::Text),
+                };
+                columns.push((name.to_owned(), ty, path.to_owned()))
             }
             _ => {
                 return Err(UsageError::new(format!(
-                    "--column {spec}: expected NAME=JSONPATH, e.g. email='$.email'"
+                    "--column {spec}: expected NAME[:TYPE]=JSONPATH, e.g. email='$.email' or age:integer='$.age'"
                 ))
                 .into())
             }

@@ -51,7 +51,7 @@ fn start(api: Arc<Mutex<Api>>) -> ScriptServer {
 
 fn users(n: u64) -> Vec<Value> {
     (1..=n)
-        .map(|i| json!({"id": i, "email": format!("u{i}@example.org"), "updated_at": format!("2026-12-{:02}", i % 28 + 1)}))
+        .map(|i| json!({"id": i, "email": format!("u{i}@example.org"), "age": 20 + i, "active": i % 2 == 0, "updated_at": format!("2026-12-{:02}", i % 28 + 1)}))
         .collect()
 }
 
@@ -78,6 +78,8 @@ fn sync_args<'a>(url: &'a str, db: &'a Path, extra: &[&'a str]) -> Vec<&'a str> 
         "page=page",
         "--column",
         "email=$.email",
+        "--column",
+        "age:integer=$.age",
         "--backoff",
         "1ms",
         "--retries",
@@ -122,6 +124,15 @@ fn the_nightly_job_inserts_updates_and_deletes_in_one_transaction() {
     );
     assert_eq!(table(&db).len(), 25);
     assert_eq!(table(&db)[2], ("3".into(), "u3@example.org".into()));
+    let (age, kind): (i64, String) = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT age, typeof(age) FROM users WHERE key = '3'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((age, kind.as_str()), (23, "integer"), "a typed column");
     // The next night: user 3 changed address, user 25 left, user 26 joined.
     {
         let mut api = api.lock().unwrap();

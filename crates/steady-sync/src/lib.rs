@@ -32,6 +32,7 @@ use steady::paginate::{Paginate, Stop};
 use steady::{Client, Error, RequestBuilder, Url};
 use tokio::sync::watch;
 
+pub use store::ColumnType;
 use store::{Counts, Row, Store};
 
 /// What to sync, and how.
@@ -49,8 +50,8 @@ pub struct Spec {
     pub key: String,
     /// The next-page spec ([`steady::paginate::NextSpec`]).
     pub next: String,
-    /// Extra columns: name and JSONPath within a record.
-    pub columns: Vec<(String, String)>,
+    /// Extra columns: name, type and JSONPath within a record.
+    pub columns: Vec<(String, ColumnType, String)>,
     /// Delete keys the snapshot lacks.
     pub delete_missing: bool,
     /// Incremental sync: JSONPath within a record to the cursor value, and the query
@@ -70,8 +71,8 @@ impl Spec {
             h.update(part.as_bytes());
             h.update([0]);
         }
-        for (name, path) in &self.columns {
-            h.update(format!("{name}={path}\0").as_bytes());
+        for (name, ty, path) in &self.columns {
+            h.update(format!("{name}:{ty:?}={path}\0").as_bytes());
         }
         if let Some((path, param)) = &self.since {
             h.update(format!("since {path} {param}\0").as_bytes());
@@ -151,7 +152,7 @@ pub async fn run(
     let key_path = JsonPath::parse(&spec.key)
         .map_err(|e| Failure::Usage(format!("--key '{}' is not a JSONPath: {e}", spec.key)))?;
     let mut columns = Vec::new();
-    for (name, path) in &spec.columns {
+    for (name, _, path) in &spec.columns {
         let parsed = JsonPath::parse(path)
             .map_err(|e| Failure::Usage(format!("--column {name}={path}: not a JSONPath: {e}")))?;
         columns.push((name.clone(), parsed));
@@ -169,7 +170,11 @@ pub async fn run(
             "--since fetches only what changed, so --delete-missing would delete the rest: use one or the other".into(),
         ));
     }
-    let names: Vec<String> = spec.columns.iter().map(|(n, _)| n.clone()).collect();
+    let names: Vec<(String, ColumnType)> = spec
+        .columns
+        .iter()
+        .map(|(n, t, _)| (n.clone(), *t))
+        .collect();
     let mut store = Store::open(&spec.into, &spec.table, &names)
         .await
         .map_err(Failure::Usage)?;

@@ -85,7 +85,11 @@ impl Store {
     ///
     /// # Errors
     /// A message naming the database or the table.
-    pub async fn open(into: &str, table: &str, columns: &[String]) -> Result<Store, String> {
+    pub async fn open(
+        into: &str,
+        table: &str,
+        columns: &[(String, ColumnType)],
+    ) -> Result<Store, String> {
         if into.starts_with("postgres://") || into.starts_with("postgresql://") {
             Ok(Store(Backend::Postgres(
                 postgres::Store::open(into, table, columns).await?,
@@ -165,11 +169,86 @@ impl Store {
     }
 }
 
-/// A column value as text, for a store whose extra columns are text.
-pub(crate) fn text_of(value: &Value) -> Option<String> {
-    match value {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
+/// The type of an extra column (`--column NAME:TYPE=JSONPATH`; default text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColumnType {
+    /// A string as it is; other values as JSON text.
+    #[default]
+    Text,
+    /// A whole number (or a string holding one).
+    Integer,
+    /// A number (or a string holding one).
+    Real,
+    /// `true`/`false` (or those strings).
+    Boolean,
+    /// The value as JSON (`jsonb` in PostgreSQL).
+    Json,
+}
+
+impl std::str::FromStr for ColumnType {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Ok(match text.to_ascii_lowercase().as_str() {
+            "text" => ColumnType::Text,
+            "integer" | "int" | "bigint" => ColumnType::Integer,
+            "real" | "float" | "double" => ColumnType::Real,
+            "boolean" | "bool" => ColumnType::Boolean,
+            "json" | "jsonb" => ColumnType::Json,
+            _ => {
+                return Err(format!(
+                    "'{text}' is not a column type: text, integer, real, boolean or json"
+                ))
+            }
+        })
+    }
+}
+
+impl ColumnType {
+    pub(crate) fn sqlite(self) -> &'static str {
+        match self {
+            ColumnType::Text | ColumnType::Json => "TEXT",
+            ColumnType::Integer | ColumnType::Boolean => "INTEGER",
+            ColumnType::Real => "REAL",
+        }
+    }
+
+    pub(crate) fn postgres(self) -> &'static str {
+        match self {
+            ColumnType::Text => "text",
+            ColumnType::Integer => "bigint",
+            ColumnType::Real => "double precision",
+            ColumnType::Boolean => "boolean",
+            ColumnType::Json => "jsonb",
+        }
+    }
+}
+
+/// A record's value for a column of a type: what does not fit is NULL.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Typed {
+    Null,
+    Int(i64),
+    Real(f64),
+    Bool(bool),
+    Text(String),
+}
+
+pub(crate) fn typed(value: &Value, ty: ColumnType) -> Typed {
+    match (ty, value) {
+        (_, Value::Null) => Typed::Null,
+        (ColumnType::Text, Value::String(s)) => Typed::Text(s.clone()),
+        (ColumnType::Text | ColumnType::Json, other) => Typed::Text(other.to_string()),
+        (ColumnType::Integer, Value::Number(n)) => n.as_i64().map_or(Typed::Null, Typed::Int),
+        (ColumnType::Integer, Value::String(s)) => s.trim().parse().map_or(Typed::Null, Typed::Int),
+        (ColumnType::Real, Value::Number(n)) => n.as_f64().map_or(Typed::Null, Typed::Real),
+        (ColumnType::Real, Value::String(s)) => s.trim().parse().map_or(Typed::Null, Typed::Real),
+        (ColumnType::Boolean, Value::Bool(b)) => Typed::Bool(*b),
+        (ColumnType::Boolean, Value::String(s)) => match s.as_str() {
+            "true" => Typed::Bool(true),
+            "false" => Typed::Bool(false),
+            _ => Typed::Null,
+        },
+        _ => Typed::Null,
     }
 }

@@ -8,13 +8,14 @@
 
 use tokio_postgres::{Client, NoTls};
 
-use super::{check_name, text_of, Checkpoint, Counts, Row};
+use super::{check_name, typed, Checkpoint, ColumnType, Counts, Row, Typed};
 
 pub(crate) struct Store {
     client: Client,
     table: String,
     stage: String,
     columns: Vec<String>,
+    types: Vec<ColumnType>,
     /// The URL with its password replaced, for messages.
     shown: String,
 }
@@ -26,9 +27,15 @@ fn shown(url: &str) -> String {
 }
 
 impl Store {
-    pub(crate) async fn open(url: &str, table: &str, columns: &[String]) -> Result<Store, String> {
+    pub(crate) async fn open(
+        url: &str,
+        table: &str,
+        typed_columns: &[(String, ColumnType)],
+    ) -> Result<Store, String> {
         check_name(table, "--table")?;
-        for c in columns {
+        let columns: Vec<String> = typed_columns.iter().map(|(c, _)| c.clone()).collect();
+        let types: Vec<ColumnType> = typed_columns.iter().map(|(_, t)| *t).collect();
+        for c in &columns {
             check_name(c, "--column")?;
         }
         let shown = shown(url);
@@ -39,7 +46,10 @@ impl Store {
             let _ = connection.await;
         });
         let stage = format!("steady_sync_stage_{table}");
-        let extra: String = columns.iter().map(|c| format!(", \"{c}\" text")).collect();
+        let extra: String = typed_columns
+            .iter()
+            .map(|(c, t)| format!(", \"{c}\" {}", t.postgres()))
+            .collect();
         client
             .batch_execute(&format!(
                 "CREATE TABLE IF NOT EXISTS steady_sync_state (
@@ -67,7 +77,7 @@ impl Store {
                 .collect();
             if let Some(missing) = columns.iter().find(|c| !have.contains(c)) {
                 return Err(format!(
-                    "the table {name} in {shown} has no column {missing}: add it (ALTER TABLE {name} ADD COLUMN {missing} text) or leave out --column {missing}"
+                    "the table {name} in {shown} has no column {missing}: add it (ALTER TABLE {name} ADD COLUMN {missing} ...) or leave out --column {missing}"
                 ));
             }
         }
@@ -75,7 +85,8 @@ impl Store {
             client,
             table: table.to_owned(),
             stage,
-            columns: columns.to_vec(),
+            columns,
+            types,
             shown,
         })
     }
@@ -166,11 +177,16 @@ impl Store {
         let tx = self.client.transaction().await.map_err(err)?;
         let insert = tx.prepare(&sql).await.map_err(err)?;
         for row in rows {
-            let texts: Vec<Option<String>> = row.columns.iter().map(text_of).collect();
+            let values: Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>> = row
+                .columns
+                .iter()
+                .zip(&self.types)
+                .map(|(v, t)| pg_value(typed(v, *t), *t))
+                .collect();
             let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
                 vec![&row.key, &row.record];
-            for t in &texts {
-                params.push(t);
+            for v in &values {
+                params.push(v.as_ref());
             }
             tx.execute(&insert, &params).await.map_err(err)?;
         }
@@ -311,5 +327,19 @@ impl Store {
         Ok(row
             .and_then(|r| r.get::<_, Option<String>>(0))
             .unwrap_or_default())
+    }
+}
+
+/// A typed value as a parameter of a column of type `ty` (NULL typed as the column).
+fn pg_value(value: Typed, ty: ColumnType) -> Box<dyn tokio_postgres::types::ToSql + Sync + Send> {
+    match (value, ty) {
+        (Typed::Int(i), _) => Box::new(Some(i)),
+        (Typed::Real(f), _) => Box::new(Some(f)),
+        (Typed::Bool(b), _) => Box::new(Some(b)),
+        (Typed::Text(s), _) => Box::new(Some(s)),
+        (Typed::Null, ColumnType::Integer) => Box::new(None::<i64>),
+        (Typed::Null, ColumnType::Real) => Box::new(None::<f64>),
+        (Typed::Null, ColumnType::Boolean) => Box::new(None::<bool>),
+        (Typed::Null, _) => Box::new(None::<String>),
     }
 }

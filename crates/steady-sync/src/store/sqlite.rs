@@ -1,10 +1,9 @@
 //! The SQLite store.
 
-use super::{check_name, Checkpoint, Counts, Row};
+use super::{check_name, typed, Checkpoint, ColumnType, Counts, Row, Typed};
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use serde_json::Value;
 
 /// The database of a sync.
 pub(crate) struct Store {
@@ -12,6 +11,7 @@ pub(crate) struct Store {
     table: String,
     stage: String,
     columns: Vec<String>,
+    types: Vec<ColumnType>,
 }
 
 fn db_error(path: &Path) -> impl Fn(rusqlite::Error) -> String + '_ {
@@ -25,9 +25,15 @@ impl Store {
     ///
     /// # Errors
     /// A message naming the file or the table.
-    pub fn open(path: &Path, table: &str, columns: &[String]) -> Result<Store, String> {
+    pub fn open(
+        path: &Path,
+        table: &str,
+        typed_columns: &[(String, ColumnType)],
+    ) -> Result<Store, String> {
         check_name(table, "--table")?;
-        for c in columns {
+        let columns: Vec<String> = typed_columns.iter().map(|(c, _)| c.clone()).collect();
+        let types: Vec<ColumnType> = typed_columns.iter().map(|(_, t)| *t).collect();
+        for c in &columns {
             check_name(c, "--column")?;
         }
         let conn = Connection::open(path).map_err(db_error(path))?;
@@ -35,7 +41,10 @@ impl Store {
             .map_err(db_error(path))?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(db_error(path))?;
-        let extra: String = columns.iter().map(|c| format!(", \"{c}\"")).collect();
+        let extra: String = typed_columns
+            .iter()
+            .map(|(c, t)| format!(", \"{c}\" {}", t.sqlite()))
+            .collect();
         let stage = format!("steady_sync_stage_{table}");
         conn.execute_batch(&format!(
             "CREATE TABLE IF NOT EXISTS steady_sync_state (
@@ -65,7 +74,8 @@ impl Store {
             conn,
             table: table.to_owned(),
             stage,
-            columns: columns.to_vec(),
+            columns,
+            types,
         })
     }
 
@@ -144,7 +154,12 @@ impl Store {
             for row in rows {
                 let mut values: Vec<rusqlite::types::Value> =
                     vec![row.key.clone().into(), row.record.clone().into()];
-                values.extend(row.columns.iter().map(sql_value));
+                values.extend(
+                    row.columns
+                        .iter()
+                        .zip(&self.types)
+                        .map(|(v, t)| sql_value(typed(v, *t))),
+                );
                 insert
                     .execute(rusqlite::params_from_iter(values))
                     .map_err(|e| e.to_string())?;
@@ -272,18 +287,14 @@ impl Store {
     }
 }
 
-/// A JSON value as an SQLite value: scalars as themselves, lists and objects as JSON.
-fn sql_value(value: &Value) -> rusqlite::types::Value {
+/// A typed value as an SQLite value.
+fn sql_value(value: Typed) -> rusqlite::types::Value {
     use rusqlite::types::Value as V;
     match value {
-        Value::Null => V::Null,
-        Value::Bool(b) => V::Integer(i64::from(*b)),
-        Value::Number(n) => n
-            .as_i64()
-            .map(V::Integer)
-            .or_else(|| n.as_f64().map(V::Real))
-            .unwrap_or(V::Null),
-        Value::String(s) => V::Text(s.clone()),
-        other => V::Text(other.to_string()),
+        Typed::Null => V::Null,
+        Typed::Int(i) => V::Integer(i),
+        Typed::Real(f) => V::Real(f),
+        Typed::Bool(b) => V::Integer(i64::from(b)),
+        Typed::Text(s) => V::Text(s),
     }
 }
