@@ -543,3 +543,47 @@ fn postgres_that_cannot_be_reached_is_a_clear_error() {
     );
     assert!(!out.stderr.contains("s3cret"));
 }
+
+#[test]
+fn ctrl_c_stops_between_pages_and_the_same_command_continues() {
+    let api = Arc::new(Mutex::new(Api {
+        users: users(60),
+        delay: Duration::from_millis(100),
+        ..Api::default()
+    }));
+    let server = start(Arc::clone(&api));
+    let url = server.url("/users");
+    let db = db("ctrl-c");
+    let child = command()
+        .args(sync_args(&url, &db, &[]))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until(|| {
+        rusqlite::Connection::open(&db)
+            .and_then(|c| {
+                c.query_row("SELECT page FROM steady_sync_state", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .is_ok_and(|p| p >= 2)
+    });
+    support::interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted after") && stderr.contains("is unchanged"),
+        "{stderr}"
+    );
+    assert!(table(&db).is_empty());
+    let resumed = steady(&sync_args(&url, &db, &[]));
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert!(
+        resumed.stderr.contains("continued after page"),
+        "{}",
+        resumed.stderr
+    );
+    assert_eq!(table(&db).len(), 60);
+    assert_eq!(served(&api, 1), 1);
+}
