@@ -728,9 +728,11 @@ pub struct TlsArgs {
 #[command(next_help_heading = "Guards (per host: scheme, host and port)")]
 pub struct GuardArgs {
     /// Keep breaker, budget and rate-limit state in this SQLite file, shared by
-    /// successive and concurrent steady processes (a cron job notices a dead API).
-    /// Default: in memory, for this process only.
-    #[arg(long, value_name = "PATH")]
+    /// successive and concurrent steady processes (a cron job notices a dead API), or
+    /// in Redis (redis://HOST:PORT[/DB]), shared by every process on every machine;
+    /// while Redis is away, each process guards itself (with a warning). Default: in
+    /// memory, for this process only.
+    #[arg(long, value_name = "PATH|redis://...")]
     pub state: Option<std::path::PathBuf>,
 
     /// Client-side rate limit per host, evenly spaced: 10/s, 100/m, 1000/h. Waiting for

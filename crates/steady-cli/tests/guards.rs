@@ -223,3 +223,29 @@ fn bad_guard_flags_are_usage_errors() {
         assert!(run.stderr.contains(message), "{flags:?}: {}", run.stderr);
     }
 }
+
+#[test]
+fn a_redis_state_that_is_down_warns_and_the_call_goes_on() {
+    let server = ScriptServer::builder()
+        .route("/x", [Reply::json(200, "{}")])
+        .start();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let state = format!("redis://:s3cret@127.0.0.1:{port}/");
+    let run = steady(&["get", &server.url("/x"), "--state", &state]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "guard state in Redis (redis://:****@127.0.0.1:{port}/) is unavailable"
+        )) && run
+            .stderr
+            .contains("going on with this process's own guards"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("s3cret"));
+    assert_eq!(server.hits("/x"), 1);
+}

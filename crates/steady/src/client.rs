@@ -380,6 +380,9 @@ impl ClientBuilder {
 
     /// Keeps guard state (circuits, budgets, rate limits) in a SQLite file shared by
     /// successive and concurrent processes, instead of in memory (default: memory).
+    /// A `redis://HOST:PORT[/DB]` URL shares it with every process on every machine
+    /// through Redis ([`crate::guard::RedisStore`]), falling back to local guards
+    /// while Redis is away.
     #[cfg(feature = "state")]
     pub fn state_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.state_file = Some(path.into());
@@ -495,6 +498,9 @@ impl ClientBuilder {
         })?;
         #[cfg(feature = "state")]
         let store: Box<dyn GuardStore> = match (self.state_file, self.store) {
+            (Some(path), _) if is_redis(&path) => Box::new(
+                crate::guard::RedisStore::open(&path.to_string_lossy()).map_err(Error::usage)?,
+            ),
             (Some(path), _) => {
                 Box::new(crate::guard::SqliteStore::open(path).map_err(Error::usage)?)
             }
@@ -527,4 +533,13 @@ impl ClientBuilder {
             }),
         })
     }
+}
+
+/// Whether a `--state` value names Redis rather than a file.
+#[cfg(feature = "state")]
+fn is_redis(path: &std::path::Path) -> bool {
+    let text = path.to_string_lossy();
+    text.starts_with("redis://")
+        || text.starts_with("rediss://")
+        || text.starts_with("redis+unix://")
 }

@@ -35,6 +35,8 @@
 //! successive and concurrent processes (`ClientBuilder::state_file`, `--state`), so a
 //! cron job that runs every minute against a dead API notices that it is dead.
 
+#[cfg(feature = "state")]
+mod redis;
 pub(crate) mod seconds;
 #[cfg(feature = "state")]
 mod sqlite;
@@ -46,6 +48,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "state")]
+pub use redis::RedisStore;
 #[cfg(feature = "state")]
 pub use sqlite::SqliteStore;
 
@@ -281,7 +285,7 @@ impl Guards {
 
     fn update(&self, host: &str, change: &mut dyn FnMut(&mut HostState)) {
         if let Err(err) = self.store.update(host, change) {
-            tracing::warn!(target: "steady::guard", "guard state for {host} unavailable, going on without it: {err}");
+            tracing::warn!(target: "steady::state", "guard state for {host} unavailable, going on without it: {err}");
         }
     }
 

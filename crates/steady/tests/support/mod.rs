@@ -1,6 +1,8 @@
 //! Shared set-up for the integration tests: clients tuned for millisecond tests.
 #![allow(dead_code, missing_docs)]
 
+pub mod redis;
+
 use std::sync::Arc;
 use std::time::Duration;
 
