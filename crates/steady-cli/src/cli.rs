@@ -782,6 +782,11 @@ pub struct GuardArgs {
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub breaker_probes: u32,
 
+    /// Open the circuit only when K distinct clients sharing --state saw failures
+    /// (with --state redis://, one bad node cannot trip it for the fleet).
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    pub breaker_quorum: u32,
+
     /// Count semantic failures (a 2xx with the wrong content) against the host.
     #[arg(long)]
     pub breaker_count_semantic: bool,

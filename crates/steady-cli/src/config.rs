@@ -139,6 +139,7 @@ fn guards(
                     .window(g.breaker_window, g.breaker_min_calls)
                     .open_for(g.breaker_open, g.breaker_open_max)
                     .probes(g.breaker_probes)
+                    .quorum(g.breaker_quorum)
                     .count_semantic(g.breaker_count_semantic),
             )
         };

@@ -52,6 +52,41 @@ async fn a_circuit_one_client_opened_is_open_for_the_fleet() {
     );
 }
 
+#[tokio::test]
+async fn with_a_quorum_one_bad_client_cannot_trip_the_fleet() {
+    let Some(redis) = Redis::start() else { return };
+    let server = ScriptServer::builder()
+        .route("/x", [Reply::status(503)])
+        .start();
+    let quorum = |url: &str| {
+        Client::builder()
+            .retry(Retry::none())
+            .breaker(Breaker::new().streak_span(Duration::ZERO).quorum(2))
+            .fail_fast(true)
+            .state_file(url)
+            .build()
+            .unwrap()
+    };
+    let (bad, other) = (quorum(&redis.url()), quorum(&redis.url()));
+    for _ in 0..10 {
+        bad.get(&server.url("/x")).send().await.unwrap_err();
+    }
+    assert_eq!(
+        other.host_state(&server.url("/")).unwrap().breaker.phase(),
+        Phase::Closed,
+        "ten failures, all from one client"
+    );
+    let err = other.get(&server.url("/x")).send().await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    let state = bad.host_state(&server.url("/")).unwrap().breaker;
+    assert_eq!(state.phase(), Phase::Open, "a second client saw it too");
+    assert!(
+        state.reason().ends_with("(seen by 2 clients)"),
+        "{}",
+        state.reason()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fleet_shares_one_client_rate() {
     let Some(redis) = Redis::start() else { return };

@@ -54,6 +54,7 @@ pub struct Breaker {
     pub(crate) open_max: Duration,
     pub(crate) probes: u32,
     pub(crate) count_semantic: bool,
+    pub(crate) quorum: u32,
 }
 
 impl Default for Breaker {
@@ -68,6 +69,7 @@ impl Default for Breaker {
             open_max: Duration::from_secs(300),
             probes: 1,
             count_semantic: false,
+            quorum: 1,
         }
     }
 }
@@ -117,6 +119,15 @@ impl Breaker {
     /// Calls let through while half-open (default 1).
     pub fn probes(mut self, n: u32) -> Self {
         self.probes = n.max(1);
+        self
+    }
+
+    /// Opens only when at least `k` distinct clients (processes sharing the state, with
+    /// `--state`) saw failures within the window (default 1: any). With a fleet
+    /// sharing Redis, one bad node (a broken network path, a misconfigured pod) then
+    /// cannot trip the circuit for everyone. A failed probe reopens it regardless.
+    pub fn quorum(mut self, k: u32) -> Self {
+        self.quorum = k.max(1);
         self
     }
 
@@ -185,6 +196,10 @@ pub struct BreakerState {
     /// one broken endpoint never opens the circuit for a host that serves the rest.
     #[serde(default)]
     pub(crate) failed_urls: Vec<(u64, u64)>,
+    /// The clients that saw failures lately, one entry each with its second, at most
+    /// 16: for [`Breaker::quorum`].
+    #[serde(default)]
+    pub(crate) failed_clients: Vec<(u64, u64)>,
 }
 
 /// URLs remembered for the ratio rule.
@@ -303,7 +318,7 @@ impl BreakerState {
         health: Health,
         now_ms: u64,
     ) -> Option<Transition> {
-        self.record_url(cfg, health, 0, now_ms)
+        self.record_url(cfg, health, 0, 0, now_ms)
     }
 
     /// Records the outcome at `now_ms` of a call to the URL whose path hashes to `url`.
@@ -312,6 +327,7 @@ impl BreakerState {
         cfg: &Breaker,
         health: Health,
         url: u64,
+        client: u64,
         now_ms: u64,
     ) -> Option<Transition> {
         let failed = health == Health::Failure;
@@ -356,6 +372,15 @@ impl BreakerState {
                     self.failed_urls.remove(0);
                 }
                 self.failed_urls.push((now_s, url));
+                self.failed_clients
+                    .retain(|(s, c)| *c != client && *s >= oldest && *s <= now_s + 1);
+                if self.failed_clients.len() >= 16 {
+                    self.failed_clients.remove(0);
+                }
+                self.failed_clients.push((now_s, client));
+                if (self.failed_clients.len() as u32) < cfg.quorum {
+                    return None;
+                }
                 let (failures, calls) = self.window_failures();
                 let streak = Duration::from_millis(now_ms.saturating_sub(self.streak_since_ms));
                 let more_than_one_url = self.failed_urls.len() >= 2 || failures == calls;
@@ -378,6 +403,10 @@ impl BreakerState {
                     );
                 } else {
                     return None;
+                }
+                if cfg.quorum > 1 {
+                    self.reason
+                        .push_str(&format!(" (seen by {} clients)", self.failed_clients.len()));
                 }
                 Some(self.open(now_ms, cfg.open_for.as_millis() as u64))
             }
@@ -462,7 +491,7 @@ mod tests {
             } else {
                 Health::Failure
             };
-            if let Some(t) = st.record_url(&cfg, health, i % 4, i * 100) {
+            if let Some(t) = st.record_url(&cfg, health, i % 4, 0, i * 100) {
                 opened_at = Some((i, t.message));
                 break;
             }
@@ -592,19 +621,34 @@ mod tests {
         // Two calls in three fail, all to one URL; the third, to others, succeed.
         for i in 0..60u64 {
             let t = if i % 3 == 2 {
-                st.record_url(&cfg, Health::Success, 100 + i, i * 50)
+                st.record_url(&cfg, Health::Success, 100 + i, 0, i * 50)
             } else {
-                st.record_url(&cfg, Health::Failure, 7, i * 50)
+                st.record_url(&cfg, Health::Failure, 7, 0, i * 50)
             };
             assert_eq!(t, None, "call {i}");
         }
         // A second failing URL makes it the host's trouble.
-        let t = st.record_url(&cfg, Health::Failure, 8, 3_000).unwrap();
+        let t = st.record_url(&cfg, Health::Failure, 8, 0, 3_000).unwrap();
         assert!(
             t.message.contains("calls in the last 10s failed"),
             "{}",
             t.message
         );
+    }
+
+    #[test]
+    fn with_a_quorum_one_client_alone_never_opens_the_circuit() {
+        let cfg = Breaker::new().streak_span(Duration::ZERO).quorum(2);
+        let mut st = BreakerState::default();
+        for i in 0..20 {
+            assert_eq!(
+                st.record_url(&cfg, Health::Failure, 1, 7, i * 10),
+                None,
+                "client 7 alone"
+            );
+        }
+        let t = st.record_url(&cfg, Health::Failure, 1, 8, 300).unwrap();
+        assert!(t.message.contains("(seen by 2 clients)"), "{}", t.message);
     }
 
     #[test]

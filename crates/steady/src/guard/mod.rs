@@ -239,6 +239,8 @@ pub(crate) struct Guards {
     pub(crate) bulkheads: Option<Bulkheads>,
     pub(crate) limits: Option<Limits>,
     pub(crate) latencies: Latencies,
+    /// This client among the ones sharing the state ([`Breaker::quorum`]).
+    pub(crate) client: u64,
 }
 
 /// The guards' answer before an attempt.
@@ -277,6 +279,7 @@ impl Guards {
         Guards {
             bulkheads: config.bulkhead.map(Bulkheads::new),
             limits: config.adaptive.map(Limits::new),
+            client: fastrand::u64(1..),
             config,
             store,
             latencies: Latencies::default(),
@@ -386,12 +389,15 @@ impl Guards {
         }
         let mut transition = None;
         let config = &self.config;
+        let client = self.client;
         self.update(host, &mut |state| {
             transition = config
                 .breaker
                 .as_ref()
                 .zip(health)
-                .and_then(|(b, (health, url))| state.breaker.record_url(b, health, url, now_ms));
+                .and_then(|(b, (health, url))| {
+                    state.breaker.record_url(b, health, url, client, now_ms)
+                });
             if config.server_limits {
                 if let Some(limit) = limit {
                     state.rate.apply(limit, now_ms);
