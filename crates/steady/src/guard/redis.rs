@@ -51,6 +51,12 @@ impl RedisStore {
     /// # Errors
     /// When `url` is not a Redis URL.
     pub fn open(url: &str) -> Result<RedisStore, String> {
+        if url.starts_with("rediss://") {
+            return Err(format!(
+                "--state {}: TLS to Redis (rediss://) is not supported yet; use redis:// on a private network, or a TLS tunnel (stunnel, spiped) to the server",
+                redact(url)
+            ));
+        }
         let client = redis::Client::open(url)
             .map_err(|e| format!("--state {}: not a Redis URL: {e}", redact(url)))?;
         Ok(RedisStore {
