@@ -587,3 +587,70 @@ fn ctrl_c_stops_between_pages_and_the_same_command_continues() {
     assert_eq!(table(&db).len(), 60);
     assert_eq!(served(&api, 1), 1);
 }
+
+#[test]
+fn a_second_sync_of_the_same_table_is_refused_while_one_runs() {
+    let api = Arc::new(Mutex::new(Api {
+        users: users(40),
+        delay: Duration::from_millis(150),
+        ..Api::default()
+    }));
+    let server = start(Arc::clone(&api));
+    let url = server.url("/users");
+    let db = db("overlap");
+    let mut first = command()
+        .args(sync_args(&url, &db, &["-q"]))
+        .spawn()
+        .unwrap();
+    wait_until(|| served(&api, 1) >= 1);
+    let second = steady(&sync_args(&url, &db, &[]));
+    assert_eq!(second.code, 64, "{}", second.stderr);
+    assert!(
+        second.stderr.contains("a sync of users into ") && second.stderr.contains("is running"),
+        "{}",
+        second.stderr
+    );
+    assert!(first.wait().unwrap().success());
+    assert_eq!(table(&db).len(), 40);
+    assert_eq!(served(&api, 1), 1, "the second run fetched nothing");
+}
+
+#[test]
+fn postgres_a_second_sync_of_the_same_table_is_refused_while_one_runs() {
+    let Some(pg) = support::postgres::Postgres::start() else {
+        return;
+    };
+    let into = pg.database("overlap");
+    let api = Arc::new(Mutex::new(Api {
+        users: users(40),
+        delay: Duration::from_millis(150),
+        ..Api::default()
+    }));
+    let server = start(Arc::clone(&api));
+    let url = server.url("/users");
+    let args = [
+        "sync",
+        &url,
+        "--into",
+        &into,
+        "--table",
+        "users",
+        "--records",
+        "$.data",
+        "--key",
+        "$.id",
+        "--next",
+        "page=page",
+        "-q",
+    ];
+    let mut first = command().args(args).spawn().unwrap();
+    wait_until(|| served(&api, 1) >= 1);
+    let second = steady(&args);
+    assert_eq!(second.code, 64, "{}", second.stderr);
+    assert!(second.stderr.contains("is running"), "{}", second.stderr);
+    assert!(first.wait().unwrap().success());
+    assert_eq!(
+        pg.query("overlap", "SELECT count(*) FROM users").trim(),
+        "40"
+    );
+}

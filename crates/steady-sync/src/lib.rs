@@ -178,6 +178,8 @@ pub async fn run(
     let mut store = Store::open(&spec.into, &spec.table, &names)
         .await
         .map_err(Failure::Usage)?;
+    // One run per table at a time (a nightly cron job that overlaps the next night's).
+    store.lock().await.map_err(Failure::Usage)?;
     let fingerprint = spec.fingerprint();
     let checkpoint = store.checkpoint().await.map_err(Failure::Unsaved)?;
     let mut resumed_after = None;

@@ -103,6 +103,17 @@ impl Store {
         }
     }
 
+    /// Takes the table's run lock for the life of the store, or says a run holds it:
+    /// an advisory lock the operating system (SQLite: `flock` on `DB.sync-TABLE.lock`)
+    /// or the server (PostgreSQL: `pg_try_advisory_lock`, per session) releases when
+    /// the process dies, however it dies.
+    pub async fn lock(&mut self) -> Result<(), String> {
+        match &mut self.0 {
+            Backend::Sqlite(s) => s.lock(),
+            Backend::Postgres(s) => s.lock().await,
+        }
+    }
+
     /// The run in progress for the table, if any.
     pub async fn checkpoint(&mut self) -> Result<Option<Checkpoint>, String> {
         match &mut self.0 {
@@ -167,6 +178,13 @@ impl Store {
             Backend::Postgres(s) => s.started_at().await,
         }
     }
+}
+
+/// The message for a second run of a table's sync.
+pub(crate) fn already_running(table: &str, db: &str) -> String {
+    format!(
+        "a sync of {table} into {db} is running: two at once would mix their pages; wait for it to end (a run killed with kill -9 holds no lock, and the same command then continues it)"
+    )
 }
 
 /// The type of an extra column (`--column NAME:TYPE=JSONPATH`; default text).

@@ -95,6 +95,20 @@ impl Store {
         move |e| format!("{}: {e}", self.shown)
     }
 
+    pub(crate) async fn lock(&mut self) -> Result<(), String> {
+        let key = format!("steady_sync:{}", self.table);
+        let row = self
+            .client
+            .query_one("SELECT pg_try_advisory_lock(hashtext($1))", &[&key])
+            .await
+            .map_err(self.err())?;
+        if row.get::<_, bool>(0) {
+            Ok(())
+        } else {
+            Err(super::already_running(&self.table, &self.shown))
+        }
+    }
+
     pub(crate) async fn checkpoint(&mut self) -> Result<Option<Checkpoint>, String> {
         let row = self
             .client

@@ -12,6 +12,8 @@ pub(crate) struct Store {
     stage: String,
     columns: Vec<String>,
     types: Vec<ColumnType>,
+    path: std::path::PathBuf,
+    lock: Option<std::fs::File>,
 }
 
 fn db_error(path: &Path) -> impl Fn(rusqlite::Error) -> String + '_ {
@@ -76,7 +78,39 @@ impl Store {
             stage,
             columns,
             types,
+            path: path.to_owned(),
+            lock: None,
         })
+    }
+
+    /// Takes `DB.sync-TABLE.lock` (see [`super::Store::lock`]).
+    pub fn lock(&mut self) -> Result<(), String> {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(format!(".sync-{}.lock", self.table));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&name)
+            .map_err(|e| {
+                format!(
+                    "cannot create the lock file {}: {e}",
+                    Path::new(&name).display()
+                )
+            })?;
+        match file.try_lock() {
+            Ok(()) => {
+                self.lock = Some(file);
+                Ok(())
+            }
+            Err(std::fs::TryLockError::WouldBlock) => Err(super::already_running(
+                &self.table,
+                &self.path.display().to_string(),
+            )),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(format!("cannot lock {}: {e}", Path::new(&name).display()))
+            }
+        }
     }
 
     /// The run in progress for the table, if any.
