@@ -48,6 +48,8 @@ struct Call<'a> {
 
 /// How often a call waiting on a half-open circuit looks whether its probe closed it.
 const PROBE_POLL: Duration = Duration::from_millis(100);
+/// How often a retry waiting for the budget looks whether the host is back.
+const BUDGET_POLL: Duration = Duration::from_millis(250);
 
 impl Client {
     pub(crate) async fn execute(&self, request: Request) -> Result<Response, Error> {
@@ -320,13 +322,17 @@ impl Client {
                         .filter(|until| (*until).max(*wait) < call.left());
                     match until {
                         Some(until) => {
+                            // The backoff first; then `admit` waits for the budget,
+                            // looking now and then whether the host is back.
                             let longer = until.saturating_sub(*wait);
-                            *wait = (*wait).max(until);
                             call.owes_budget = true;
                             call.event(
                                 GuardKind::Budget,
                                 Some(longer),
-                                format!("{message}; the retry waits {} for it", human(*wait)),
+                                format!(
+                                    "{message}; the retry waits {} for it",
+                                    human((*wait).max(until))
+                                ),
                             );
                         }
                         None => {
@@ -467,22 +473,34 @@ impl Call<'_> {
     async fn admit(&mut self, number: u32) -> Result<(), (GuardKind, String, StopReason)> {
         let inner = &self.client.inner;
         let fail_fast = inner.guards.config.fail_fast;
+        let waiting_since = wall_ms(inner.clock.wall());
         while std::mem::take(&mut self.owes_budget) {
             let now_ms = wall_ms(inner.clock.wall());
             let Err((message, allowed_at)) = inner.guards.withdraw(&self.host, now_ms) else {
                 break;
             };
+            // The host answered another call while this retry waited: it is back, and
+            // the budget (which guards a failing host) need not hold the retry longer.
+            if inner
+                .guards
+                .recovered_since(&self.host, waiting_since.saturating_sub(1))
+            {
+                self.event(
+                    GuardKind::Budget,
+                    None,
+                    "the host answered another call meanwhile: retrying without waiting for the budget".into(),
+                );
+                break;
+            }
             // Another call took the retry the wait was for: wait again, within the deadline.
             let until = allowed_at.map(|at| Duration::from_millis(at.saturating_sub(now_ms)));
             match until.filter(|until| *until < self.left()) {
                 Some(until) => {
-                    self.event(
-                        GuardKind::Budget,
-                        Some(until),
-                        format!("{message}; the retry waits {} more", human(until)),
-                    );
+                    // In steps, to notice a recovery (another call's success) early;
+                    // the wait was announced when the retry was decided.
+                    let step = until.min(BUDGET_POLL);
                     self.owes_budget = true;
-                    inner.clock.sleep(until.max(Duration::from_millis(1))).await;
+                    inner.clock.sleep(step.max(Duration::from_millis(1))).await;
                 }
                 None => {
                     self.event(GuardKind::Budget, None, message.clone());

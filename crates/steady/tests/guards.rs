@@ -523,6 +523,50 @@ async fn a_spent_budget_makes_the_retry_wait_for_it_within_the_deadline() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_waiting_for_the_budget_goes_on_once_the_host_answers_another_call() {
+    let server = ScriptServer::builder()
+        .route(
+            "/x",
+            [
+                Reply::status(503),
+                Reply::status(503),
+                Reply::json(200, "{}"),
+            ],
+        )
+        .route(
+            "/ok",
+            [Reply::json(200, "{}").delay(Duration::from_millis(300))],
+        )
+        .start();
+    // One retry per 10s window: the second retry of /x would wait about 10s.
+    let client = Client::builder()
+        .no_breaker()
+        .retry(Retry::exponential().base(Duration::from_millis(10)))
+        .retry_budget(RetryBudget::new().min_retries(1).ratio(0.0))
+        .build()
+        .unwrap();
+    let waiting = {
+        let (client, url) = (client.clone(), server.url("/x"));
+        tokio::spawn(async move { client.get(&url).send().await })
+    };
+    // Another call succeeds (after 300 ms): the host is back.
+    client.get(&server.url("/ok")).send().await.unwrap();
+    let resp = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the waiting retry went on well before the 10s window")
+        .unwrap()
+        .unwrap();
+    assert_eq!(resp.attempts(), 3);
+    assert!(
+        guard_messages(resp.guard_log(), GuardKind::Budget)
+            .iter()
+            .any(|m| m.contains("the host answered another call meanwhile")),
+        "{:?}",
+        resp.guard_log()
+    );
+}
+
 #[tokio::test]
 async fn the_budget_grows_with_first_attempts() {
     let server = ScriptServer::builder()

@@ -200,6 +200,10 @@ pub struct BreakerState {
     /// 16: for [`Breaker::quorum`].
     #[serde(default)]
     pub(crate) failed_clients: Vec<(u64, u64)>,
+    /// When a call last succeeded (wall clock, ms): a call waiting for the retry
+    /// budget goes on once the host answers others again.
+    #[serde(default)]
+    pub(crate) last_success_ms: u64,
 }
 
 /// URLs remembered for the ratio rule.
@@ -331,6 +335,9 @@ impl BreakerState {
         now_ms: u64,
     ) -> Option<Transition> {
         let failed = health == Health::Failure;
+        if !failed {
+            self.last_success_ms = self.last_success_ms.max(now_ms);
+        }
         match self.phase {
             Phase::HalfOpen => {
                 self.probes_out = self.probes_out.saturating_sub(1);
@@ -431,6 +438,7 @@ impl BreakerState {
     fn close(&mut self, now_ms: u64) {
         *self = BreakerState {
             since_ms: now_ms,
+            last_success_ms: self.last_success_ms,
             ..BreakerState::default()
         };
     }

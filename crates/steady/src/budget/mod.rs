@@ -103,6 +103,11 @@ impl BudgetState {
         Ok(())
     }
 
+    /// Counts a retry the budget did not allow (the host recovered meanwhile).
+    pub(crate) fn force(&mut self, cfg: &RetryBudget, now_ms: u64) {
+        *self.slots.at(now_ms, cfg.slots()).1 += 1;
+    }
+
     /// When a retry refused at `now_ms` would be allowed, as the oldest seconds leave
     /// the window (wall clock, ms); `None` when the budget can never allow one (no
     /// floor and nothing left to leave).

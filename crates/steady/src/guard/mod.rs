@@ -374,6 +374,22 @@ impl Guards {
         result
     }
 
+    /// Whether a call to `host` succeeded after `since_ms`; if so, counts a retry the
+    /// budget did not allow (a waiting retry goes on: the host is back).
+    pub(crate) fn recovered_since(&self, host: &str, since_ms: u64) -> bool {
+        let mut back = false;
+        let config = &self.config;
+        self.update(host, &mut |state| {
+            back = state.breaker.last_success_ms > since_ms;
+            if back {
+                if let Some(budget) = &config.budget {
+                    state.budget.force(budget, since_ms);
+                }
+            }
+        });
+        back
+    }
+
     /// After an attempt: what the server said about limits, and, when given, the
     /// breaker's view of the call (`health`, with the hash of the URL's path, is given
     /// once per call, when it ends, and for each probe).
@@ -398,6 +414,10 @@ impl Guards {
                 .and_then(|(b, (health, url))| {
                     state.breaker.record_url(b, health, url, client, now_ms)
                 });
+            // Kept with or without a breaker: a retry waiting for the budget reads it.
+            if let Some((Health::Success, _)) = health {
+                state.breaker.last_success_ms = state.breaker.last_success_ms.max(now_ms);
+            }
             if config.server_limits {
                 if let Some(limit) = limit {
                     state.rate.apply(limit, now_ms);
