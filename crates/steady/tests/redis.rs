@@ -151,3 +151,25 @@ async fn redis_away_means_local_guards_and_the_call_goes_on() {
     assert_eq!(err.kind(), "circuit_open");
     assert_eq!(server.hits("/x"), 5);
 }
+
+#[tokio::test]
+async fn a_redis_that_never_answers_is_given_up_on_and_the_call_goes_on() {
+    // A listener that accepts and never answers a Redis command: slow, not down.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let _keep = std::thread::spawn(move || {
+        let _held: Vec<_> = silent.incoming().take(4).collect();
+        std::thread::sleep(Duration::from_secs(30));
+    });
+    let server = ScriptServer::builder()
+        .route("/ok", [Reply::json(200, "{}")])
+        .start();
+    let client = member(&format!("redis://127.0.0.1:{port}/"));
+    for _ in 0..3 {
+        client.get(&server.url("/ok")).send().await.unwrap();
+    }
+    assert_eq!(server.hits("/ok"), 3);
+    // The local guards counted the calls meanwhile.
+    let (firsts, _) = client.host_state(&server.url("/")).unwrap().budget.counts();
+    assert_eq!(firsts, 3);
+}
