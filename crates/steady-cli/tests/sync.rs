@@ -101,6 +101,18 @@ fn table(db: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The last page the run in progress committed, once the database has one.
+fn committed_page(db: &Path) -> Option<u64> {
+    rusqlite::Connection::open(db)
+        .and_then(|c| {
+            c.query_row("SELECT page FROM steady_sync_state", [], |r| {
+                r.get::<_, i64>(0)
+            })
+        })
+        .ok()
+        .map(|p| p as u64)
+}
+
 fn served(api: &Arc<Mutex<Api>>, page: u64) -> u32 {
     api.lock().unwrap().served.get(&page).copied().unwrap_or(0)
 }
@@ -324,27 +336,14 @@ fn kill_9_mid_run_loses_nothing_and_fetches_no_committed_page_twice() {
         .spawn()
         .unwrap();
     // Wait until page 2 is committed, then kill without warning.
-    wait_until(|| {
-        rusqlite::Connection::open(&db)
-            .and_then(|c| {
-                c.query_row("SELECT page FROM steady_sync_state", [], |r| {
-                    r.get::<_, i64>(0)
-                })
-            })
-            .is_ok_and(|p| p >= 2)
-    });
+    wait_until(|| committed_page(&db).is_some_and(|p| p >= 2));
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(
         table(&db).is_empty(),
         "nothing applied before the last page"
     );
-    let committed: u64 = rusqlite::Connection::open(&db)
-        .unwrap()
-        .query_row("SELECT page FROM steady_sync_state", [], |r| {
-            r.get::<_, i64>(0)
-        })
-        .unwrap() as u64;
+    let committed = committed_page(&db).unwrap();
     let resumed = steady(&sync_args(&url, &db, &[]));
     assert_eq!(resumed.code, 0, "{}", resumed.stderr);
     assert_eq!(table(&db).len(), 60);
@@ -559,15 +558,7 @@ fn ctrl_c_stops_between_pages_and_the_same_command_continues() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    wait_until(|| {
-        rusqlite::Connection::open(&db)
-            .and_then(|c| {
-                c.query_row("SELECT page FROM steady_sync_state", [], |r| {
-                    r.get::<_, i64>(0)
-                })
-            })
-            .is_ok_and(|p| p >= 2)
-    });
+    wait_until(|| committed_page(&db).is_some_and(|p| p >= 2));
     support::interrupt(&child);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

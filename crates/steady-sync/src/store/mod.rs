@@ -90,6 +90,10 @@ impl Store {
         table: &str,
         columns: &[(String, ColumnType)],
     ) -> Result<Store, String> {
+        check_name(table, "--table")?;
+        for (c, _) in columns {
+            check_name(c, "--column")?;
+        }
         if into.starts_with("postgres://") || into.starts_with("postgresql://") {
             Ok(Store(Backend::Postgres(
                 postgres::Store::open(into, table, columns).await?,

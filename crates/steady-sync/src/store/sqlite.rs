@@ -1,6 +1,6 @@
 //! The SQLite store.
 
-use super::{check_name, typed, Checkpoint, ColumnType, Counts, Row, Typed};
+use super::{typed, Checkpoint, ColumnType, Counts, Row, Typed};
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -32,12 +32,9 @@ impl Store {
         table: &str,
         typed_columns: &[(String, ColumnType)],
     ) -> Result<Store, String> {
-        check_name(table, "--table")?;
+        // Names checked by `super::Store::open`.
         let columns: Vec<String> = typed_columns.iter().map(|(c, _)| c.clone()).collect();
         let types: Vec<ColumnType> = typed_columns.iter().map(|(_, t)| *t).collect();
-        for c in &columns {
-            check_name(c, "--column")?;
-        }
         let conn = Connection::open(path).map_err(db_error(path))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(db_error(path))?;
