@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::store::{Row, Store};
+use crate::store::{Results, Row};
 
 /// An export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +21,7 @@ pub enum Format {
 /// # Errors
 /// When the database cannot be read or `out` written.
 pub fn export(
-    store: &Store,
+    store: &mut dyn Results,
     format: Format,
     only: Option<bool>,
     out: &mut dyn Write,
@@ -36,7 +36,7 @@ pub fn export(
     };
     match format {
         Format::Jsonl => {
-            store.rows(only, |row| {
+            store.rows(only, &mut |row| {
                 let mut v: serde_json::Value =
                     serde_json::from_str(&row.outcome).unwrap_or_default();
                 if let serde_json::Value::Object(map) = &mut v {
@@ -51,7 +51,7 @@ pub fn export(
         }
         Format::Csv => {
             write(out, "id,line,method,url,ok,layer,status,attempts,elapsed_ms,error_kind,error_message,server_message,source,started_at,finished_at,resumable\n");
-            store.rows(only, |r| {
+            store.rows(only, &mut |r| {
                 let fields = [
                     r.id.clone(),
                     r.line.to_string(),
@@ -78,7 +78,7 @@ pub fn export(
             let (total, _, failed) = store.counts()?;
             let mut cases = String::new();
             let mut total_ms = 0u64;
-            store.rows(only, |r| {
+            store.rows(only, &mut |r| {
                 total_ms += r.elapsed_ms;
                 cases.push_str(&junit_case(&r));
             })?;

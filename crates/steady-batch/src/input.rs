@@ -233,6 +233,10 @@ pub struct Lines<R> {
     reader: R,
     line: u64,
     buf: Vec<u8>,
+    /// Bytes read before the last line.
+    start: u64,
+    /// Bytes read so far.
+    read: u64,
 }
 
 impl<R: BufRead> Lines<R> {
@@ -242,7 +246,15 @@ impl<R: BufRead> Lines<R> {
             reader,
             line: 0,
             buf: Vec::with_capacity(1024),
+            start: 0,
+            read: 0,
         }
+    }
+
+    /// Where the last line read starts, in bytes from the start of the input: what
+    /// [`read_line_at`] takes.
+    pub fn offset(&self) -> u64 {
+        self.start
     }
 
     /// The next line, parsed, with its number; `None` at the end.
@@ -252,15 +264,42 @@ impl<R: BufRead> Lines<R> {
     #[allow(clippy::type_complexity)]
     pub fn next_line(&mut self) -> std::io::Result<Option<(u64, Result<Option<Item>, String>)>> {
         self.buf.clear();
-        if self.reader.read_until(b'\n', &mut self.buf)? == 0 {
+        let n = self.reader.read_until(b'\n', &mut self.buf)?;
+        if n == 0 {
             return Ok(None);
         }
+        self.start = self.read;
+        self.read += n as u64;
         self.line += 1;
         let parsed = match std::str::from_utf8(&self.buf) {
             Ok(text) => parse_line(text, self.line),
             Err(_) => Err("not UTF-8".to_owned()),
         };
         Ok(Some((self.line, parsed)))
+    }
+}
+
+/// The item on line `line`, which starts `offset` bytes into `file` ([`Lines::offset`]):
+/// how a worker sharing a batch through PostgreSQL reads an item it claimed from its
+/// own copy of the input.
+///
+/// # Errors
+/// When the file cannot be read, or the line is not an item (the file changed).
+pub fn read_line_at(
+    file: &mut std::io::BufReader<std::fs::File>,
+    offset: u64,
+    line: u64,
+) -> Result<Item, String> {
+    use std::io::{Seek, SeekFrom};
+    let mut buf = Vec::new();
+    file.seek(SeekFrom::Start(offset))
+        .and_then(|_| file.read_until(b'\n', &mut buf))
+        .map_err(|e| e.to_string())?;
+    let text = std::str::from_utf8(&buf).map_err(|_| format!("line {line}: not UTF-8"))?;
+    match parse_line(text, line) {
+        Ok(Some(item)) => Ok(item),
+        Ok(None) => Err(format!("line {line}: not an item")),
+        Err(e) => Err(format!("line {line}: {e}")),
     }
 }
 

@@ -2,7 +2,8 @@
 //! writes rows in group commits.
 //!
 //! Why a thread and groups: SQLite takes one writer at a time, and a commit costs a WAL
-//! write and file locks whatever it holds. One row a commit (the obvious way) made a
+//! write and file locks whatever it holds (a PostgreSQL commit, a round trip and a WAL
+//! flush). One row a commit (the obvious way) made a
 //! fast run spend a quarter of its CPU in commits; grouping what arrives within a
 //! millisecond cut that by three quarters. Each row carries its item's concurrency
 //! slot, released only once the row is committed, so `--concurrency` bounds both the
@@ -19,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{watch, OwnedSemaphorePermit};
 
-use crate::store::{Carried, Row, RunStatus, Store};
+use crate::store::{Carried, Row, RunStatus, Sink};
 
 /// What the runner sends the writer.
 pub(crate) enum Msg {
@@ -50,8 +51,8 @@ const GROUP_EVERY: Duration = Duration::from_millis(1);
 /// arrive meanwhile: a quiet run commits each result at once, a busy one about once a
 /// millisecond instead of once an item (each commit costs a WAL write and file locks).
 /// The items' slots are released only after their rows are committed.
-pub(crate) fn writer(
-    mut store: Store,
+pub(crate) fn writer<S: Sink>(
+    mut store: S,
     run: i64,
     rx: std::sync::mpsc::Receiver<Msg>,
     unsaved: Unsaved,

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use steady_batch::export::{self, Format};
 use steady_batch::input;
 use steady_batch::run::{self, OnFailure, Options, Progress};
-use steady_batch::store::{RunStatus, Store};
+use steady_batch::store::postgres::{self, PgResults, Target};
+use steady_batch::store::{Db, Results, RunStatus, Store};
 
 use crate::cli::{BatchArgs, ExportFormat, OnFailureArg, OnlyArg, ResultsArgs};
 use crate::config::{self, Common, FallbackFlag};
@@ -21,8 +22,62 @@ pub const FAILED_ITEMS: u8 = 9;
 /// Exit code: interrupted.
 pub const INTERRUPTED: u8 = exit::INTERRUPTED;
 
+/// Where a run's results go: a SQLite file, or a batch in PostgreSQL.
+#[derive(Debug, Clone)]
+enum Where {
+    File(PathBuf),
+    Postgres { url: String, batch: String },
+}
+
+impl Where {
+    /// For messages: the file, or the database (password hidden) and the batch.
+    fn shown(&self) -> String {
+        match self {
+            Where::File(path) => path.display().to_string(),
+            Where::Postgres { url, batch } => {
+                format!("{} (batch {batch})", postgres::shown(url))
+            }
+        }
+    }
+
+    /// The results, for reading. Blocking (PostgreSQL's client): call it off the async
+    /// runtime ([`off_runtime`]).
+    fn results(&self) -> Result<Box<dyn Results>, String> {
+        Ok(match self {
+            Where::File(path) => Box::new(Store::open_read_only(path)?),
+            Where::Postgres { url, batch } => Box::new(PgResults::open(url, Some(batch))?),
+        })
+    }
+}
+
+/// Runs `f` on a thread of its own: the PostgreSQL client blocks, and may not block the
+/// async runtime's thread.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join().expect("a thread of the summary"))
+}
+
+/// The run's arguments as stored with it: a PostgreSQL URL's password hidden.
+fn stored_args() -> Vec<String> {
+    std::env::args()
+        .skip(1)
+        .map(|arg| match arg.split_once('=') {
+            Some((flag, url)) if flag.starts_with("--") && postgres::is_url(url) => {
+                format!("{flag}={}", postgres::shown(url))
+            }
+            _ if postgres::is_url(&arg) => postgres::shown(&arg),
+            _ => arg,
+        })
+        .collect()
+}
+
 pub async fn run(args: BatchArgs, fallback_order: &[FallbackFlag]) -> anyhow::Result<ExitCode> {
     let from_stdin = args.input.as_os_str() == "-";
+    let pg_url = args
+        .db
+        .as_deref()
+        .and_then(Path::to_str)
+        .filter(|db| postgres::is_url(db))
+        .map(str::to_owned);
     let db = args.db.clone().unwrap_or_else(|| {
         if from_stdin {
             PathBuf::from("steady-batch.db")
@@ -34,6 +89,24 @@ pub async fn run(args: BatchArgs, fallback_order: &[FallbackFlag]) -> anyhow::Re
     });
     if args.concurrency == 0 {
         return Err(UsageError::new("--concurrency must be at least 1").into());
+    }
+    if pg_url.is_none() && (args.batch.is_some() || args.lease.is_some()) {
+        let flag = if args.batch.is_some() {
+            "--batch"
+        } else {
+            "--lease"
+        };
+        return Err(UsageError::new(format!(
+            "{flag} is for a batch shared through PostgreSQL: add --db postgres://USER@HOST:PORT/DB"
+        ))
+        .into());
+    }
+    let lease = args.lease.unwrap_or(postgres::DEFAULT_LEASE);
+    if lease < Duration::from_millis(100) {
+        return Err(UsageError::new("--lease must be at least 100ms").into());
+    }
+    if args.batch.as_deref().is_some_and(str::is_empty) {
+        return Err(UsageError::new("--batch needs a name").into());
     }
 
     // Everything is checked before anything is sent: flags, credentials, the database
@@ -54,10 +127,13 @@ pub async fn run(args: BatchArgs, fallback_order: &[FallbackFlag]) -> anyhow::Re
         builder = builder.adaptive_concurrency(steady::AdaptiveConcurrency::new(max));
     }
     let client = builder.build()?;
-    let spooled = if from_stdin {
-        Some(spool_stdin(&db)?)
-    } else {
-        None
+    let spooled = match (from_stdin, &pg_url) {
+        (false, _) => None,
+        (true, None) => Some(spool_stdin(&db)?),
+        // Not beside a database file: there is none.
+        (true, Some(_)) => Some(spool_stdin(
+            &std::env::temp_dir().join(format!("steady-batch-{}", std::process::id())),
+        )?),
     };
     let input_path: &Path = spooled.as_deref().unwrap_or(&args.input);
     let mut checked = input::check(input_path)
@@ -75,7 +151,30 @@ pub async fn run(args: BatchArgs, fallback_order: &[FallbackFlag]) -> anyhow::Re
         }
         return Err(UsageError::new(message).into());
     }
-    let store = Store::open(&db).map_err(UsageError::new)?;
+    let (target, place): (Db, Where) = match &pg_url {
+        None => (
+            Store::open(&db).map_err(UsageError::new)?.into(),
+            Where::File(db.clone()),
+        ),
+        Some(url) => {
+            let name = args
+                .batch
+                .clone()
+                .unwrap_or_else(|| postgres::default_name(&args.input, &checked.sha256));
+            let target = Target {
+                url: url.clone(),
+                batch: Some(name.clone()),
+                lease,
+            };
+            (
+                Db::Postgres(target),
+                Where::Postgres {
+                    url: url.clone(),
+                    batch: name,
+                },
+            )
+        }
+    };
 
     let progress = Arc::new(Progress::default());
     progress
@@ -97,11 +196,9 @@ pub async fn run(args: BatchArgs, fallback_order: &[FallbackFlag]) -> anyhow::Re
         prepare: Arc::new(move |rb| prepare_common.apply_with(rb, false)),
         lock_timeout: args.db_lock_timeout,
     };
-    let flags = serde_json::json!({
-        "args": std::env::args().skip(1).collect::<Vec<_>>(),
-    });
+    let flags = serde_json::json!({ "args": stored_args() });
 
-    let resume_command = resume_command(&args.input, &db);
+    let resume_command = resume_command(&args.input, &place);
     let limits = client.clone();
     let ticker = tokio::spawn(show_progress(
         Arc::clone(&progress),
@@ -122,7 +219,7 @@ pub async fn run(args: BatchArgs, fallback_order: &[FallbackFlag]) -> anyhow::Re
         input_path,
         checked.lines.take(),
         &checked.sha256,
-        store,
+        target,
         flags,
         args.resume,
         options,
@@ -141,47 +238,54 @@ pub async fn run(args: BatchArgs, fallback_order: &[FallbackFlag]) -> anyhow::Re
     let report = result.map_err(UsageError::new)?;
     if let Some(why) = &report.unsaved {
         // Always shown, --quiet or not: the run did not do its job.
+        let again = match place {
+            Where::File(_) => "are sent again by --resume",
+            Where::Postgres { .. } => "go to the other workers, or to the next one started",
+        };
         eprintln!(
-            "steady batch: stopped: results could not be saved to {}: {why}\n  nothing more was sent; the items without a saved result are sent again by --resume once the database can be written\n  resume: {resume_command}",
-            db.display()
+            "steady batch: stopped: results could not be saved to {}: {why}\n  nothing more was sent; the items without a saved result {again} once the database can be written\n  resume: {resume_command}",
+            place.shown()
         );
-        if let Ok(store) = Store::open_read_only(&db) {
-            if let Ok((rows, ok, failed)) = store.counts() {
-                eprintln!(
-                    "  saved: {rows} of {} items ({ok} ok, {failed} failed)",
-                    progress.total.load(Ordering::Relaxed)
-                );
-            }
+        if let Ok(Ok((rows, ok, failed))) = off_runtime(|| place.results().map(|mut r| r.counts()))
+        {
+            eprintln!(
+                "  saved: {rows} of {} items ({ok} ok, {failed} failed)",
+                progress.total.load(Ordering::Relaxed)
+            );
         }
         return Ok(exit::exit(exit::UNSAVED));
     }
-    summary(
-        &db,
-        &report,
-        &progress,
-        &limits,
-        args.concurrency,
-        &resume_command,
-        args.quiet,
-    )?;
+    let failed = off_runtime(|| {
+        summary(
+            &place,
+            &report,
+            &progress,
+            &limits,
+            args.concurrency,
+            &resume_command,
+            args.quiet,
+        )
+    })?;
     Ok(exit::exit(match report.status {
         RunStatus::Interrupted => INTERRUPTED,
-        _ if report.failed > 0 || failed_in_db(&db)? > 0 => FAILED_ITEMS,
+        _ if report.failed > 0 || failed > 0 => FAILED_ITEMS,
         _ => exit::SUCCESS,
     }))
 }
 
-fn failed_in_db(db: &Path) -> anyhow::Result<u64> {
-    let store = Store::open_read_only(db).map_err(anyhow::Error::msg)?;
-    Ok(store.counts().map_err(anyhow::Error::msg)?.2)
-}
-
-fn resume_command(input: &Path, db: &Path) -> String {
-    format!(
-        "steady batch {} --db {} --resume   (with the same flags)",
-        shell_quote(&input.display().to_string()),
-        shell_quote(&db.display().to_string())
-    )
+fn resume_command(input: &Path, place: &Where) -> String {
+    let input = shell_quote(&input.display().to_string());
+    match place {
+        Where::File(db) => format!(
+            "steady batch {input} --db {} --resume   (with the same flags)",
+            shell_quote(&db.display().to_string())
+        ),
+        Where::Postgres { url, batch } => format!(
+            "steady batch {input} --db {} --batch {}   (on any worker, with the same flags)",
+            shell_quote(&postgres::shown(url)),
+            shell_quote(batch)
+        ),
+    }
 }
 
 fn shell_quote(text: &str) -> String {
@@ -311,17 +415,19 @@ fn concurrency_line(client: &steady::Client, max: usize) -> Option<String> {
     }
 }
 
+/// Prints the summary of a run (unless quiet and all is well); returns the failed items
+/// in the database.
 #[allow(clippy::too_many_arguments)]
 fn summary(
-    db: &Path,
+    place: &Where,
     report: &run::Report,
     progress: &Progress,
     client: &steady::Client,
     concurrency: usize,
     resume: &str,
     quiet: bool,
-) -> anyhow::Result<()> {
-    let store = Store::open_read_only(db).map_err(anyhow::Error::msg)?;
+) -> anyhow::Result<u64> {
+    let mut store = place.results().map_err(anyhow::Error::msg)?;
     let (rows, ok, failed) = store.counts().map_err(anyhow::Error::msg)?;
     let total = progress.total.load(Ordering::Relaxed);
     let missing = total.saturating_sub(rows);
@@ -331,8 +437,15 @@ fn summary(
         RunStatus::Stopped => "stopped at the first failure (--on-failure stop)",
         _ => "finished",
     };
+    let (batch, elsewhere) = match place {
+        Where::File(_) => (String::new(), "in earlier runs"),
+        Where::Postgres { batch, .. } => (
+            format!(" batch {batch}:"),
+            "by other workers or earlier runs",
+        ),
+    };
     out.push_str(&format!(
-        "steady batch {how}: {total} items: {ok} ok, {failed} failed, {missing} without a result\n  this run: {} ok, {} failed; {} done in earlier runs\n",
+        "steady batch {how}:{batch} {total} items: {ok} ok, {failed} failed, {missing} without a result\n  this run: {} ok, {} failed; {} done {elsewhere}\n",
         report.ok, report.failed, report.skipped
     ));
     if let Some(line) = concurrency_line(client, concurrency) {
@@ -345,9 +458,16 @@ fn summary(
         for (kind, n, example, message) in store.top_failures(5).map_err(anyhow::Error::msg)? {
             out.push_str(&format!("  {n} x {kind}, e.g. item {example}: {message}\n"));
         }
+        let details = match place {
+            Where::File(db) => shell_quote(&db.display().to_string()),
+            Where::Postgres { url, batch } => format!(
+                "{} --batch {}",
+                shell_quote(&postgres::shown(url)),
+                shell_quote(batch)
+            ),
+        };
         out.push_str(&format!(
-            "  details: steady results {} --only failed\n",
-            db.display()
+            "  details: steady results {details} --only failed\n"
         ));
     }
     if missing > 0 || report.status != RunStatus::Finished {
@@ -356,12 +476,32 @@ fn summary(
     if !quiet || report.status != RunStatus::Finished || failed > 0 {
         let _ = std::io::stderr().write_all(out.as_bytes());
     }
-    Ok(())
+    Ok(failed)
 }
 
 pub fn results(args: ResultsArgs) -> anyhow::Result<ExitCode> {
-    // Read-only: works as another user and on read-only media, writes nothing.
-    let store = Store::open_read_only(&args.db).map_err(UsageError::new)?;
+    let url = args.db.to_str().filter(|db| postgres::is_url(db));
+    let mut store: Box<dyn Results> = match url {
+        Some(url) => {
+            let store = PgResults::open(url, args.batch.as_deref()).map_err(UsageError::new)?;
+            if args.batch.is_none() && store.batches() > 1 {
+                eprintln!(
+                    "steady results: batch {} (the newest of {}; --batch NAME for another)",
+                    store.name(),
+                    store.batches()
+                );
+            }
+            Box::new(store)
+        }
+        None if args.batch.is_some() => {
+            return Err(UsageError::new(
+                "--batch is for a batch shared through PostgreSQL (postgres://...); a SQLite file holds one",
+            )
+            .into())
+        }
+        // Read-only: works as another user and on read-only media, writes nothing.
+        None => Box::new(Store::open_read_only(&args.db).map_err(UsageError::new)?),
+    };
     let format = match args.format {
         ExportFormat::Jsonl => Format::Jsonl,
         ExportFormat::Csv => Format::Csv,
@@ -370,7 +510,7 @@ pub fn results(args: ResultsArgs) -> anyhow::Result<ExitCode> {
     let only = args.only.map(|o| o == OnlyArg::Ok);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    export::export(&store, format, only, &mut out).map_err(|e| {
+    export::export(&mut *store, format, only, &mut out).map_err(|e| {
         if e.contains("Broken pipe") {
             anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
         } else {

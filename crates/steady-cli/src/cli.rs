@@ -204,15 +204,31 @@ pub struct BatchArgs {
     #[arg(value_name = "FILE")]
     pub input: std::path::PathBuf,
 
-    /// The results database. Default: FILE.steady.db beside the input
-    /// (steady-batch.db in the current directory for standard input).
-    #[arg(long, value_name = "PATH")]
+    /// The results database: a SQLite file (default: FILE.steady.db beside the
+    /// input; steady-batch.db in the current directory for standard input), or
+    /// postgres://USER[:PASSWORD]@HOST:PORT/DB: a batch shared by every worker started
+    /// with the same input and database, on any machine (items claimed with leases,
+    /// each recorded once).
+    #[arg(long, value_name = "PATH|URL")]
     pub db: Option<std::path::PathBuf>,
 
     /// Finish an earlier run: send only the items without a final result. The input
-    /// must be the same.
+    /// must be the same. With PostgreSQL, workers join an unfinished batch without it;
+    /// --resume sends a finished batch's resumable items again.
     #[arg(long)]
     pub resume: bool,
+
+    /// With --db postgres://: the batch's name. Workers with the same name share it;
+    /// it must be the same input. Default: the input's file name and the start of its
+    /// SHA-256 (orders.jsonl-3f2a9c1b7d0e).
+    #[arg(long, value_name = "NAME")]
+    pub batch: Option<String>,
+
+    /// With --db postgres://: how long a worker's claimed items stay its own after its
+    /// last sign of life (renewed every third of it); a killed worker's items go to
+    /// the others after this. Default: 30s.
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub lease: Option<Duration>,
 
     /// Items in flight at once, at most. Per host, steady adapts the number in flight
     /// to what the host serves: it starts at 4, grows toward N while answers come
@@ -278,9 +294,14 @@ pub enum OnFailureArg {
 
 #[derive(Debug, Args)]
 pub struct ResultsArgs {
-    /// The results database of a batch.
+    /// The results database of a batch: a SQLite file, or postgres://... (a shared
+    /// batch).
     #[arg(value_name = "DB")]
     pub db: std::path::PathBuf,
+
+    /// With postgres://: the batch (default: the newest).
+    #[arg(long, value_name = "NAME")]
+    pub batch: Option<String>,
 
     /// jsonl: one outcome per line; csv; junit: JUnit XML for CI systems.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = ExportFormat::Jsonl)]

@@ -246,8 +246,8 @@ fn init_logging(verbose: u8, target: &str) {
     use tracing_subscriber::EnvFilter;
 
     // What a user must see without -v: a cache or a shared guard state (a state file,
-    // Redis) that cannot be used.
-    const ALWAYS: &str = "steady::cache=warn,steady::state=warn";
+    // Redis) that cannot be used, a shared batch's lease that cannot be renewed.
+    const ALWAYS: &str = "steady::cache=warn,steady::state=warn,steady_batch=warn";
     let from_env = std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty());
     let filter = match (&from_env, verbose) {
         (Some(spec), _) => EnvFilter::new(spec),

@@ -36,10 +36,11 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 #[cfg(doc)]
 use crate::input::Checked;
 use crate::input::{IdHasher, Item, Line, Lines};
-use crate::store::{now_rfc3339, Carried, ItemState, Row, RunLock, RunStatus, Store};
+use crate::store::{now_rfc3339, Carried, Db, ItemState, Row, RunLock, RunStatus, Sink, Store};
 use crate::writer::{writer, Msg, Unsaved};
 
 mod defer;
+mod shared;
 
 use defer::{host_of, Hosts, Next};
 
@@ -112,24 +113,40 @@ pub struct Report {
     pub unsaved: Option<String>,
 }
 
-/// Runs the batch in `input` (already checked: `sha256` is its hash) into `store`.
+/// Runs the batch in `input` (already checked: `sha256` is its hash) into `db`: a SQLite
+/// [`Store`] of its own, or a batch in PostgreSQL that this run shares with every worker
+/// started with the same input ([`crate::store::postgres`]).
 ///
 /// # Errors
 /// When the input cannot be read or the run may not start: another run on the same
-/// database is live ([`RunLock`]), or see [`Store::start_run`].
+/// SQLite database is live ([`RunLock`]), or see [`Store::start_run`] and
+/// [`crate::store::postgres::join`].
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
     client: Client,
     input: &Path,
     lines: Option<Vec<Line>>,
     sha256: &str,
-    store: Store,
+    db: impl Into<Db>,
     flags: Value,
     resume: bool,
     options: Options,
     progress: Arc<Progress>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> Result<Report, String> {
+    let store = match db.into() {
+        Db::Sqlite(store) => store,
+        Db::Postgres(target) => {
+            let how = shared::Run {
+                input,
+                lines,
+                sha256,
+                flags,
+                resume,
+            };
+            return shared::run(client, target, how, options, progress, stop).await;
+        }
+    };
     let _lock = RunLock::acquire(store.path())?;
     store.set_lock_timeout(options.lock_timeout)?;
     let run_id = store.start_run(
@@ -140,20 +157,8 @@ pub async fn run(
         resume,
     )?;
     let reader = Store::open(store.path())?;
-    let (tx, rx) = std::sync::mpsc::channel::<Msg>();
-    let (stop_tx, mut stop_rx) = watch::channel(false);
-    let unsaved = Unsaved {
-        why: Arc::default(),
-        stop: stop_tx.clone(),
-    };
-    let writer_unsaved = unsaved.clone();
-    let writer = std::thread::Builder::new()
-        .name("steady-batch-writer".into())
-        .spawn(move || writer(store, run_id, rx, writer_unsaved))
-        .map_err(|e| e.to_string())?;
-
-    let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut running = Running::start(store, run_id, client, options, &progress, &stop, sha256)?;
+    let tx = running.job.tx.clone();
     let mut lines = match lines {
         Some(kept) => Source::Kept(kept.into_iter()),
         None => {
@@ -168,18 +173,8 @@ pub async fn run(
     let mut status = RunStatus::Finished;
     let mut seen: std::collections::HashSet<u64> = std::collections::HashSet::new();
     let ids = IdHasher::default();
-    // One for the whole run: an item's task holds only a reference.
-    let job = Arc::new(Job {
-        client,
-        options,
-        progress: Arc::clone(&progress),
-        tx: tx.clone(),
-        stop_tx: stop_tx.clone(),
-        user_stop: stop.clone(),
-        semaphore: Arc::clone(&semaphore),
-        key_seed: sha256.to_owned(),
-        hosts: Hosts::default(),
-    });
+    let mut stop = stop;
+    let job = Arc::clone(&running.job);
     while let Some((line, parsed)) = lines
         .next_line()
         .map_err(|e| format!("cannot read {}: {e}", input.display()))?
@@ -216,7 +211,7 @@ pub async fn run(
             status = RunStatus::Interrupted;
             break;
         }
-        if *stop_rx.borrow() {
+        if *running.stop_rx.borrow() {
             status = RunStatus::Stopped;
             break;
         }
@@ -233,60 +228,139 @@ pub async fn run(
             Carried::default()
         };
         let permit = tokio::select! {
-            p = Arc::clone(&semaphore).acquire_owned() => p.expect("semaphore"),
+            p = Arc::clone(&job.semaphore).acquire_owned() => p.expect("semaphore"),
             _ = stop.changed() => { status = RunStatus::Interrupted; break; }
         };
         // A failure may have stopped the run while this item waited for a slot.
-        if *stop_rx.borrow() {
+        if *running.stop_rx.borrow() {
             status = RunStatus::Stopped;
             break;
         }
-        tasks.spawn(Box::pin(Arc::clone(&job).run(item, carried, permit)));
-        while let Some(done) = tasks.try_join_next() {
+        running.spawn(item, carried, permit)?;
+    }
+    drop((job, tx));
+    running.finish(status, &stop, &progress).await
+}
+
+/// A run under way: its items' tasks and its single writer.
+struct Running {
+    job: Arc<Job>,
+    tasks: tokio::task::JoinSet<()>,
+    unsaved: Unsaved,
+    /// Set when the run stops by itself: results unsaved, or `--on-failure stop`.
+    stop_rx: watch::Receiver<bool>,
+    writer: std::thread::JoinHandle<Result<(), String>>,
+}
+
+impl Running {
+    /// Starts the writer of `run_id` on `sink`.
+    #[allow(clippy::too_many_arguments)]
+    fn start<S: Sink>(
+        sink: S,
+        run_id: i64,
+        client: Client,
+        options: Options,
+        progress: &Arc<Progress>,
+        stop: &watch::Receiver<bool>,
+        sha256: &str,
+    ) -> Result<Running, String> {
+        let (tx, rx) = std::sync::mpsc::channel::<Msg>();
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let unsaved = Unsaved {
+            why: Arc::default(),
+            stop: stop_tx.clone(),
+        };
+        let writer_unsaved = unsaved.clone();
+        let writer = std::thread::Builder::new()
+            .name("steady-batch-writer".into())
+            .spawn(move || writer(sink, run_id, rx, writer_unsaved))
+            .map_err(|e| e.to_string())?;
+        let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
+        // One for the whole run: an item's task holds only a reference.
+        let job = Arc::new(Job {
+            client,
+            options,
+            progress: Arc::clone(progress),
+            tx,
+            stop_tx,
+            user_stop: stop.clone(),
+            semaphore,
+            key_seed: sha256.to_owned(),
+            hosts: Hosts::default(),
+        });
+        Ok(Running {
+            job,
+            tasks: tokio::task::JoinSet::new(),
+            unsaved,
+            stop_rx,
+            writer,
+        })
+    }
+
+    /// Sends `item` on `permit`, and reaps the items that are done.
+    fn spawn(
+        &mut self,
+        item: Item,
+        carried: Carried,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<(), String> {
+        self.tasks
+            .spawn(Box::pin(Arc::clone(&self.job).run(item, carried, permit)));
+        while let Some(done) = self.tasks.try_join_next() {
             done.map_err(|e| e.to_string())?;
         }
+        Ok(())
     }
-    loop {
-        if unsaved.why.get().is_some() {
-            // Their results could not be stored: stop sending at once.
-            tasks.abort_all();
+
+    /// Lets the items in flight finish (or abandons them when results cannot be saved),
+    /// records how the run ended and waits for the writer.
+    async fn finish(
+        mut self,
+        mut status: RunStatus,
+        stop: &watch::Receiver<bool>,
+        progress: &Progress,
+    ) -> Result<Report, String> {
+        loop {
+            if self.unsaved.why.get().is_some() {
+                // Their results could not be stored: stop sending at once.
+                self.tasks.abort_all();
+            }
+            tokio::select! {
+                done = self.tasks.join_next() => match done {
+                    None => break,
+                    Some(Err(e)) if e.is_cancelled() => {}
+                    Some(done) => done.map_err(|e| e.to_string())?,
+                },
+                _ = self.stop_rx.changed() => {}
+            }
         }
-        tokio::select! {
-            done = tasks.join_next() => match done {
-                None => break,
-                Some(Err(e)) if e.is_cancelled() => {}
-                Some(done) => done.map_err(|e| e.to_string())?,
+        if self.unsaved.why.get().is_some() {
+            status = RunStatus::Unsaved;
+        }
+        if status == RunStatus::Finished && *stop.borrow() {
+            status = RunStatus::Interrupted;
+        }
+        if status == RunStatus::Finished && *self.stop_rx.borrow() {
+            status = RunStatus::Stopped;
+        }
+        let _ = self.job.tx.send(Msg::Finish(status));
+        drop(self.job);
+        self.writer
+            .join()
+            .map_err(|_| "the result writer failed".to_owned())??;
+        let unsaved = self.unsaved.why.get().cloned();
+        Ok(Report {
+            status: if unsaved.is_some() {
+                RunStatus::Unsaved
+            } else {
+                status
             },
-            _ = stop_rx.changed() => {}
-        }
+            ok: progress.ok.load(Ordering::Relaxed),
+            failed: progress.failed.load(Ordering::Relaxed),
+            skipped: progress.skipped.load(Ordering::Relaxed),
+            unsaved,
+        })
     }
-    if unsaved.why.get().is_some() {
-        status = RunStatus::Unsaved;
-    }
-    if status == RunStatus::Finished && *stop.borrow() {
-        status = RunStatus::Interrupted;
-    }
-    if status == RunStatus::Finished && *stop_rx.borrow() {
-        status = RunStatus::Stopped;
-    }
-    let _ = tx.send(Msg::Finish(status));
-    drop(tx);
-    drop(job);
-    writer
-        .join()
-        .map_err(|_| "the result writer failed".to_owned())??;
-    let unsaved = unsaved.why.get().cloned();
-    Ok(Report {
-        status: if unsaved.is_some() {
-            RunStatus::Unsaved
-        } else {
-            status
-        },
-        ok: progress.ok.load(Ordering::Relaxed),
-        failed: progress.failed.load(Ordering::Relaxed),
-        skipped: progress.skipped.load(Ordering::Relaxed),
-        unsaved,
-    })
 }
 
 /// Where the run takes its lines: those the check pass kept (a small input), or the
@@ -307,7 +381,7 @@ impl Source {
 }
 
 /// The failed result of a bad input line (`--skip-invalid`).
-fn invalid_row(id: String, line: u64, message: String) -> Row {
+pub(crate) fn invalid_row(id: String, line: u64, message: String) -> Row {
     let now = now_rfc3339();
     let outcome = serde_json::json!({
         "ok": false, "layer": "usage", "status": null, "attempts": 0, "elapsed_ms": 0,

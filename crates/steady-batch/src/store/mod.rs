@@ -45,6 +45,7 @@
 
 mod lock;
 mod open;
+pub mod postgres;
 mod time;
 
 use std::path::{Path, PathBuf};
@@ -99,7 +100,8 @@ pub struct Row {
 }
 
 /// What the earlier rounds of an item cost: added to its final row.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Carried {
     /// Rounds so far (0: none).
     pub rounds: u32,
@@ -118,7 +120,7 @@ pub struct Carried {
 impl Carried {
     /// The rounds recorded in a stored outcome (a resumable row): entries without a
     /// `round` belong to round 1.
-    fn from_outcome(outcome: &str, started_at: String) -> Carried {
+    pub(crate) fn from_outcome(outcome: &str, started_at: String) -> Carried {
         let value: Value = serde_json::from_str(outcome).unwrap_or_default();
         let rounds = value["rounds"].as_u64().unwrap_or(1).max(1) as u32;
         let log = |name: &str| -> Vec<Value> {
@@ -177,7 +179,7 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             RunStatus::Running => "running",
             RunStatus::Finished => "finished",
@@ -185,6 +187,98 @@ impl RunStatus {
             RunStatus::Stopped => "stopped",
             RunStatus::Unsaved => "unsaved",
         }
+    }
+}
+
+/// The database a run writes to: a SQLite file of its own, or a batch in PostgreSQL
+/// that several workers share ([`postgres`]).
+#[derive(Debug)]
+pub enum Db {
+    /// A SQLite file: one run at a time ([`RunLock`]).
+    Sqlite(Store),
+    /// A batch in PostgreSQL, shared by every worker started with the same input.
+    Postgres(postgres::Target),
+}
+
+impl From<Store> for Db {
+    fn from(store: Store) -> Db {
+        Db::Sqlite(store)
+    }
+}
+
+/// Where the single writer of a run puts its results (SQLite or PostgreSQL).
+pub(crate) trait Sink: Send + 'static {
+    /// Writes `rows` (final results) and `carried` (rounds of items left without one)
+    /// in one transaction: all of them or none.
+    fn record_all(
+        &mut self,
+        run: i64,
+        rows: &[Row],
+        carried: &[(String, Carried)],
+    ) -> Result<(), String>;
+
+    /// Records how the run ended.
+    fn finish_run(&mut self, run: i64, status: RunStatus) -> Result<(), String>;
+}
+
+impl Sink for Store {
+    fn record_all(
+        &mut self,
+        run: i64,
+        rows: &[Row],
+        carried: &[(String, Carried)],
+    ) -> Result<(), String> {
+        Store::record_all(self, run, rows, carried)
+    }
+
+    fn finish_run(&mut self, run: i64, status: RunStatus) -> Result<(), String> {
+        Store::finish_run(self, run, status)
+    }
+}
+
+/// What the summary and `steady results` ask of a batch's results, in either database.
+pub trait Results {
+    /// Rows, ok and failed.
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    fn counts(&mut self) -> Result<(u64, u64, u64), String>;
+
+    /// Failed items per layer, the most first.
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    fn failures_by_layer(&mut self) -> Result<Vec<(String, u64)>, String>;
+
+    /// The most common failure reasons: kind, count, and the id and message of its
+    /// first item (in input order).
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    fn top_failures(&mut self, limit: usize) -> Result<Vec<(String, u64, String, String)>, String>;
+
+    /// Every row, in input order, filtered by outcome (`None`: all).
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    fn rows(&mut self, ok: Option<bool>, each: &mut dyn FnMut(Row)) -> Result<(), String>;
+}
+
+impl Results for Store {
+    fn counts(&mut self) -> Result<(u64, u64, u64), String> {
+        Store::counts(self)
+    }
+
+    fn failures_by_layer(&mut self) -> Result<Vec<(String, u64)>, String> {
+        Store::failures_by_layer(self)
+    }
+
+    fn top_failures(&mut self, limit: usize) -> Result<Vec<(String, u64, String, String)>, String> {
+        Store::top_failures(self, limit)
+    }
+
+    fn rows(&mut self, ok: Option<bool>, each: &mut dyn FnMut(Row)) -> Result<(), String> {
+        Store::rows(self, ok, each)
     }
 }
 
