@@ -281,7 +281,7 @@ fn resume_command(input: &Path, place: &Where) -> String {
             shell_quote(&db.display().to_string())
         ),
         Where::Postgres { url, batch } => format!(
-            "steady batch {input} --db {} --batch {}   (on any worker, with the same flags)",
+            "steady batch {input} --db {} --batch {} --resume   (on any worker, with the same flags)",
             shell_quote(&postgres::shown(url)),
             shell_quote(batch)
         ),

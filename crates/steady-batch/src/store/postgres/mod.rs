@@ -227,7 +227,8 @@ pub struct Joining<'a> {
     pub total: u64,
     /// The run's flags, as JSON.
     pub flags: &'a serde_json::Value,
-    /// `--resume`: a batch must exist.
+    /// `--resume`: a batch must exist; its resumable items are sent again, and a stop
+    /// (`--on-failure stop`) is lifted.
     pub resume: bool,
     /// `--lease`.
     pub lease: Duration,
@@ -269,6 +270,14 @@ pub fn join(client: &mut Client, shown: &str, how: &Joining<'_>) -> Result<Joine
                     &sha[..sha.len().min(12)],
                     &how.sha256[..how.sha256.len().min(12)],
                 ));
+            }
+            if how.resume {
+                // A batch stopped by --on-failure stop goes on.
+                tx.execute(
+                    "UPDATE steady_batches SET stopped_by = NULL WHERE name = $1",
+                    &[&how.name],
+                )
+                .map_err(err)?;
             }
             false
         }
