@@ -457,3 +457,52 @@ fn bad_uses_are_refused_before_anything_is_sent() {
     );
     assert!(!down.stderr.contains("hunter2"));
 }
+
+#[test]
+fn the_password_comes_from_pgpassword_and_is_never_shown() {
+    let Some(pg) = Postgres::start_with_password("s3cret-pw") else {
+        return;
+    };
+    let url = pg.database("pw");
+    let server = slow_server(0);
+    let d = dir("shared-pw");
+    let file = tagged_input(&d, &server.url(""), 5);
+    let f = file.to_str().unwrap();
+    let args = ["batch", f, "--db", &url, "--quiet"];
+    let without = support::run(support::command().args(args).env_remove("PGPASSWORD"));
+    assert_eq!(without.code, 64, "{}", without.stderr);
+    assert!(
+        without
+            .stderr
+            .contains("cannot connect to postgres://postgres@127.0.0.1:"),
+        "{}",
+        without.stderr
+    );
+    let wrong = support::run(support::command().args(args).env("PGPASSWORD", "nope"));
+    assert_eq!(wrong.code, 64, "{}", wrong.stderr);
+    assert!(
+        wrong.stderr.contains("password authentication failed"),
+        "{}",
+        wrong.stderr
+    );
+    assert_eq!(server.total_hits(), 0);
+    let with = support::run(support::command().args(args).env("PGPASSWORD", "s3cret-pw"));
+    assert_eq!(with.code, 0, "{}", with.stderr);
+    assert_eq!(server.total_hits(), 5);
+    let results = support::run(
+        support::command()
+            .args(["results", &url])
+            .env("PGPASSWORD", "s3cret-pw"),
+    );
+    assert_eq!(results.stdout.lines().count(), 5, "{}", results.stderr);
+    let stored = pg.query("pw", "SELECT string_agg(flags, ' ') FROM steady_batch_runs");
+    for text in [
+        &without.stderr,
+        &wrong.stderr,
+        &with.stderr,
+        &results.stdout,
+        &stored,
+    ] {
+        assert!(!text.contains("s3cret-pw"), "{text}");
+    }
+}

@@ -11,6 +11,8 @@ pub struct Postgres {
     bin: PathBuf,
     pub port: u16,
     as_postgres: bool,
+    /// The `postgres` user's password, when connections over TCP need one.
+    password: Option<String>,
 }
 
 /// The folder of PostgreSQL's programs (the highest version installed).
@@ -36,6 +38,15 @@ impl Postgres {
     /// A running server, or `None` (with a note) when PostgreSQL is not installed
     /// outside CI; under CI a missing PostgreSQL fails the test.
     pub fn start() -> Option<Postgres> {
+        Self::start_with(None)
+    }
+
+    /// A running server whose connections over TCP need `password` (SCRAM).
+    pub fn start_with_password(password: &str) -> Option<Postgres> {
+        Self::start_with(Some(password))
+    }
+
+    fn start_with(password: Option<&str>) -> Option<Postgres> {
         let Some(bin) = bin_dir() else {
             assert!(
                 std::env::var_os("CI").is_none(),
@@ -66,20 +77,40 @@ impl Postgres {
             bin,
             port,
             as_postgres,
+            password: password.map(str::to_owned),
         };
         let data = server.dir.join("data");
+        let mut initdb = vec![
+            "-D".to_owned(),
+            data.to_str().unwrap().to_owned(),
+            "-U".into(),
+            "postgres".into(),
+            "-E".into(),
+            "UTF8".into(),
+            "--no-sync".into(),
+        ];
+        match password {
+            None => initdb.push("--auth=trust".into()),
+            Some(password) => {
+                let file = server.dir.join("pwfile");
+                std::fs::write(&file, password).unwrap();
+                if as_postgres {
+                    Command::new("chown")
+                        .args(["postgres:postgres"])
+                        .arg(&file)
+                        .status()
+                        .unwrap();
+                }
+                initdb.extend([
+                    "--auth-local=trust".to_owned(),
+                    "--auth-host=scram-sha-256".into(),
+                    format!("--pwfile={}", file.display()),
+                ]);
+            }
+        }
         server.run(
             "initdb",
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--no-sync",
-            ],
+            &initdb.iter().map(String::as_str).collect::<Vec<_>>(),
         );
         let options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off",
@@ -104,20 +135,18 @@ impl Postgres {
 
     fn run(&self, program: &str, args: &[&str]) -> String {
         let path = self.bin.join(program);
-        let out = if self.as_postgres {
-            Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(&path)
-                .args(args)
-                .current_dir(&self.dir)
-                .output()
+        let mut cmd = if self.as_postgres {
+            let mut cmd = Command::new("runuser");
+            cmd.args(["-u", "postgres", "--"]).arg(&path);
+            cmd
         } else {
             Command::new(&path)
-                .args(args)
-                .current_dir(&self.dir)
-                .output()
+        };
+        cmd.args(args).current_dir(&self.dir);
+        if let Some(password) = &self.password {
+            cmd.env("PGPASSWORD", password);
         }
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
+        let out = cmd.output().unwrap_or_else(|e| panic!("{program}: {e}"));
         assert!(
             out.status.success(),
             "{program} {args:?}: {}{}",

@@ -20,11 +20,7 @@ pub(crate) struct Store {
     shown: String,
 }
 
-fn shown(url: &str) -> String {
-    steady::Url::parse(url)
-        .map(|u| steady::redact_url(&u))
-        .unwrap_or_else(|_| "the PostgreSQL database".into())
-}
+use steady_batch::store::postgres::{explain, shown};
 
 impl Store {
     pub(crate) async fn open(
@@ -36,9 +32,10 @@ impl Store {
         let columns: Vec<String> = typed_columns.iter().map(|(c, _)| c.clone()).collect();
         let types: Vec<ColumnType> = typed_columns.iter().map(|(_, t)| *t).collect();
         let shown = shown(url);
-        let (client, connection) = tokio_postgres::connect(url, NoTls)
+        let (client, connection) = steady_batch::store::postgres::config(url, "steady sync")?
+            .connect(NoTls)
             .await
-            .map_err(|e| format!("cannot connect to {shown}: {e}"))?;
+            .map_err(|e| format!("cannot connect to {shown}: {}", explain(&e)))?;
         tokio::spawn(async move {
             let _ = connection.await;
         });
@@ -60,7 +57,7 @@ impl Store {
                  CREATE TABLE IF NOT EXISTS \"{stage}\" (key text PRIMARY KEY, record jsonb NOT NULL{extra});"
             ))
             .await
-            .map_err(|e| format!("{shown}: {e}"))?;
+            .map_err(|e| format!("{shown}: {}", explain(&e)))?;
         for name in [table, stage.as_str()] {
             let have: Vec<String> = client
                 .query(
@@ -68,7 +65,7 @@ impl Store {
                     &[&name],
                 )
                 .await
-                .map_err(|e| format!("{shown}: {e}"))?
+                .map_err(|e| format!("{shown}: {}", explain(&e)))?
                 .iter()
                 .map(|r| r.get(0))
                 .collect();
@@ -89,7 +86,7 @@ impl Store {
     }
 
     fn err(&self) -> impl Fn(tokio_postgres::Error) -> String + '_ {
-        move |e| format!("{}: {e}", self.shown)
+        move |e| format!("{}: {}", self.shown, explain(&e))
     }
 
     pub(crate) async fn lock(&mut self) -> Result<(), String> {
@@ -145,7 +142,7 @@ impl Store {
         now: &str,
     ) -> Result<(), String> {
         let shown = self.shown.clone();
-        let err = |e: tokio_postgres::Error| format!("{shown}: {e}");
+        let err = |e: tokio_postgres::Error| format!("{shown}: {}", explain(&e));
         let tx = self.client.transaction().await.map_err(err)?;
         tx.execute(&format!("DELETE FROM \"{}\"", self.stage), &[])
             .await
@@ -170,7 +167,7 @@ impl Store {
         max_since: Option<&str>,
     ) -> Result<(), String> {
         let shown = self.shown.clone();
-        let err = |e: tokio_postgres::Error| format!("{shown}: {e}");
+        let err = |e: tokio_postgres::Error| format!("{shown}: {}", explain(&e));
         let names: String = self.columns.iter().map(|c| format!(", \"{c}\"")).collect();
         let placeholders: String = (0..self.columns.len())
             .map(|i| format!(", ${}", i + 3))
@@ -227,7 +224,7 @@ impl Store {
     ) -> Result<(Counts, u32, u64), String> {
         let (table, stage) = (self.table.clone(), self.stage.clone());
         let shown = self.shown.clone();
-        let err = |e: tokio_postgres::Error| format!("{shown}: {e}");
+        let err = |e: tokio_postgres::Error| format!("{shown}: {}", explain(&e));
         let names: String = self.columns.iter().map(|c| format!(", \"{c}\"")).collect();
         let sets: String = self
             .columns

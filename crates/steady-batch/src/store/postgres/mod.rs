@@ -163,31 +163,52 @@ impl Drop for Conn {
     }
 }
 
-/// A connection, with a connect timeout (5 s unless the URL sets one).
+/// The settings of a connection to `url`, as steady makes every one (`steady batch
+/// --db`, `steady sync --into`): the password from `PGPASSWORD` when the URL has none
+/// (as libpq), a connect timeout of 5 s unless the URL sets one, and the application
+/// name `application` (seen in `pg_stat_activity`).
+///
+/// # Errors
+/// When `url` is not a PostgreSQL URL (the message shows it with its password hidden).
+pub fn config(url: &str, application: &str) -> Result<tokio_postgres::Config, String> {
+    let mut config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| format!("{} is not a PostgreSQL URL: {e}", shown(url)))?;
+    if config.get_password().is_none() {
+        if let Some(password) = std::env::var_os("PGPASSWORD").filter(|p| !p.is_empty()) {
+            config.password(password.as_encoded_bytes());
+        }
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(5));
+    }
+    config.application_name(application);
+    Ok(config)
+}
+
+/// A connection ([`config`]).
 ///
 /// # Errors
 /// A message naming the database (password hidden) and the problem.
 pub fn connect(url: &str) -> Result<Conn, String> {
-    let shown = shown(url);
-    let mut config: postgres::Config = url
-        .parse()
-        .map_err(|e| format!("{shown} is not a PostgreSQL URL: {e}"))?;
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(Duration::from_secs(5));
-    }
-    config.application_name("steady batch");
-    config
+    postgres::Config::from(config(url, "steady batch")?)
         .connect(NoTls)
         .map(|client| Conn(Some(client)))
-        .map_err(|e| format!("cannot connect to {shown}: {e}"))
+        .map_err(|e| format!("cannot connect to {}: {}", shown(url), explain(&e)))
+}
+
+/// What went wrong, in PostgreSQL's words for an error of the server ("password
+/// authentication failed for user ...") rather than the client's "db error".
+pub fn explain(err: &postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => db.message().to_owned(),
+        None => err.to_string(),
+    }
 }
 
 /// An error of the database in words, naming it.
 fn describe(shown: &str, err: &postgres::Error) -> String {
-    match err.as_db_error() {
-        Some(db) => format!("{shown}: {}", db.message()),
-        None => format!("{shown}: {err}"),
-    }
+    format!("{shown}: {}", explain(err))
 }
 
 /// Creates the tables when missing (once, under an advisory lock: two workers creating
