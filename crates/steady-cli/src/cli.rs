@@ -750,11 +750,16 @@ pub struct TlsArgs {
 pub struct GuardArgs {
     /// Keep breaker, budget and rate-limit state in this SQLite file, shared by
     /// successive and concurrent steady processes (a cron job notices a dead API), or
-    /// in Redis (redis://HOST:PORT[/DB]), shared by every process on every machine;
-    /// while Redis is away, each process guards itself (with a warning). Default: in
-    /// memory, for this process only.
+    /// in Redis (redis://HOST:PORT[/DB], or rediss:// over TLS), shared by every
+    /// process on every machine; while Redis is away, each process guards itself (with
+    /// a warning). Default: in memory, for this process only.
     #[arg(long, value_name = "PATH|redis://...")]
     pub state: Option<std::path::PathBuf>,
+
+    /// With --state rediss://: trust only this CA certificate (PEM) for the Redis
+    /// server, not the system's store (a Redis with a private CA's certificate).
+    #[arg(long, value_name = "PATH")]
+    pub state_cacert: Option<std::path::PathBuf>,
 
     /// Client-side rate limit per host, evenly spaced: 10/s, 100/m, 1000/h. Waiting for
     /// a permit counts against --timeout. Default: none.

@@ -86,16 +86,7 @@ fn tls(
     t: &crate::cli::TlsArgs,
 ) -> anyhow::Result<steady::ClientBuilder> {
     if let Some(path) = &t.cacert {
-        let pem = std::fs::read(path).map_err(|e| {
-            UsageError::new(format!("--cacert {}: cannot read: {e}", path.display()))
-        })?;
-        if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
-            return Err(UsageError::new(format!(
-                "--cacert {}: no PEM certificate in the file (expected '-----BEGIN CERTIFICATE-----')",
-                path.display()
-            ))
-            .into());
-        }
+        let pem = read_pem("--cacert", path)?;
         builder = builder.root_certificates_pem(pem, true);
     }
     if t.insecure {
@@ -161,10 +152,36 @@ fn guards(
     if let Some(hedge) = g.hedge_after {
         builder = builder.hedge(hedge);
     }
-    if let Some(path) = &g.state {
-        builder = builder.state_file(path);
+    match (&g.state, &g.state_cacert) {
+        (Some(state), Some(ca)) => {
+            let pem = read_pem("--state-cacert", ca)?;
+            let store =
+                steady::guard::RedisStore::open_with_ca(&state.to_string_lossy(), Some(pem))
+                    .map_err(UsageError::new)?;
+            builder = builder.guard_store(store);
+        }
+        (None, Some(_)) => {
+            return Err(UsageError::new(
+                "--state-cacert is for --state rediss://HOST:PORT",
+            ))
+        }
+        (Some(path), None) => builder = builder.state_file(path),
+        (None, None) => {}
     }
     Ok(builder)
+}
+
+/// A PEM certificate file named by `flag`: read, and checked to hold a certificate.
+fn read_pem(flag: &str, path: &std::path::Path) -> Result<Vec<u8>, UsageError> {
+    let pem = std::fs::read(path)
+        .map_err(|e| UsageError::new(format!("{flag} {}: cannot read: {e}", path.display())))?;
+    if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+        return Err(UsageError::new(format!(
+            "{flag} {}: no PEM certificate in the file (expected '-----BEGIN CERTIFICATE-----')",
+            path.display()
+        )));
+    }
+    Ok(pem)
 }
 
 /// Which fallback flag, and its value, in command-line order.

@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use steady_chaos::{Reply, ScriptServer};
 
+#[path = "../../steady/tests/support/redis.rs"]
+#[allow(dead_code)]
+mod redis;
 mod support;
 
 use support::steady;
@@ -248,4 +251,62 @@ fn a_redis_state_that_is_down_warns_and_the_call_goes_on() {
     );
     assert!(!run.stderr.contains("s3cret"));
     assert_eq!(server.hits("/x"), 1);
+}
+
+#[test]
+fn processes_share_a_circuit_through_rediss_with_the_given_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((redis, ca)) = redis::Redis::start_tls(dir.path()) else {
+        return;
+    };
+    let ca_file = dir.path().join("ca.crt");
+    std::fs::write(&ca_file, ca).unwrap();
+    let server = ScriptServer::builder()
+        .route("/x", [Reply::status(503)])
+        .start();
+    let url = server.url("/x");
+    let state = redis.tls_url();
+    let args = [
+        "get",
+        url.as_str(),
+        "--state",
+        state.as_str(),
+        "--state-cacert",
+        ca_file.to_str().unwrap(),
+        "--retries",
+        "0",
+        "--breaker-span",
+        "0s",
+        "--fail-fast",
+    ];
+    // Five processes, one failed call each: the fifth in a row opens the shared circuit.
+    for run in 1..=5 {
+        let out = steady(&args);
+        assert_eq!(out.code, 5, "run {run}: {}", out.stderr);
+        assert!(!out.stderr.contains("guard state in Redis"), "{}", out.stderr);
+    }
+    let sixth = steady(&args);
+    assert_eq!(sixth.code, 8, "{}", sixth.stderr);
+    assert!(
+        sixth.stderr.contains("not sent: circuit open"),
+        "{}",
+        sixth.stderr
+    );
+    assert_eq!(server.hits("/x"), 5);
+
+    let alone = steady(&[
+        "get",
+        url.as_str(),
+        "--state-cacert",
+        ca_file.to_str().unwrap(),
+    ]);
+    assert_eq!(alone.code, 64, "{}", alone.stderr);
+    assert!(
+        alone
+            .stderr
+            .contains("--state-cacert is for --state rediss://"),
+        "{}",
+        alone.stderr
+    );
+    assert_eq!(server.hits("/x"), 5);
 }

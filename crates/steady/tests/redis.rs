@@ -173,3 +173,50 @@ async fn a_redis_that_never_answers_is_given_up_on_and_the_call_goes_on() {
     let (firsts, _) = client.host_state(&server.url("/")).unwrap().budget.counts();
     assert_eq!(firsts, 3);
 }
+
+#[tokio::test]
+async fn rediss_shares_the_circuit_over_tls_trusting_the_given_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((redis, ca)) = Redis::start_tls(dir.path()) else {
+        return;
+    };
+    let server = ScriptServer::builder()
+        .route("/x", [Reply::status(503)])
+        .start();
+    let member_tls = |ca: Option<&str>| {
+        let store = steady::guard::RedisStore::open_with_ca(
+            &redis.tls_url(),
+            ca.map(|c| c.as_bytes().to_vec()),
+        )
+        .unwrap();
+        Client::builder()
+            .retry(Retry::none())
+            .breaker(Breaker::new().streak_span(Duration::ZERO))
+            .fail_fast(true)
+            .guard_store(store)
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (member_tls(Some(&ca)), member_tls(Some(&ca)));
+    for _ in 0..5 {
+        a.get(&server.url("/x")).send().await.unwrap_err();
+    }
+    let err = b.get(&server.url("/x")).send().await.unwrap_err();
+    assert_eq!(err.kind(), "circuit_open", "the circuit came over TLS");
+    assert_eq!(server.hits("/x"), 5, "the other client sent nothing");
+
+    // Without the CA (the system's store does not know it) Redis cannot be used: this
+    // client guards itself, and its call goes out.
+    let untrusting = member_tls(None);
+    let err = untrusting.get(&server.url("/x")).send().await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(server.hits("/x"), 6);
+
+    // A CA is refused for a connection without TLS.
+    let refused =
+        steady::guard::RedisStore::open_with_ca(&redis.url(), Some(ca.into_bytes())).unwrap_err();
+    assert!(
+        refused.contains("a CA certificate is for TLS: use rediss://"),
+        "{refused}"
+    );
+}

@@ -10,6 +10,9 @@
 //! the breaker, the budget, the client rate (a reservation, GCRA-like: the next permit
 //! time moves on by one interval per call) and the server's pauses are all shared.
 //!
+//! `rediss://` connects over TLS (rustls), trusting the system's certificate store, or
+//! only the CA given to [`RedisStore::open_with_ca`] (`--state-cacert`).
+//!
 //! Redis is a help, never a dependency: when it cannot be reached or answers slower
 //! than 100 ms, the call goes on with this process's own guards (a warning naming
 //! Redis, once per outage), and Redis is tried again 5 s later.
@@ -44,21 +47,41 @@ struct Link {
 }
 
 impl RedisStore {
-    /// A store on the Redis at `url` (`redis://HOST:PORT[/DB]`). It connects on first
-    /// use; an unreachable Redis is not an error here (the calls go on with local
-    /// guards and a warning).
+    /// A store on the Redis at `url` (`redis://HOST:PORT[/DB]`, or `rediss://` over
+    /// TLS, trusting the system's certificate store). It connects on first use; an
+    /// unreachable Redis is not an error here (the calls go on with local guards and a
+    /// warning).
     ///
     /// # Errors
     /// When `url` is not a Redis URL.
     pub fn open(url: &str) -> Result<RedisStore, String> {
-        if url.starts_with("rediss://") {
-            return Err(format!(
-                "--state {}: TLS to Redis (rediss://) is not supported yet; use redis:// on a private network, or a TLS tunnel (stunnel, spiped) to the server",
-                redact(url)
-            ));
+        Self::open_with_ca(url, None)
+    }
+
+    /// [`RedisStore::open`], trusting only the CA certificate `ca_pem` (PEM) for a
+    /// `rediss://` server: a Redis with a certificate of a private CA.
+    ///
+    /// # Errors
+    /// When `url` is not a Redis URL, or a CA is given for a `redis://` URL (it would
+    /// not be used: the connection has no TLS).
+    pub fn open_with_ca(url: &str, ca_pem: Option<Vec<u8>>) -> Result<RedisStore, String> {
+        let client = match ca_pem {
+            None => redis::Client::open(url),
+            Some(_) if !url.starts_with("rediss://") => {
+                return Err(format!(
+                    "--state {}: a CA certificate is for TLS: use rediss://",
+                    redact(url)
+                ))
+            }
+            Some(pem) => redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem),
+                },
+            ),
         }
-        let client = redis::Client::open(url)
-            .map_err(|e| format!("--state {}: not a Redis URL: {e}", redact(url)))?;
+        .map_err(|e| format!("--state {}: not a Redis URL: {e}", redact(url)))?;
         Ok(RedisStore {
             client,
             shown: redact(url),
