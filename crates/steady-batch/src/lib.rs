@@ -8,8 +8,10 @@
 //! is missing.
 //!
 //! - [`input`]: the JSONL format, validated whole (streamed) before anything is sent;
-//! - [`store`]: the SQLite results database (schema in its docs);
-//! - [`run`]: the runner, and its single results writer (`writer.rs`, group commits);
+//! - [`store`]: the SQLite results database (schema in its docs), and
+//!   [`store::postgres`]: one batch shared by many workers, with claims and leases;
+//! - [`run`]: the runner (items from the input, or claimed from a shared batch), and
+//!   its single results writer (`writer.rs`, group commits);
 //! - [`export`]: results as JSONL, CSV or JUnit XML.
 
 pub mod export;

@@ -283,7 +283,11 @@ fn processes_share_a_circuit_through_rediss_with_the_given_ca() {
     for run in 1..=5 {
         let out = steady(&args);
         assert_eq!(out.code, 5, "run {run}: {}", out.stderr);
-        assert!(!out.stderr.contains("guard state in Redis"), "{}", out.stderr);
+        assert!(
+            !out.stderr.contains("guard state in Redis"),
+            "{}",
+            out.stderr
+        );
     }
     let sixth = steady(&args);
     assert_eq!(sixth.code, 8, "{}", sixth.stderr);

@@ -68,10 +68,12 @@ enum Source {
 
 /// How often a worker looks whether another stopped the batch.
 const STOP_CHECK: Duration = Duration::from_millis(250);
+/// How often a claim looks at the whole batch, not only past the last item claimed.
+const FULL_SCAN: Duration = Duration::from_secs(1);
 
 const CLAIM: &str = "WITH picked AS (
         SELECT i.id FROM steady_batch_items i
-        WHERE i.batch = $1
+        WHERE i.batch = $1 AND i.line >= $5
           AND (i.state = 'pending' OR ($3 AND i.state = 'resumable' AND i.run_id < $2))
           AND (i.worker IS NULL OR NOT EXISTS (
                 SELECT 1 FROM steady_batch_runs w WHERE w.id = i.worker AND w.alive_until > now()))
@@ -90,6 +92,16 @@ pub struct Feed {
     shown: String,
     source: Source,
     stop_checked: Option<Instant>,
+    /// The line after the last item this worker claimed: where the next claim looks
+    /// first. Items before it come free only when a worker dies or stops (its lease
+    /// runs out, or it gives them back), so looking there too once every
+    /// [`FULL_SCAN`], and whenever nothing is free past it, finds them; claiming from
+    /// the start every time walked over every finished item's index entry (0.8 ms a
+    /// claim at 10,000 items, measured).
+    next_line: i64,
+    scanned: Option<Instant>,
+    /// [`CLAIM`], prepared once.
+    statement: Option<postgres::Statement>,
 }
 
 impl Feed {
@@ -121,6 +133,9 @@ impl Feed {
             shown: shown.to_owned(),
             source,
             stop_checked: None,
+            next_line: 0,
+            scanned: None,
+            statement: None,
         })
     }
 
@@ -155,15 +170,36 @@ impl Feed {
                 return Ok(Polled::Stopped);
             }
         }
-        let rows = self
-            .client
-            .query(CLAIM, &[&self.batch, &self.run, &self.resume, &(n as i64)])
-            .map_err(self.db_err())?;
-        if rows.is_empty() {
-            return Ok(Polled::Wait {
-                open: self.open().map_err(ClaimError::Db)?,
-            });
-        }
+        let statement = match &self.statement {
+            Some(statement) => statement.clone(),
+            None => {
+                let statement = self.client.prepare(CLAIM).map_err(self.db_err())?;
+                self.statement.insert(statement).clone()
+            }
+        };
+        let whole = self.scanned.is_none_or(|at| at.elapsed() >= FULL_SCAN);
+        let mut from = if whole { 0 } else { self.next_line };
+        let rows = loop {
+            if from == 0 {
+                self.scanned = Some(Instant::now());
+            }
+            let rows = self
+                .client
+                .query(
+                    &statement,
+                    &[&self.batch, &self.run, &self.resume, &(n as i64), &from],
+                )
+                .map_err(self.db_err())?;
+            match (rows.is_empty(), from) {
+                (true, 0) => {
+                    return Ok(Polled::Wait {
+                        open: self.open().map_err(ClaimError::Db)?,
+                    })
+                }
+                (true, _) => from = 0,
+                (false, _) => break rows,
+            }
+        };
         let mut claimed = Vec::with_capacity(rows.len());
         for row in rows {
             let id: String = row.get(0);
@@ -183,6 +219,9 @@ impl Feed {
             claimed.push(Claimed { item, carried });
         }
         claimed.sort_by_key(|c| c.item.line);
+        if let Some(last) = claimed.last() {
+            self.next_line = self.next_line.max(last.item.line as i64 + 1);
+        }
         Ok(Polled::Items(claimed))
     }
 
