@@ -23,6 +23,28 @@ fn slow_server(delay_ms: u64) -> ScriptServer {
         .start()
 }
 
+/// What most tests start from: a PostgreSQL with the database `name`, its URL, a
+/// server answering every item after `delay_ms`, and an input of `n` items against it.
+struct Shared {
+    pg: Postgres,
+    url: String,
+    server: ScriptServer,
+    file: std::path::PathBuf,
+}
+
+fn shared(name: &str, delay_ms: u64, n: usize) -> Option<Shared> {
+    let pg = Postgres::start()?;
+    let url = pg.database(name);
+    let server = slow_server(delay_ms);
+    let file = tagged_input(&dir(&format!("shared-{name}")), &server.url(""), n);
+    Some(Shared {
+        pg,
+        url,
+        server,
+        file,
+    })
+}
+
 /// A worker's exit code and what it printed on stderr; a worker still running after a
 /// minute fails the test.
 fn finish(mut child: Child) -> (i32, String) {
@@ -67,12 +89,16 @@ fn rows_per_run(pg: &Postgres, db: &str) -> HashMap<i64, usize> {
 
 #[test]
 fn workers_share_a_batch_and_each_item_is_sent_once() {
-    let Some(pg) = Postgres::start() else { return };
-    let url = pg.database("share");
+    let Some(Shared {
+        pg,
+        url,
+        server,
+        file,
+    }) = shared("share", 20, 300)
+    else {
+        return;
+    };
     let with_password = url.replace("postgres@", "postgres:hunter2@");
-    let server = slow_server(20);
-    let d = dir("shared-split");
-    let file = tagged_input(&d, &server.url(""), 300);
     let f = file.to_str().unwrap();
     let args = [
         "batch",
@@ -139,11 +165,15 @@ fn workers_share_a_batch_and_each_item_is_sent_once() {
 
 #[test]
 fn a_killed_workers_items_go_to_the_others_and_each_is_recorded_once() {
-    let Some(pg) = Postgres::start() else { return };
-    let url = pg.database("kill");
-    let server = slow_server(25);
-    let d = dir("shared-kill");
-    let file = tagged_input(&d, &server.url(""), 400);
+    let Some(Shared {
+        pg,
+        url,
+        server,
+        file,
+    }) = shared("kill", 25, 400)
+    else {
+        return;
+    };
     let f = file.to_str().unwrap();
     let args = [
         "batch",
@@ -227,11 +257,15 @@ fn a_killed_workers_items_go_to_the_others_and_each_is_recorded_once() {
 
 #[test]
 fn ctrl_c_gives_a_workers_items_back_at_once() {
-    let Some(pg) = Postgres::start() else { return };
-    let url = pg.database("ctrlc");
-    let server = slow_server(30);
-    let d = dir("shared-ctrlc");
-    let file = tagged_input(&d, &server.url(""), 200);
+    let Some(Shared {
+        pg,
+        url,
+        server,
+        file,
+    }) = shared("ctrlc", 30, 200)
+    else {
+        return;
+    };
     let f = file.to_str().unwrap();
     // A long lease: only giving the items back lets the next worker take them at once.
     let args = [
@@ -384,17 +418,21 @@ fn on_failure_stop_stops_every_worker_and_resume_goes_on() {
 
 #[test]
 fn bad_uses_are_refused_before_anything_is_sent() {
-    let Some(pg) = Postgres::start() else { return };
-    let url = pg.database("refuse");
-    let server = slow_server(0);
-    let d = dir("shared-refuse");
-    let file = tagged_input(&d, &server.url(""), 5);
+    let Some(Shared {
+        pg,
+        url,
+        server,
+        file,
+    }) = shared("refuse", 0, 5)
+    else {
+        return;
+    };
     let f = file.to_str().unwrap();
     let first = steady(&["batch", f, "--db", &url, "--batch", "nightly", "--quiet"]);
     assert_eq!(first.code, 0, "{}", first.stderr);
 
     // Another input under the same name.
-    let other = d.join("other.jsonl");
+    let other = file.with_file_name("other.jsonl");
     std::fs::write(&other, format!("{{\"url\": \"{}\"}}\n", server.url("/y"))).unwrap();
     let o = other.to_str().unwrap();
     let refused = steady(&["batch", o, "--db", &url, "--batch", "nightly"]);

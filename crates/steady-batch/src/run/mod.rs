@@ -207,12 +207,8 @@ pub async fn run(
                 ))
             }
         };
-        if *stop.borrow() {
-            status = RunStatus::Interrupted;
-            break;
-        }
-        if *running.stop_rx.borrow() {
-            status = RunStatus::Stopped;
+        if let Some(stopped) = running.stopped(&stop) {
+            status = stopped;
             break;
         }
         // A fresh run starts from an empty database: only a resume needs the lookup.
@@ -295,6 +291,18 @@ impl Running {
             stop_rx,
             writer,
         })
+    }
+
+    /// Why the run must take no more items, if it must: Ctrl-C (`stop`), or the run
+    /// stopped itself (results unsaved, `--on-failure stop`).
+    fn stopped(&self, stop: &watch::Receiver<bool>) -> Option<RunStatus> {
+        if *stop.borrow() {
+            Some(RunStatus::Interrupted)
+        } else if *self.stop_rx.borrow() {
+            Some(RunStatus::Stopped)
+        } else {
+            None
+        }
     }
 
     /// Sends `item` on `permit`, and reaps the items that are done.

@@ -68,7 +68,7 @@ pub(super) async fn run(
                 invalid: invalid_row,
             };
             let joined = postgres::join(&mut client, &shown, &joining)?;
-            let sink = PgSink::new(postgres::connect(&target.url)?, &name, &shown);
+            let sink = PgSink::new(postgres::connect(&target.url)?, &name, &shown)?;
             let heartbeat = Heartbeat::start(
                 postgres::connect(&target.url)?,
                 target.url.clone(),
@@ -103,12 +103,8 @@ pub(super) async fn run(
     let mut failure: Option<String> = None;
     let mut counted = Instant::now();
     loop {
-        if *stop.borrow() {
-            status = RunStatus::Interrupted;
-            break;
-        }
-        if *running.stop_rx.borrow() {
-            status = RunStatus::Stopped;
+        if let Some(stopped) = running.stopped(&stop) {
+            status = stopped;
             break;
         }
         let semaphore = Arc::clone(&running.job.semaphore);

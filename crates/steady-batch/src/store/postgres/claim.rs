@@ -101,7 +101,7 @@ pub struct Feed {
     next_line: i64,
     scanned: Option<Instant>,
     /// [`CLAIM`], prepared once.
-    statement: Option<postgres::Statement>,
+    statement: postgres::Statement,
 }
 
 impl Feed {
@@ -109,9 +109,9 @@ impl Feed {
     /// or from `input`.
     ///
     /// # Errors
-    /// When the input cannot be opened.
+    /// When the input cannot be opened, or the claim cannot be prepared.
     pub fn new(
-        client: Conn,
+        mut client: Conn,
         batch: &str,
         run: i64,
         resume: bool,
@@ -125,6 +125,7 @@ impl Feed {
                 File::open(input).map_err(|e| format!("cannot read {}: {e}", input.display()))?,
             )),
         };
+        let statement = client.prepare(CLAIM).map_err(|e| describe(shown, &e))?;
         Ok(Feed {
             client,
             batch: batch.to_owned(),
@@ -135,7 +136,7 @@ impl Feed {
             stop_checked: None,
             next_line: 0,
             scanned: None,
-            statement: None,
+            statement,
         })
     }
 
@@ -170,13 +171,7 @@ impl Feed {
                 return Ok(Polled::Stopped);
             }
         }
-        let statement = match &self.statement {
-            Some(statement) => statement.clone(),
-            None => {
-                let statement = self.client.prepare(CLAIM).map_err(self.db_err())?;
-                self.statement.insert(statement).clone()
-            }
-        };
+        let statement = self.statement.clone();
         let whole = self.scanned.is_none_or(|at| at.elapsed() >= FULL_SCAN);
         let mut from = if whole { 0 } else { self.next_line };
         let rows = loop {

@@ -493,18 +493,22 @@ pub struct PgSink {
     batch: String,
     shown: String,
     /// [`RECORD`], prepared once.
-    statement: Option<postgres::Statement>,
+    statement: postgres::Statement,
 }
 
 impl PgSink {
     /// A sink writing into `batch` over `client`.
-    pub fn new(client: Conn, batch: &str, shown: &str) -> PgSink {
-        PgSink {
+    ///
+    /// # Errors
+    /// When the statement that writes results cannot be prepared.
+    pub fn new(mut client: Conn, batch: &str, shown: &str) -> Result<PgSink, String> {
+        let statement = client.prepare(RECORD).map_err(|e| describe(shown, &e))?;
+        Ok(PgSink {
             client,
             batch: batch.to_owned(),
             shown: shown.to_owned(),
-            statement: None,
-        }
+            statement,
+        })
     }
 }
 
@@ -517,15 +521,8 @@ impl Sink for PgSink {
     ) -> Result<(), String> {
         let shown = self.shown.clone();
         let err = |e: postgres::Error| describe(&shown, &e);
-        let statement = match &self.statement {
-            Some(statement) => statement.clone(),
-            None => {
-                let statement = self.client.prepare(RECORD).map_err(err)?;
-                self.statement.insert(statement).clone()
-            }
-        };
         let mut tx = self.client.transaction().map_err(err)?;
-        record(&mut tx, &statement, &self.batch, run, rows).map_err(err)?;
+        record(&mut tx, &self.statement, &self.batch, run, rows).map_err(err)?;
         if !carried.is_empty() {
             // Left without a result (the run stopped): released, with its rounds, for
             // another worker or a later run.
