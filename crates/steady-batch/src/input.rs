@@ -12,7 +12,7 @@
 //! | `headers` | object of strings | none |
 //! | `query` | object of strings, numbers or booleans | none |
 //! | `json` | any JSON | none (a JSON body) |
-//! | `body` | string | none (a raw body; not with `json`) |
+//! | `body` | string | none (a raw body; not with `json`; typed `application/json` when it is JSON text, `text/plain` otherwise, unless `headers` has a Content-Type) |
 //! | `expect` | string or list of strings | none (expectations, as `--expect`) |
 //! | `timeout` | `"5s"`-style string or seconds | the run's `--timeout` |
 //!

@@ -23,6 +23,11 @@ pub enum Cert {
     /// ... a CA certificate (`CA:TRUE`, as `openssl req -x509` makes), used as the
     /// server's own.
     Ca,
+    /// ... a CA certificate for `127.0.0.1` only (the server is called as
+    /// `localhost`).
+    CaForIp,
+    /// ... a CA certificate that expired (2020-01-01 to 2021-01-01).
+    CaExpired,
 }
 
 /// A running TLS server; it stops with the process.
@@ -232,18 +237,16 @@ impl TlsServer {
 fn server_config(kind: Cert, alpn: &[&[u8]]) -> (Arc<rustls::ServerConfig>, String) {
     let names = match kind {
         Cert::OtherName => vec!["other.example".to_owned()],
+        Cert::CaForIp => vec!["127.0.0.1".to_owned()],
         _ => vec!["localhost".to_owned(), "127.0.0.1".to_owned()],
     };
     let mut params = rcgen::CertificateParams::new(names).expect("certificate names");
-    match kind {
-        Cert::Expired => {
-            params.not_before = rcgen::date_time_ymd(2020, 1, 1);
-            params.not_after = rcgen::date_time_ymd(2021, 1, 1);
-        }
-        Cert::Ca => {
-            params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        }
-        Cert::SelfSigned | Cert::OtherName => {}
+    if matches!(kind, Cert::Expired | Cert::CaExpired) {
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    }
+    if matches!(kind, Cert::Ca | Cert::CaForIp | Cert::CaExpired) {
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     }
     let signing_key = rcgen::KeyPair::generate().expect("key");
     let cert = params.self_signed(&signing_key).expect("certificate");

@@ -545,6 +545,11 @@ pub struct CheckArgs {
     /// "ok"/"success": false as a failure.
     #[arg(long)]
     pub allow_error_body: bool,
+
+    /// Do not check that a body labelled JSON parses (for an API that labels other
+    /// things application/json). JSON lines (NDJSON) pass the check without this.
+    #[arg(long)]
+    pub no_json_check: bool,
 }
 
 #[derive(Debug, Args)]
@@ -628,6 +633,13 @@ pub struct AuthArgs {
     #[arg(long, value_name = "NAME=VAR")]
     pub header_env: Vec<String>,
 
+    /// Treat header NAME as a credential: `****` in -v, logs, errors and reports, and
+    /// not sent to another origin on a redirect. Names with key, token, secret,
+    /// password, auth, session, cookie, signature, credential or csrf in them are
+    /// treated so already. Repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub sensitive_header: Vec<String>,
+
     /// Keep cookies in this file between runs, as HTTPie's sessions and curl's
     /// cookie jar: cookies it holds are sent where they match, cookies servers set are
     /// saved back (mode 0600, written atomically). Created when missing.
@@ -644,15 +656,15 @@ pub struct AuthArgs {
 #[command(next_help_heading = "Time limits (250ms, 3.05s, 2m, or seconds)")]
 pub struct TimeArgs {
     /// Limit on setting up a connection: DNS, TCP and TLS.
-    #[arg(long, value_name = "DURATION", default_value = "3.05s", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "3.05s", value_parser = positive_duration)]
     pub connect_timeout: Duration,
 
     /// Longest silence allowed between two reads from the server.
-    #[arg(long, value_name = "DURATION", default_value = "27s", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "27s", value_parser = positive_duration)]
     pub read_timeout: Duration,
 
     /// ONE deadline for the whole call: every attempt, every wait, the whole body.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = positive_duration)]
     pub timeout: Duration,
 }
 
@@ -818,11 +830,12 @@ pub struct GuardArgs {
     pub breaker_count_semantic: bool,
 
     /// Retries (and hedges) may add at most this percentage of the first attempts to
-    /// the host in the last 10s, plus --retry-budget-min.
+    /// the host in the last 10s, plus --retry-budget-min a second.
     #[arg(long, value_name = "PERCENT", default_value_t = 20.0)]
     pub retry_budget: f64,
 
-    /// Retries always allowed per 10s, however quiet the client.
+    /// Retries always allowed per second per host, however quiet the client (as
+    /// Finagle's budget): the budget bites only under load.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub retry_budget_min: u32,
 
@@ -857,6 +870,18 @@ fn hedge(text: &str) -> Result<steady::Hedge, String> {
 
 fn duration(text: &str) -> Result<Duration, String> {
     steady::duration::parse_duration(text)
+}
+
+/// A time limit: 0 would end every call before it starts (or, for a timer that never
+/// fires, by chance), so it is refused.
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    let d = duration(text)?;
+    if d.is_zero() {
+        return Err(format!(
+            "'{text}' is no time at all: a limit must be more than 0 (e.g. 250ms, 5s, 2m)"
+        ));
+    }
+    Ok(d)
 }
 
 /// `--retries N`: a whole number from 0; a negative one gets a message that says so

@@ -64,6 +64,9 @@ pub fn builder(args: &CommonArgs) -> anyhow::Result<steady::ClientBuilder> {
         builder = builder.no_proxy_for(list);
     }
     builder = guards(builder, &args.guards)?;
+    for name in &args.auth.sensitive_header {
+        builder = builder.sensitive_header(name);
+    }
     if let Some(path) = &args.auth.session {
         let jar = steady::cookies::CookieJar::load(path)
             .map_err(|e| UsageError::new(format!("--session: {}", e.what())))?;
@@ -140,7 +143,7 @@ fn guards(
             builder.retry_budget(
                 RetryBudget::new()
                     .ratio(g.retry_budget / 100.0)
-                    .min_retries(g.retry_budget_min),
+                    .min_per_second(g.retry_budget_min),
             )
         };
         builder = builder.server_rate_limits(!g.ignore_server_limits);
@@ -247,14 +250,7 @@ pub fn fallbacks(args: &CommonArgs, order: &[FallbackFlag]) -> anyhow::Result<Ve
                             path.display()
                         ))
                     })?;
-                    let content_type = match path.extension().and_then(|e| e.to_str()) {
-                        Some("json") => "application/json",
-                        Some("txt") => "text/plain",
-                        Some("html") => "text/html",
-                        Some("xml") => "application/xml",
-                        Some("csv") => "text/csv",
-                        _ => "application/octet-stream",
-                    };
+                    let content_type = steady::content_type::guess(Some(path), &bytes);
                     Fallback::body(bytes, content_type)
                 }
             })
@@ -285,10 +281,14 @@ pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result
     let mut fields = Map::new();
     // Form fields and files, in the order given.
     let mut form: Vec<(String, Result<String, std::path::PathBuf>)> = Vec::new();
-    let mut body: Option<(Vec<u8>, String)> = None;
+    let mut body: Option<Body> = None;
+    let mut typed = false;
     for text in &args.items {
         match items::parse(text).map_err(UsageError::new)? {
-            Item::Header(name, value) => request = request.header(&name, &value),
+            Item::Header(name, value) => {
+                typed |= name.eq_ignore_ascii_case("content-type");
+                request = request.header(&name, &value)
+            }
             Item::Query(name, value) => request = request.query(&[(name, value)]),
             Item::Field(name, value) => {
                 if args.form || args.multipart {
@@ -324,7 +324,7 @@ pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result
                         path.display()
                     ))
                 })?;
-                set_body(&mut body, bytes, text)?;
+                set_body(&mut body, bytes, Some(path), text)?;
             }
             Item::BodyStdin => {
                 let mut bytes = Vec::new();
@@ -333,7 +333,7 @@ pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result
                         "request item '{text}': cannot read standard input: {e}"
                     ))
                 })?;
-                set_body(&mut body, bytes, text)?;
+                set_body(&mut body, bytes, None, text)?;
             }
         }
     }
@@ -375,7 +375,16 @@ pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result
             )
             .into())
         }
-        (Some((bytes, _)), true) => request = request.body(bytes),
+        (Some(body), true) => {
+            // A body without its type is read as nothing by many servers (json-server
+            // stores an empty record): the file's extension, or what the bytes are.
+            if !typed {
+                let content_type =
+                    steady::content_type::guess(body.path.as_deref(), &body.bytes);
+                request = request.header("content-type", content_type);
+            }
+            request = request.body(body.bytes)
+        }
         (None, false) => request = request.json(&Value::Object(fields)),
         (None, true) => {}
     }
@@ -409,6 +418,7 @@ pub struct Common {
     expect_status: Vec<u16>,
     expect_type: Option<String>,
     allow_error_body: bool,
+    no_json_check: bool,
 }
 
 impl Common {
@@ -458,6 +468,7 @@ impl Common {
             expect_status: checks.expect_status.clone(),
             expect_type: checks.expect_type.clone(),
             allow_error_body: checks.allow_error_body,
+            no_json_check: checks.no_json_check,
         })
     }
 
@@ -501,6 +512,9 @@ impl Common {
         if self.allow_error_body {
             request = request.allow_error_body();
         }
+        if self.no_json_check {
+            request = request.no_json_check();
+        }
         if with_key {
             match self.idempotency.as_deref() {
                 Some("auto") => request = request.idempotency_key_auto(),
@@ -512,17 +526,32 @@ impl Common {
     }
 }
 
-fn set_body(
-    body: &mut Option<(Vec<u8>, String)>,
+/// A body from a file or standard input.
+struct Body {
     bytes: Vec<u8>,
+    /// The file it came from (`None`: standard input).
+    path: Option<std::path::PathBuf>,
+    /// The item that gave it, for messages.
+    item: String,
+}
+
+fn set_body(
+    body: &mut Option<Body>,
+    bytes: Vec<u8>,
+    path: Option<std::path::PathBuf>,
     item: &str,
 ) -> Result<(), UsageError> {
-    if let Some((_, first)) = body {
+    if let Some(first) = body {
         return Err(UsageError::new(format!(
-            "two bodies given ('{first}' and '{item}'): a request has one body"
+            "two bodies given ('{}' and '{item}'): a request has one body",
+            first.item
         )));
     }
-    *body = Some((bytes, item.to_owned()));
+    *body = Some(Body {
+        bytes,
+        path,
+        item: item.to_owned(),
+    });
     Ok(())
 }
 

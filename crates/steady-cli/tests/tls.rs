@@ -39,7 +39,7 @@ fn a_self_signed_ca_server_certificate_is_trusted_with_cacert_as_curl_does() {
     assert_eq!(refused.code, 1, "{}", refused.stderr);
     assert!(
         refused.stderr.contains(
-            "TLS handshake failed: the server presents a CA certificate (CA:TRUE) as its own"
+            "TLS handshake failed: the server's certificate is self-signed (no CA this client trusts vouches for it)"
         ),
         "{}",
         refused.stderr
@@ -48,6 +48,21 @@ fn a_self_signed_ca_server_certificate_is_trusted_with_cacert_as_curl_does() {
     let ok = steady(&["get", &url, "--cacert", ca.to_str().unwrap()]);
     assert_eq!(ok.code, 0, "{}", ok.stderr);
     assert_eq!(server.heads().len(), 1);
+}
+
+#[test]
+fn a_pinned_certificate_for_127_0_0_1_does_not_serve_localhost() {
+    let server = TlsServer::with_cert(Cert::CaForIp, "{}");
+    let ca = ca_file(&server, "ca-for-ip");
+    let out = steady(&["get", &server.url("/x"), "--cacert", ca.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("TLS handshake failed: the certificate is for 127.0.0.1, not localhost"),
+        "{}",
+        out.stderr
+    );
+    assert!(server.heads().is_empty(), "nothing was sent");
 }
 
 #[test]

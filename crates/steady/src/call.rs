@@ -91,6 +91,8 @@ impl Client {
             max_body: inner.max_body,
             read_timeout: inner.timeouts.read,
             cookies: inner.cookies.as_deref(),
+            user_agent: &inner.user_agent,
+            sensitive: &inner.sensitive,
         };
         // A download's temporary file, made before anything is sent.
         let mut part = match (&request.save_to, &request.stream_to) {

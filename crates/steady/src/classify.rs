@@ -16,7 +16,8 @@
 //! | 408, 429, 500, 502, 503, 504 | [`Verdict::Retryable`] |
 //! | any other 4xx or 5xx | [`Verdict::Fatal`] |
 //! | connection refused, reset or closed before a complete response, timeouts | [`Verdict::Retryable`] |
-//! | DNS failure, TLS failure, body over the size limit, other protocol errors | [`Verdict::Fatal`] |
+//! | a response that breaks HTTP (bytes that are not HTTP, a malformed chunk, a corrupt compressed body) | [`Verdict::Retryable`], as a reset: a broken proxy or a crashing worker sends it once; a server that answers garbage every time still ends as a [`Fault::Protocol`] failure when the retries are spent |
+//! | DNS failure, TLS failure, body over the size limit | [`Verdict::Fatal`] |
 //!
 //! Whether a `Retryable` result is actually retried also depends on the method (see
 //! [`crate::retry`]), the attempts left and the deadline.
@@ -203,12 +204,9 @@ impl Classify for DefaultClassifier {
                 | Fault::Closed
                 | Fault::ConnectTimeout
                 | Fault::ReadTimeout
-                | Fault::Deadline => Verdict::Retryable,
-                Fault::Dns
-                | Fault::Connect
-                | Fault::Tls
-                | Fault::BodyTooLarge
-                | Fault::Protocol => Verdict::Fatal,
+                | Fault::Deadline
+                | Fault::Protocol => Verdict::Retryable,
+                Fault::Dns | Fault::Connect | Fault::Tls | Fault::BodyTooLarge => Verdict::Fatal,
             };
         }
         let Some(status) = attempt.status else {

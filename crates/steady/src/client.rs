@@ -63,6 +63,11 @@ pub(crate) struct ClientInner {
     pub(crate) guards: Guards,
     pub(crate) trust: crate::tls::Trust,
     pub(crate) cookies: Option<Arc<crate::cookies::CookieJar>>,
+    /// Header names the application says carry credentials, beyond those whose names
+    /// say so ([`crate::redact::is_credential_header`]).
+    pub(crate) sensitive: Vec<reqwest::header::HeaderName>,
+    /// The `User-Agent` sent unless a request sets its own.
+    pub(crate) user_agent: reqwest::header::HeaderValue,
     #[cfg(feature = "state")]
     pub(crate) cache: Option<crate::fallback::Cache>,
 }
@@ -131,6 +136,12 @@ impl Client {
     /// A DELETE request.
     pub fn delete(&self, url: &str) -> RequestBuilder {
         self.request(Method::DELETE, url)
+    }
+
+    /// Whether the header `name` carries a credential: its name says so, or the
+    /// application said so ([`ClientBuilder::sensitive_header`]).
+    pub(crate) fn is_sensitive(&self, name: &reqwest::header::HeaderName) -> bool {
+        crate::redact::is_credential_header(name.as_str()) || self.inner.sensitive.contains(name)
     }
 
     /// The client's time limits.
@@ -206,6 +217,7 @@ pub struct ClientBuilder {
     trust: crate::tls::Trust,
     proxies: crate::proxy::Proxies,
     cookies: Option<Arc<crate::cookies::CookieJar>>,
+    sensitive: Vec<reqwest::header::HeaderName>,
     error: Option<Error>,
     #[cfg(feature = "state")]
     state_file: Option<std::path::PathBuf>,
@@ -228,6 +240,7 @@ impl Default for ClientBuilder {
             trust: crate::tls::Trust::default(),
             proxies: crate::proxy::Proxies::default(),
             cookies: None,
+            sensitive: Vec::new(),
             error: None,
             #[cfg(feature = "state")]
             state_file: None,
@@ -412,6 +425,26 @@ impl ClientBuilder {
         self
     }
 
+    /// Treats the header `name` as a credential, as a name with `key`, `token`,
+    /// `secret`, `auth`, ... in it already is ([`crate::redact::is_credential_header`]):
+    /// its value is `****` in every log, error and report, it is scrubbed from what
+    /// the server echoes back, and it is not sent across origins on a redirect.
+    /// Default: none beyond those names.
+    ///
+    /// # Errors
+    /// `build()` fails when `name` is not a valid header name.
+    pub fn sensitive_header(mut self, name: &str) -> Self {
+        match reqwest::header::HeaderName::from_bytes(name.trim().as_bytes()) {
+            Ok(name) => self.sensitive.push(name),
+            Err(_) => {
+                self.error = self.error.or(Some(Error::usage(format!(
+                    "'{name}' is not a valid header name"
+                ))))
+            }
+        }
+        self
+    }
+
     /// The `User-Agent` header (default `steady/<version>`).
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
@@ -483,12 +516,20 @@ impl ClientBuilder {
         if let Some(error) = self.error {
             return Err(error);
         }
+        let user_agent =
+            reqwest::header::HeaderValue::from_str(&self.user_agent).map_err(|_| {
+                Error::usage(format!(
+                    "the user agent '{}' is not valid in a header",
+                    self.user_agent
+                ))
+            })?;
+        // steady sets User-Agent and Accept on each request itself, so that `-v` shows
+        // every header sent.
         let http = reqwest::Client::builder()
             .connect_timeout(self.timeouts.connect)
             // The read timeout is steady's own: one timer per attempt with the deadline
             // (`transport::Heard`), not reqwest's timer per read.
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(self.user_agent)
             // hyper's default, stated: a response with more headers is a protocol error.
             .http1_max_headers(100);
         let http = self.proxies.apply(self.trust.apply(http))?;
@@ -528,6 +569,8 @@ impl ClientBuilder {
                 guards: Guards::new(self.guards, store),
                 trust: self.trust,
                 cookies: self.cookies,
+                sensitive: self.sensitive,
+                user_agent,
                 #[cfg(feature = "state")]
                 cache: self.cache.map(crate::fallback::Cache::new),
             }),

@@ -547,6 +547,7 @@ enum TlsProblem {
         presented: Vec<String>,
     },
     CaAsServer,
+    SelfSigned,
     Other(String),
 }
 
@@ -583,6 +584,9 @@ impl TlsProblem {
                 expected: String::new(),
                 presented: Vec::new(),
             },
+            C::Other(other) if other.0.downcast_ref::<crate::tls::SelfSigned>().is_some() => {
+                TlsProblem::SelfSigned
+            }
             other if format!("{other:?}").contains("CaUsedAsEndEntity") => TlsProblem::CaAsServer,
             other => TlsProblem::Other(format!("{other:?}")),
         }
@@ -616,6 +620,10 @@ impl TlsProblem {
             TlsProblem::CaAsServer => {
                 "the server presents a CA certificate (CA:TRUE) as its own".into()
             }
+            TlsProblem::SelfSigned => {
+                "the server's certificate is self-signed (no CA this client trusts vouches for it)"
+                    .into()
+            }
             TlsProblem::Other(what) => format!("the certificate was refused ({what})"),
         }
     }
@@ -627,6 +635,7 @@ impl TlsProblem {
             TlsProblem::NotYetValid => "Check this machine's clock; otherwise the service's owners issued a certificate that starts later.",
             TlsProblem::OtherName { .. } => "Call the host by a name the certificate lists, or have the certificate reissued for this one.",
             TlsProblem::CaAsServer => "Give exactly that certificate with --cacert to trust it, or have the server present a certificate issued by the CA.",
+            TlsProblem::SelfSigned => "If this is the server you mean (a development server, an appliance), trust exactly its certificate with --cacert FILE (ClientBuilder::root_certificates_pem); get the file from its owners, not from the connection.",
             TlsProblem::Other(_) => "Check the server's certificate chain (openssl s_client -connect HOST:443 -showcerts).",
         }
     }

@@ -1,6 +1,7 @@
 //! Keeping credentials out of everything steady prints, logs or reports.
 //!
-//! Two sources of leaks are closed here: URLs that carry a key (`?api_key=...`,
+//! Three sources of leaks are closed here: headers whose names say they carry a
+//! credential ([`is_credential_header`]), URLs that carry a key (`?api_key=...`,
 //! `https://user:pass@host`) and server text that echoes a credential back (an error
 //! body quoting the `Authorization` header it rejected).
 
@@ -27,6 +28,45 @@ const SENSITIVE_PARAMS: [&str; 14] = [
     "token",
     "x-api-key",
 ];
+
+/// Words that, in a header's name, say it carries a credential (`X-Api-Key`,
+/// `X-Auth-Token`, `X-Session-Id`, `X-Hub-Signature`, ...).
+const CREDENTIAL_WORDS: [&str; 11] = [
+    "key",
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "auth",
+    "session",
+    "cookie",
+    "signature",
+    "credential",
+    "csrf",
+];
+
+/// Whether a header's name says it carries a credential: it contains one of `key`,
+/// `token`, `secret`, `password`, `auth`, `session`, `cookie`, `signature`,
+/// `credential` or `csrf` (any case). Such a header's value is `****` in every log,
+/// error and report, and is not sent across origins on a redirect. Not counted:
+/// `Idempotency-Key` (a request id, not a secret), and the `*-Authenticate` challenges
+/// a server sends (they name a scheme, not a secret).
+///
+/// ```
+/// use steady::redact::is_credential_header;
+/// assert!(is_credential_header("X-Api-Key"));
+/// assert!(is_credential_header("x-auth-token"));
+/// assert!(is_credential_header("Authorization"));
+/// assert!(!is_credential_header("Idempotency-Key"));
+/// assert!(!is_credential_header("Content-Type"));
+/// ```
+pub fn is_credential_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    if name == "idempotency-key" || name.ends_with("-authenticate") {
+        return false;
+    }
+    CREDENTIAL_WORDS.iter().any(|word| name.contains(word))
+}
 
 /// The secrets of one request, to scrub from anything derived from its exchange.
 #[derive(Debug, Clone, Default)]

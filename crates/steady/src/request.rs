@@ -100,10 +100,24 @@ impl RequestBuilder {
         self
     }
 
-    /// Adds a header (appends; a header may repeat).
+    /// Adds a header (appends; a header may repeat). A header whose name says it
+    /// carries a credential (`X-Api-Key`, `X-Auth-Token`, ...; see
+    /// [`crate::redact::is_credential_header`] and
+    /// [`crate::ClientBuilder::sensitive_header`]) is treated as one: `****` in every
+    /// log, error and report, and not sent across origins on a redirect.
     pub fn header(self, name: &str, value: &str) -> Self {
+        let client = self.client.clone();
         self.with(|r| {
-            let (name, value) = header_pair(name, value)?;
+            let (name, mut value) = header_pair(name, value)?;
+            if client.is_sensitive(&name) {
+                value.set_sensitive(true);
+                if !r.credential_headers.contains(&name) {
+                    r.credential_headers.push(name.clone());
+                }
+                if let Ok(text) = value.to_str() {
+                    r.secrets.push(Secret::new(text.to_owned()));
+                }
+            }
             r.headers.append(name, value);
             Ok(())
         })
@@ -307,6 +321,15 @@ impl RequestBuilder {
     pub fn allow_error_body(self) -> Self {
         self.with(|r| {
             r.checks.allow_error_body(true);
+            Ok(())
+        })
+    }
+
+    /// Turns off the check that a body labelled JSON parses, for an API that labels
+    /// other things `application/json`. (JSON lines pass the check without this.)
+    pub fn no_json_check(self) -> Self {
+        self.with(|r| {
+            r.checks.no_json_check(true);
             Ok(())
         })
     }

@@ -68,6 +68,11 @@ impl Trust {
                 return builder.tls_backend_preconfigured(config);
             }
         }
+        if !self.insecure && !self.only {
+            if let Some(config) = platform(&self.roots_der) {
+                return builder.tls_backend_preconfigured(config);
+            }
+        }
         if !self.roots.is_empty() {
             builder = if self.only {
                 builder.tls_certs_only(self.roots.iter().cloned())
@@ -94,6 +99,117 @@ impl Trust {
     }
 }
 
+/// A client configuration around `verifier`, offering HTTP/2 first as reqwest's own.
+fn config_with(
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    verifier: Arc<dyn ServerCertVerifier>,
+) -> Option<rustls::ClientConfig> {
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .ok()?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Some(config)
+}
+
+/// The system's trust (reqwest's own choice, rustls-platform-verifier) plus `extra`,
+/// with self-signed certificates named as such ([`SelfSignedNamed`]).
+fn platform(extra: &[CertificateDer<'static>]) -> Option<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let inner = rustls_platform_verifier::Verifier::new_with_extra_roots(
+        extra.iter().cloned(),
+        Arc::clone(&provider),
+    )
+    .ok()?;
+    config_with(
+        provider,
+        Arc::new(SelfSignedNamed {
+            inner: Arc::new(inner),
+        }),
+    )
+}
+
+/// Why a certificate was refused, when rustls has no words for it.
+#[derive(Debug)]
+pub(crate) struct SelfSigned;
+
+impl std::fmt::Display for SelfSigned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SelfSigned")
+    }
+}
+
+impl std::error::Error for SelfSigned {}
+
+/// Whether `cert` names itself as its issuer (and is alone: no chain).
+fn is_self_signed(cert: &CertificateDer<'_>, intermediates: &[CertificateDer<'_>]) -> bool {
+    intermediates.is_empty()
+        && webpki::EndEntityCert::try_from(cert).is_ok_and(|ee| ee.issuer() == ee.subject())
+}
+
+/// A verifier that says "self-signed" where webpki says "unknown issuer" or "CA used
+/// as end entity" for a certificate that signed itself: the case of a development
+/// server or an appliance, where the fix (`--cacert` with that certificate) differs
+/// from a missing private CA. Hand-written: rustls reports the chain's failure, not
+/// what the certificate is.
+#[derive(Debug)]
+struct SelfSignedNamed {
+    inner: Arc<dyn ServerCertVerifier>,
+}
+
+impl ServerCertVerifier for SelfSignedNamed {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+            .map_err(|err| match &err {
+                rustls::Error::InvalidCertificate(
+                    CertificateError::UnknownIssuer | CertificateError::Other(_),
+                ) if (matches!(
+                    err,
+                    rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)
+                ) || format!("{err:?}").contains("CaUsedAsEndEntity"))
+                    && is_self_signed(end_entity, intermediates) =>
+                {
+                    rustls::Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(
+                        Arc::new(SelfSigned),
+                    )))
+                }
+                _ => err,
+            })
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
 /// A TLS configuration that trusts only `given`: certificates they sign, and a server
 /// certificate that is exactly one of them.
 fn given_only(given: &[CertificateDer<'static>]) -> Option<rustls::ClientConfig> {
@@ -109,29 +225,21 @@ fn given_only(given: &[CertificateDer<'static>]) -> Option<rustls::ClientConfig>
     )
     .build()
     .ok()?;
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .ok()?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(GivenCerts {
-            inner,
-            given: given.to_vec(),
-            algorithms: rustls::crypto::ring::default_provider().signature_verification_algorithms,
-        }))
-        .with_no_client_auth();
-    // As reqwest offers for its own configurations: HTTP/2 first.
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Some(config)
+    let verifier = GivenCerts {
+        inner,
+        given: given.to_vec(),
+        algorithms: provider.signature_verification_algorithms,
+    };
+    config_with(provider, Arc::new(verifier))
 }
 
 /// webpki's verification, and one thing more, as curl with OpenSSL does: a server
 /// certificate that is exactly one the user gave with `--cacert` is trusted even when
 /// it is a CA certificate (`CA:TRUE`, what `openssl req -x509` makes by default),
-/// which webpki refuses as a server's own. That exact certificate is pinned: only the
-/// holder of its key can present it, so its names and dates are not checked (curl
-/// checks the name; webpki cannot parse a CA certificate as a server's to do so).
-/// Hand-written: rustls has no such option, and this is the case curl users hit with
-/// self-signed servers.
+/// which webpki refuses as a server's own. Its dates are checked (webpki checks them
+/// before it looks at `CA:TRUE`) and so is its name, as curl does: a certificate for
+/// 127.0.0.1 does not serve `https://localhost`. Hand-written: rustls has no such
+/// option, and this is the case curl users hit with self-signed servers.
 #[derive(Debug)]
 struct GivenCerts {
     inner: Arc<rustls::client::WebPkiServerVerifier>,
@@ -180,10 +288,25 @@ impl ServerCertVerifier for GivenCerts {
                 if format!("{other:?}").contains("CaUsedAsEndEntity")
                     && self.given.iter().any(|c| c.as_ref() == end_entity.as_ref()) =>
             {
-                // Pinned: only the holder of its key can present it. (webpki will not
-                // parse a CA certificate as a server's, so its names cannot be checked
-                // with it.)
-                Ok(ServerCertVerified::assertion())
+                // Pinned: only the holder of its key can present it (the handshake
+                // signature is checked with its key below); it must name the server.
+                let cert = webpki::EndEntityCert::try_from(end_entity).map_err(|_| {
+                    rustls::Error::InvalidCertificate(CertificateError::BadEncoding)
+                })?;
+                match cert.verify_is_valid_for_subject_name(server_name) {
+                    Ok(()) => Ok(ServerCertVerified::assertion()),
+                    Err(webpki::Error::CertNotValidForName(context)) => {
+                        Err(rustls::Error::InvalidCertificate(
+                            CertificateError::NotValidForNameContext {
+                                expected: context.expected,
+                                presented: context.presented,
+                            },
+                        ))
+                    }
+                    Err(_) => Err(rustls::Error::InvalidCertificate(
+                        CertificateError::NotValidForName,
+                    )),
+                }
             }
             other => other,
         }

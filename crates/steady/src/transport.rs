@@ -100,6 +100,10 @@ pub(crate) struct Wire<'a> {
     pub(crate) read_timeout: Duration,
     /// The cookies sent and kept, per hop (steady's own, so `-v` shows them).
     pub(crate) cookies: Option<&'a crate::cookies::CookieJar>,
+    /// The `User-Agent` sent unless the request sets one.
+    pub(crate) user_agent: &'a reqwest::header::HeaderValue,
+    /// Header names the application marked as credentials.
+    pub(crate) sensitive: &'a [reqwest::header::HeaderName],
 }
 
 /// When an attempt last heard from the server.
@@ -204,19 +208,32 @@ impl Wire<'_> {
         let mut stripped = false;
         let mut body_dropped = false;
         let mut hops = 0usize;
+        // Cookies set by a redirect on its way (a login that redirects), sent on to
+        // the next hops of this call when the client keeps no jar, as requests does.
+        let mut call_jar: Option<crate::cookies::CookieJar> = None;
         loop {
             // The headers of this hop, built from the request's (one copy per hop,
             // handed to reqwest): credentials stripped once the chain left the origin,
             // body headers dropped once a redirect turned the request into a GET.
             let mut headers = request.headers.clone();
             crate::decode::accept(&mut headers);
+            // What reqwest would add, added here so that `-v` shows it.
+            if !headers.contains_key(reqwest::header::USER_AGENT) {
+                headers.insert(reqwest::header::USER_AGENT, self.user_agent.clone());
+            }
+            if !headers.contains_key(reqwest::header::ACCEPT) {
+                headers.insert(
+                    reqwest::header::ACCEPT,
+                    reqwest::header::HeaderValue::from_static("*/*"),
+                );
+            }
             if stripped {
                 redirect::strip_credentials(&mut headers, &request.credential_headers);
             }
             if body_dropped {
                 redirect::drop_body_headers(&mut headers);
             }
-            if let Some(jar) = self.cookies {
+            if let Some(jar) = self.cookies.or(call_jar.as_ref()) {
                 if !headers.contains_key(reqwest::header::COOKIE) {
                     if let Some(value) = jar.cookies(&url) {
                         headers.insert(reqwest::header::COOKIE, value);
@@ -225,7 +242,15 @@ impl Wire<'_> {
             }
             if tracing::enabled!(target: "steady::headers", tracing::Level::INFO) {
                 let line = format!("> {method} {}", crate::redact::redact_url(&url));
-                log_head(&line, &headers, request, '>');
+                // Host and Content-Length are hyper's, from the URL and the body.
+                let mut shown = headers.clone();
+                if let Some(host) = host_header(&url) {
+                    shown.insert(reqwest::header::HOST, host);
+                }
+                if let Some(body) = &body {
+                    shown.insert(CONTENT_LENGTH, body.len().into());
+                }
+                self.log_head(&line, &shown, request, '>');
             }
             let mut builder = self
                 .http
@@ -239,18 +264,26 @@ impl Wire<'_> {
                 .await
                 .map_err(|e| failure(e, url.clone(), hops == 0))?;
             heard.now();
-            if let Some(jar) = self.cookies {
+            let status = response.status();
+            let sets_cookies = response.headers().contains_key(reqwest::header::SET_COOKIE);
+            let jar = match self.cookies {
+                Some(jar) => Some(jar),
+                None if sets_cookies && status.is_redirection() => {
+                    Some(&*call_jar.get_or_insert_with(crate::cookies::CookieJar::new))
+                }
+                None => None,
+            };
+            if let Some(jar) = jar.filter(|_| sets_cookies) {
                 let mut set = response
                     .headers()
                     .get_all(reqwest::header::SET_COOKIE)
                     .iter();
                 jar.set_cookies(&mut set, &url);
             }
-            let status = response.status();
             let version = response.version();
             if tracing::enabled!(target: "steady::headers", tracing::Level::INFO) {
                 let line = format!("< {version:?} {status}");
-                log_head(&line, response.headers(), request, '<');
+                self.log_head(&line, response.headers(), request, '<');
             }
             let location = response
                 .headers()
@@ -586,23 +619,45 @@ pub(crate) fn fault_of(err: &reqwest::Error) -> Fault {
     Fault::Protocol
 }
 
-/// `-v`: a request's or response's head, one line per header, credentials as `****`
-/// (headers marked sensitive, `Authorization`, `Cookie`, `Set-Cookie`, and the
-/// request's secret headers).
-fn log_head(first: &str, headers: &reqwest::header::HeaderMap, request: &Request, mark: char) {
-    let mut text = first.to_owned();
-    let scrubber = request.scrubber();
-    for (name, value) in headers {
-        let secret = value.is_sensitive()
-            || redirect::ALWAYS_SENSITIVE.contains(name)
-            || name == reqwest::header::SET_COOKIE
-            || request.credential_headers.contains(name);
-        let shown = if secret {
-            "****".into()
-        } else {
-            scrubber.scrub(&String::from_utf8_lossy(value.as_bytes()))
-        };
-        text.push_str(&format!("\n{mark} {name}: {shown}"));
+impl Wire<'_> {
+    /// `-v`: a request's or response's head, one line per header, credentials as
+    /// `****` (headers marked sensitive, those whose names say they carry a
+    /// credential, `Set-Cookie`, the request's secret headers and the names the
+    /// application marked).
+    fn log_head(
+        &self,
+        first: &str,
+        headers: &reqwest::header::HeaderMap,
+        request: &Request,
+        mark: char,
+    ) {
+        let mut text = first.to_owned();
+        let scrubber = request.scrubber();
+        for (name, value) in headers {
+            let secret = value.is_sensitive()
+                || redirect::ALWAYS_SENSITIVE.contains(name)
+                || name == reqwest::header::SET_COOKIE
+                || request.credential_headers.contains(name)
+                || crate::redact::is_credential_header(name.as_str())
+                || self.sensitive.contains(name);
+            let shown = if secret {
+                "****".into()
+            } else {
+                scrubber.scrub(&String::from_utf8_lossy(value.as_bytes()))
+            };
+            text.push_str(&format!("\n{mark} {name}: {shown}"));
+        }
+        tracing::info!(target: "steady::headers", "{text}");
     }
-    tracing::info!(target: "steady::headers", "{text}");
+}
+
+/// The `Host` header hyper sends for `url`: the host, and the port unless it is the
+/// scheme's default.
+fn host_header(url: &Url) -> Option<reqwest::header::HeaderValue> {
+    let host = url.host_str()?;
+    let text = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    };
+    reqwest::header::HeaderValue::from_str(&text).ok()
 }

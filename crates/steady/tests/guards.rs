@@ -593,6 +593,41 @@ async fn the_budget_grows_with_first_attempts() {
     assert_eq!(err.stop_reason(), Some(StopReason::BudgetExhausted));
 }
 
+#[tokio::test]
+async fn low_traffic_keeps_its_retries_under_the_default_budget() {
+    // A service calling three paths of one host, each failing once before it answers:
+    // under a floor of 10 retries per 10s, the 11th retry was refused. The default
+    // floor is 10 a second (Finagle's), so the budget bites only under load.
+    let server = ScriptServer::builder()
+        .route_fn("/a", flaky_once())
+        .route_fn("/b", flaky_once())
+        .route_fn("/c", flaky_once())
+        .start();
+    let (builder, _) = fast();
+    let client = builder.no_breaker().build().unwrap();
+    for round in 0..10 {
+        for path in ["/a", "/b", "/c"] {
+            let url = server.url(&format!("{path}?round={round}"));
+            let resp = client.get(&url).send().await.unwrap();
+            assert_eq!(resp.attempts(), 2, "{url}");
+        }
+    }
+    // 30 first attempts and 30 retries, all in one window.
+    assert_eq!(server.total_hits(), 60);
+}
+
+/// A handler that answers each target's first request 503 and later ones 200.
+fn flaky_once() -> impl Fn(&steady_chaos::Recorded) -> Reply + Send + Sync + 'static {
+    let seen = std::sync::Mutex::new(std::collections::HashSet::new());
+    move |r| {
+        if seen.lock().unwrap().insert(r.target.clone()) {
+            Reply::status(503)
+        } else {
+            Reply::json(200, "{}")
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------
 // Rate limits
 

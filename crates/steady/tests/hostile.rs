@@ -104,7 +104,11 @@ async fn stacked_codings_are_undone_in_reverse_order_up_to_three() {
         "{}",
         err.what()
     );
-    assert_eq!(server.hits("/four"), 1, "a protocol failure is not retried");
+    assert_eq!(
+        server.hits("/four"),
+        4,
+        "a broken response is retried as a reset; every attempt broken ends as protocol"
+    );
 }
 
 #[tokio::test]
@@ -219,7 +223,7 @@ async fn a_redirect_body_is_never_decoded() {
 }
 
 /// What a client makes of a server that answers every request with `head` and `body`
-/// as raw bytes: a transport-layer protocol error, sent once.
+/// as raw bytes: a transport-layer protocol error, once every retry met it too.
 async fn protocol_error(head: &str, body: &str) -> steady::Error {
     let server = ScriptServer::builder()
         .fallback(Reply::raw(format!("{head}\r\n\r\n{body}").into_bytes()))
@@ -227,8 +231,73 @@ async fn protocol_error(head: &str, body: &str) -> steady::Error {
     let err = client().get(&server.url("/x")).send().await.unwrap_err();
     assert_eq!(err.layer(), Layer::Transport);
     assert_eq!(err.fault(), Some(Fault::Protocol), "{err:?}");
-    assert_eq!(server.total_hits(), 1, "a protocol error is not retried");
+    assert_eq!(
+        server.total_hits(),
+        4,
+        "retried as a reset: the default 3 retries, then the protocol failure"
+    );
+    assert_eq!(err.attempts(), 4);
     err
+}
+
+/// Broken responses that a real server sends once (WireMock's faults): retried like a
+/// reset for a request that may be replayed, and the next answer is the call's.
+#[tokio::test]
+async fn a_broken_response_once_is_retried_and_the_next_answer_wins() {
+    let broken = [
+        // RANDOM_DATA_THEN_CLOSE: bytes that are not HTTP.
+        Reply::raw(b"\x8f\x02garbage that is not HTTP at all\r\n\r\n".to_vec()),
+        // MALFORMED_RESPONSE_CHUNK: a chunk whose size line is not hex.
+        Reply::raw(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n".to_vec(),
+        ),
+    ];
+    for (i, first) in broken.into_iter().enumerate() {
+        let path = format!("/broken/{i}");
+        let server = ScriptServer::builder()
+            .route(&path, [first, Reply::json(200, r#"{"ok": true}"#)])
+            .start();
+        let resp = client().get(&server.url(&path)).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "case {i}");
+        assert_eq!(resp.attempts(), 2, "case {i}");
+        assert_eq!(
+            resp.attempt_log()[0].fault(),
+            Some(Fault::Protocol),
+            "case {i}"
+        );
+        assert_eq!(server.hits(&path), 2, "case {i}");
+    }
+}
+
+#[tokio::test]
+async fn a_broken_response_to_an_unkeyed_post_is_not_resent() {
+    let server = ScriptServer::builder()
+        .route(
+            "/orders",
+            [
+                Reply::raw(b"not http\r\n\r\n".to_vec()),
+                Reply::json(201, "{}"),
+            ],
+        )
+        .start();
+    let err = client()
+        .post(&server.url("/orders"))
+        .json(&serde_json::json!({"sku": 1}))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.fault(), Some(Fault::Protocol));
+    assert_eq!(server.hits("/orders"), 1, "the server may have acted on it");
+    // With an Idempotency-Key, the same POST is resent.
+    let resp = client()
+        .post(&server.url("/orders"))
+        .idempotency_key("order-1")
+        .json(&serde_json::json!({"sku": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    assert_eq!(server.hits("/orders"), 2);
 }
 
 #[tokio::test]

@@ -276,3 +276,25 @@ async fn https_to_http_is_refused_with_credentials_and_followed_without() {
     assert_eq!(resp.status(), 200);
     assert_eq!(plain.total_hits(), 1);
 }
+
+#[tokio::test]
+async fn cookies_set_by_a_redirect_go_to_its_target_in_the_same_call() {
+    // A login that sets its session cookie on the 302 and expects it on the page it
+    // redirects to (requests does the same without a Session).
+    let server = ScriptServer::builder()
+        .route(
+            "/login",
+            [Reply::redirect(302, "/home").header("Set-Cookie", "sid=abc123; Path=/")],
+        )
+        .route("/home", [Reply::json(200, r#"{"user": "ada"}"#)])
+        .start();
+    let c = client();
+    let resp = c.get(&server.url("/login")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let home = &server.requests()[1];
+    assert_eq!(home.path(), "/home");
+    assert_eq!(home.header("cookie"), Some("sid=abc123"));
+    // The cookie belonged to that call only: the client keeps no jar of its own.
+    c.get(&server.url("/home")).send().await.unwrap();
+    assert_eq!(server.requests()[2].header("cookie"), None);
+}

@@ -26,9 +26,46 @@ async fn an_unknown_certificate_is_a_tls_failure_and_not_retried() {
     assert!(server.heads().is_empty(), "nothing was sent");
     assert_eq!(
         err.what(),
-        "TLS handshake failed: the server's certificate is not signed by a CA this client trusts (unknown issuer)"
+        "TLS handshake failed: the server's certificate is self-signed (no CA this client trusts vouches for it)"
     );
     assert!(err.hint().contains("--cacert FILE"), "{}", err.hint());
+}
+
+#[tokio::test]
+async fn a_pinned_ca_certificate_must_name_the_host_called() {
+    // Self-signed CA:TRUE for 127.0.0.1, called as localhost: curl refuses, so does steady.
+    let server = TlsServer::with_cert(Cert::CaForIp, "{}");
+    let err = refused_with_its_cert(&server).await;
+    assert_eq!(err.fault(), Some(Fault::Tls), "{err:?}");
+    assert_eq!(
+        err.what(),
+        "TLS handshake failed: the certificate is for 127.0.0.1, not localhost"
+    );
+    assert!(server.heads().is_empty(), "nothing was sent");
+    // Called by the name it has, the same pinned certificate serves.
+    let ip_url = server.url("/x").replace("localhost", "127.0.0.1");
+    let resp = fast()
+        .0
+        .root_certificates_pem(server.ca_pem(), true)
+        .build()
+        .unwrap()
+        .get(&ip_url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(server.heads().len(), 1);
+}
+
+#[tokio::test]
+async fn a_pinned_ca_certificate_that_expired_is_refused() {
+    let server = TlsServer::with_cert(Cert::CaExpired, "{}");
+    let err = refused_with_its_cert(&server).await;
+    assert_eq!(
+        err.what(),
+        "TLS handshake failed: the server's certificate expired on Fri, 01 Jan 2021 00:00:00 GMT"
+    );
+    assert!(server.heads().is_empty());
 }
 
 /// The error of a call to `server`, trusting exactly its own certificate.
@@ -106,11 +143,11 @@ async fn a_self_signed_ca_certificate_is_trusted_when_it_is_exactly_the_one_give
         .unwrap_err();
     assert_eq!(
         err.what(),
-        "TLS handshake failed: the server presents a CA certificate (CA:TRUE) as its own"
+        "TLS handshake failed: the server's certificate is self-signed (no CA this client trusts vouches for it)"
     );
     assert!(
         err.hint()
-            .starts_with("Give exactly that certificate with --cacert"),
+            .contains("trust exactly its certificate with --cacert"),
         "{}",
         err.hint()
     );

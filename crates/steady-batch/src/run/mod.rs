@@ -550,6 +550,16 @@ impl Job {
         if let Some(json) = &item.json {
             rb = rb.json(json);
         } else if let Some(body) = &item.body {
+            // Typed as its bytes say (JSON text is application/json) unless the line
+            // gives a Content-Type: many servers read an untyped body as nothing.
+            if !item
+                .headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+            {
+                let content_type = steady::content_type::guess_bytes(body.as_bytes());
+                rb = rb.header("content-type", content_type);
+            }
             rb = rb.body(body.clone());
         }
         for e in &item.expect {

@@ -59,9 +59,16 @@ pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 /// anything is written: it must be SQLite, intact and steady's.
 pub(super) fn read_write(path: &Path) -> Result<Connection, String> {
     let shown = path.display();
+    // As -o: a folder that does not exist is a typo more often than a wish, and
+    // nothing is created before the run is known to go ahead.
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        if !dir.is_dir() {
+            return Err(format!(
+                "cannot create the database {shown}: the folder {} does not exist (create it first: mkdir -p {})",
+                dir.display(),
+                dir.display()
+            ));
+        }
     }
     let existing = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
     let conn =

@@ -35,6 +35,16 @@ impl Store {
         // Names checked by `super::Store::open`.
         let columns: Vec<String> = typed_columns.iter().map(|(c, _)| c.clone()).collect();
         let types: Vec<ColumnType> = typed_columns.iter().map(|(_, t)| *t).collect();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                return Err(format!(
+                    "cannot create the database {}: the folder {} does not exist (create it first: mkdir -p {})",
+                    path.display(),
+                    dir.display(),
+                    dir.display()
+                ));
+            }
+        }
         let conn = Connection::open(path).map_err(db_error(path))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(db_error(path))?;

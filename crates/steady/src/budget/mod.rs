@@ -10,9 +10,11 @@
 //! retry throttling all follow this idea). Hedged requests spend the same budget.
 //!
 //! A retry is allowed while the retries in the last `window` stay under
-//! `min_retries + ratio x first attempts`. Defaults: ratio 0.2 (at most ~20% extra
-//! load), `min_retries` 10 per 10s window (a quiet client, making a call a minute, can
-//! still retry its rare failures).
+//! `floor + ratio x first attempts`. Defaults: ratio 0.2 (at most ~20% extra load) and,
+//! as Finagle's budget, a floor of 10 retries a second (100 in the 10s window), so
+//! that the budget bites only under load: a quiet client, or a service calling three
+//! paths of one host a few times a second, retries its rare failures freely, and a
+//! client sending hundreds of calls a second into an outage adds about 20%.
 
 use std::time::Duration;
 
@@ -25,22 +27,32 @@ use crate::guard::seconds::Seconds;
 #[must_use]
 pub struct RetryBudget {
     pub(crate) ratio: f64,
-    pub(crate) min_retries: u32,
+    pub(crate) floor: Floor,
     pub(crate) window: Duration,
+}
+
+/// The retries always allowed, however quiet the client.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Floor {
+    /// So many a second (scaled by the window).
+    PerSecond(u32),
+    /// So many per window.
+    PerWindow(u32),
 }
 
 impl Default for RetryBudget {
     fn default() -> Self {
         RetryBudget {
             ratio: 0.2,
-            min_retries: 10,
+            floor: Floor::PerSecond(10),
             window: Duration::from_secs(10),
         }
     }
 }
 
 impl RetryBudget {
-    /// A budget with the defaults: 20% of first attempts plus 10 retries per 10s.
+    /// A budget with the defaults: 20% of first attempts plus 10 retries a second,
+    /// over a 10s window.
     pub fn new() -> Self {
         Self::default()
     }
@@ -51,10 +63,28 @@ impl RetryBudget {
         self
     }
 
-    /// Retries always allowed per window, whatever the traffic (default 10).
-    pub fn min_retries(mut self, n: u32) -> Self {
-        self.min_retries = n;
+    /// Retries always allowed per second, whatever the traffic (default 10, as
+    /// Finagle's `minRetriesPerSec`): the budget bites only when the retries of a
+    /// host outrun both this and the ratio.
+    pub fn min_per_second(mut self, n: u32) -> Self {
+        self.floor = Floor::PerSecond(n);
         self
+    }
+
+    /// Retries always allowed per window, whatever the traffic, instead of
+    /// [`RetryBudget::min_per_second`] (`min_retries(2)` with `ratio(0.0)`: two
+    /// retries per window, for a test or a strict setting).
+    pub fn min_retries(mut self, n: u32) -> Self {
+        self.floor = Floor::PerWindow(n);
+        self
+    }
+
+    /// The retries always allowed per window.
+    pub(crate) fn min_retries_per_window(&self) -> u32 {
+        match self.floor {
+            Floor::PerSecond(n) => n.saturating_mul(self.slots() as u32),
+            Floor::PerWindow(n) => n,
+        }
     }
 
     /// The sliding window (default 10s, counted in one-second slots).
@@ -90,12 +120,12 @@ impl BudgetState {
     pub(crate) fn withdraw(&mut self, cfg: &RetryBudget, now_ms: u64) -> Result<(), String> {
         self.slots.trim(now_ms, cfg.slots());
         let (firsts, retries) = self.counts();
-        let allowed = f64::from(cfg.min_retries) + cfg.ratio * f64::from(firsts);
+        let floor = cfg.min_retries_per_window();
+        let allowed = f64::from(floor) + cfg.ratio * f64::from(firsts);
         if f64::from(retries) + 1.0 > allowed {
             return Err(format!(
-                "the retry budget is spent: {retries} retries in the last {} against {firsts} first attempts (allowed: {} + {:.0}% of first attempts)",
+                "the retry budget is spent: {retries} retries in the last {} against {firsts} first attempts (allowed: {floor} + {:.0}% of first attempts)",
                 crate::duration::human(cfg.window),
-                cfg.min_retries,
                 cfg.ratio * 100.0
             ));
         }
@@ -113,8 +143,9 @@ impl BudgetState {
     /// floor and nothing left to leave).
     pub(crate) fn next_allowed_ms(&self, cfg: &RetryBudget, now_ms: u64) -> Option<u64> {
         let (mut firsts, mut retries) = self.counts();
+        let floor = f64::from(cfg.min_retries_per_window());
         let allowed = |firsts: u32, retries: u32| {
-            f64::from(retries) + 1.0 <= f64::from(cfg.min_retries) + cfg.ratio * f64::from(firsts)
+            f64::from(retries) + 1.0 <= floor + cfg.ratio * f64::from(firsts)
         };
         if allowed(firsts, retries) {
             return Some(now_ms);
@@ -136,8 +167,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_quiet_client_gets_the_floor() {
+    fn the_default_floor_is_ten_a_second_so_low_traffic_keeps_its_retries() {
+        // Three paths of one host, 8 first attempts and 11 retries in 10s: the case a
+        // floor of 10 per window refused.
         let cfg = RetryBudget::new();
+        let mut b = BudgetState::default();
+        for _ in 0..8 {
+            b.deposit(&cfg, 0);
+        }
+        for _ in 0..11 {
+            b.withdraw(&cfg, 0).unwrap();
+        }
+        // 100 + 20% of 8 = 101.6 in the window.
+        let allowed = 11 + (0..200).take_while(|_| b.withdraw(&cfg, 0).is_ok()).count();
+        assert_eq!(allowed, 101);
+        let err = b.withdraw(&cfg, 0).unwrap_err();
+        assert!(
+            err.contains("(allowed: 100 + 20% of first attempts)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_quiet_client_gets_the_floor() {
+        let cfg = RetryBudget::new().min_retries(10);
         let mut b = BudgetState::default();
         b.deposit(&cfg, 0);
         for _ in 0..10 {

@@ -6,7 +6,11 @@
 //!
 //! 1. the status is one of the expected ones ([`Checks::expect_status`]; a listed
 //!    non-2xx, e.g. `404` for "make sure it is gone", counts as success);
-//! 2. a body whose `Content-Type` says JSON parses as JSON;
+//! 2. a body whose `Content-Type` says JSON parses as JSON, or as JSON lines (two or
+//!    more lines, each a JSON value: NDJSON labelled `application/json`, as httpbin's
+//!    `/stream` and many export APIs send it); a body labelled `application/x-ndjson`
+//!    (or `jsonl`, `json-seq`) parses line by line, and the checks below apply to
+//!    each line. [`Checks::no_json_check`] turns this check off;
 //! 3. the content type is the expected one ([`Checks::expect_type`]);
 //! 4. the body does not report an error (error-in-2xx detection, on by default; see
 //!    below);
@@ -63,6 +67,48 @@ pub fn is_json_content_type(value: &str) -> bool {
     essence == "application/json" || essence.ends_with("+json")
 }
 
+/// Whether a `Content-Type` value names newline-delimited JSON (`application/x-ndjson`,
+/// `application/jsonl`, `application/jsonlines`, `application/json-seq`): one JSON
+/// value per line.
+///
+/// ```
+/// use steady::semantic::is_json_lines_content_type;
+/// assert!(is_json_lines_content_type("application/x-ndjson"));
+/// assert!(!is_json_lines_content_type("application/json"));
+/// ```
+pub fn is_json_lines_content_type(value: &str) -> bool {
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    matches!(
+        essence.as_str(),
+        "application/x-ndjson"
+            | "application/ndjson"
+            | "application/jsonl"
+            | "application/x-jsonlines"
+            | "application/jsonlines"
+            | "application/json-seq"
+    )
+}
+
+/// The values of a JSON-lines body, one per non-empty line (a leading RS of
+/// `json-seq` ignored), or the first line that does not parse (from 1) and why.
+fn json_lines(body: &[u8]) -> Result<Vec<Value>, (usize, String)> {
+    let text = std::str::from_utf8(body).map_err(|e| (1, format!("not UTF-8: {e}")))?;
+    let mut values = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim_start_matches('\u{1e}').trim();
+        if line.is_empty() {
+            continue;
+        }
+        values.push(serde_json::from_str(line).map_err(|e| (n + 1, e.to_string()))?);
+    }
+    Ok(values)
+}
+
 /// A user check on a response: `Err` says why it is not what was asked for.
 pub type Validator = Arc<dyn Fn(&AttemptView<'_>) -> Result<(), String> + Send + Sync>;
 
@@ -75,6 +121,8 @@ pub struct Checks {
     pub(crate) expect_status: Vec<u16>,
     pub(crate) expect_type: Option<String>,
     pub(crate) allow_error_body: bool,
+    /// Bodies labelled JSON are not parsed (unless expectations need them).
+    pub(crate) no_json_check: bool,
     pub(crate) validators: Vec<Validator>,
 }
 
@@ -96,6 +144,7 @@ impl fmt::Debug for Checks {
             .field("expect_status", &self.expect_status)
             .field("expect_type", &self.expect_type)
             .field("allow_error_body", &self.allow_error_body)
+            .field("no_json_check", &self.no_json_check)
             .field("validators", &self.validators.len())
             .finish()
     }
@@ -162,6 +211,13 @@ impl Checks {
         self
     }
 
+    /// Turns off the check that a body labelled JSON parses (for an API that labels
+    /// other things `application/json`). Expectations still parse the body they read.
+    pub fn no_json_check(&mut self, off: bool) -> &mut Self {
+        self.no_json_check = off;
+        self
+    }
+
     /// Adds a validator: `Err(reason)` makes the response a semantic failure.
     pub fn validate(&mut self, validator: Validator) -> &mut Self {
         self.validators.push(validator);
@@ -188,10 +244,11 @@ impl Checks {
     /// always parsed; expectations and validators read any body.
     pub(crate) fn reads_body(&self, headers: &reqwest::header::HeaderMap) -> bool {
         self.reads_any_body()
-            || headers
-                .get(CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(is_json_content_type)
+            || (!self.no_json_check
+                && headers
+                    .get(CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|t| is_json_content_type(t) || is_json_lines_content_type(t)))
     }
 
     /// Checks a response the layers below accepted; `None` when it is what was asked for.
@@ -216,11 +273,29 @@ impl Checks {
             .unwrap_or("");
         let is_json = is_json_content_type(content_type);
         let needs_json = !self.expectations.is_empty() || !self.until.is_empty();
+        let check_json = !self.no_json_check || needs_json;
+        // JSON lines: labelled so, or labelled JSON and two or more lines that each
+        // parse (httpbin's /stream, many export and log APIs). Checks apply per line.
+        let mut lines: Option<Vec<Value>> = None;
+        if check_json && is_json_lines_content_type(content_type) && !body.is_empty() {
+            match json_lines(body) {
+                Ok(values) => lines = Some(values),
+                Err((line, err)) if !self.no_json_check => {
+                    return Some(Problem::new(
+                        "invalid_json",
+                        format!(
+                            "Content-Type says JSON lines but line {line} does not parse ({err})"
+                        ),
+                    ))
+                }
+                Err(_) => {}
+            }
+        }
         // Without expectations, only validity and the error-in-body members are
         // needed: the probe reads them without building the body (the whole body
         // when it reports an error).
-        let parsed: Result<Option<Value>, String> = match (is_json && !body.is_empty(), needs_json)
-        {
+        let parse = is_json && check_json && lines.is_none() && !body.is_empty();
+        let parsed: Result<Option<Value>, String> = match (parse, needs_json) {
             (false, _) => Ok(None),
             (true, true) => serde_json::from_slice(body)
                 .map(Some)
@@ -229,12 +304,19 @@ impl Checks {
         };
         let parsed = match parsed {
             Ok(parsed) => parsed,
-            Err(err) => {
-                return Some(Problem::new(
-                    "invalid_json",
-                    format!("{INVALID_JSON} ({err})"),
-                ))
-            }
+            Err(err) => match json_lines(body) {
+                Ok(values) if values.len() >= 2 => {
+                    lines = Some(values);
+                    None
+                }
+                _ if self.no_json_check => None,
+                _ => {
+                    return Some(Problem::new(
+                        "invalid_json",
+                        format!("{INVALID_JSON} ({err})"),
+                    ))
+                }
+            },
         };
         if let Some(expected) = &self.expect_type {
             let ok = if expected.eq_ignore_ascii_case("json") {
@@ -260,6 +342,25 @@ impl Checks {
             if let Some(message) = parsed.as_ref().and_then(error_body::error_in_body) {
                 return Some(Problem::new("error_in_body", message));
             }
+            for (n, value) in lines.iter().flatten().enumerate() {
+                if let Some(message) = error_body::error_in_body(value) {
+                    return Some(Problem::new(
+                        "error_in_body",
+                        format!("line {}: {message}", n + 1),
+                    ));
+                }
+            }
+        }
+        if let Some(values) = &lines {
+            for (n, value) in values.iter().enumerate() {
+                if let Some(problem) = self.expectations_hold(value) {
+                    return Some(Problem {
+                        message: format!("line {}: {}", n + 1, problem.message),
+                        ..problem
+                    });
+                }
+            }
+            return self.validated(view);
         }
         let json = match (&parsed, needs_json) {
             (Some(v), _) => Some(v),
@@ -286,22 +387,33 @@ impl Checks {
                 ))
             }
         };
-        if let Some(json) = json {
-            for e in &self.expectations {
-                if let Err(message) = e.check(json) {
-                    return Some(Problem::new("expectation_failed", message));
-                }
-            }
-            for e in &self.until {
-                if let Err(message) = e.check(json) {
-                    return Some(Problem {
-                        kind: "until",
-                        message: format!("not yet: {message}"),
-                        retryable: true,
-                    });
-                }
+        if let Some(problem) = json.and_then(|json| self.expectations_hold(json)) {
+            return Some(problem);
+        }
+        self.validated(view)
+    }
+
+    /// The first expectation or `until` that `json` fails.
+    fn expectations_hold(&self, json: &Value) -> Option<Problem> {
+        for e in &self.expectations {
+            if let Err(message) = e.check(json) {
+                return Some(Problem::new("expectation_failed", message));
             }
         }
+        for e in &self.until {
+            if let Err(message) = e.check(json) {
+                return Some(Problem {
+                    kind: "until",
+                    message: format!("not yet: {message}"),
+                    retryable: true,
+                });
+            }
+        }
+        None
+    }
+
+    /// The first validator that rejects the response.
+    fn validated(&self, view: &AttemptView<'_>) -> Option<Problem> {
         for validate in &self.validators {
             if let Err(message) = validate(view) {
                 return Some(Problem::new("validator", message));
