@@ -68,13 +68,13 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
             }
             match p.resumed_at {
                 Some(at) if p.pages == 0 => eprintln!(
-                    "steady sync: continuing {table} after page {at} ({} records staged)",
-                    p.records
+                    "steady sync: continuing {table} after page {at} ({} staged)",
+                    plural(p.records, "record")
                 ),
                 _ => eprintln!(
-                    "steady sync: {table}: page {} in, {} records",
-                    p.pages + p.resumed_at.unwrap_or(0),
-                    p.records
+                    "steady sync: {table}: page {} in, {} so far",
+                    p.page,
+                    plural(p.records, "record")
                 ),
             }
         },
@@ -88,11 +88,19 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
         _ => args.into.clone(),
     };
     match result {
+        Ok(_) if args.quiet => Ok(exit::exit(exit::SUCCESS)),
         Ok(report) => {
             let c = report.counts;
             eprintln!(
-                "steady sync: {} in {db}: {} records in {} pages ({}): {} inserted, {} updated, {} deleted, {} unchanged",
-                args.table, report.records, report.pages, report.stop, c.inserted, c.updated, c.deleted, c.unchanged
+                "steady sync: {} in {db}: {} in {} ({}): {} inserted, {} updated, {} deleted, {} unchanged",
+                args.table,
+                plural(report.records, "record"),
+                plural(u64::from(report.pages), "page"),
+                report.stop,
+                c.inserted,
+                c.updated,
+                c.deleted,
+                c.unchanged
             );
             if let Some(at) = report.resumed_after {
                 eprintln!(
@@ -113,6 +121,13 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
             Ok(exit::exit(exit::SUCCESS))
         }
         Err(Failure::Usage(message)) => Err(UsageError::new(message).into()),
+        Err(Failure::Page { number: 1, error }) => {
+            eprintln!(
+                "steady sync: stopped at page 1: {}\n  nothing was written to {db}",
+                error.explain(),
+            );
+            Ok(exit::exit(exit::code(&error)))
+        }
         Err(Failure::Page { number, error }) => {
             eprintln!(
                 "steady sync: stopped at page {number}: {}\n  the table {} in {db} is unchanged; the pages before are staged\n  {again}",
@@ -122,16 +137,21 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
             Ok(exit::exit(exit::code(&error)))
         }
         Err(Failure::NoKey { page, index, key }) => {
+            let state = if page == 1 {
+                format!("nothing was written to {db}")
+            } else {
+                format!("the table {} in {db} is unchanged\n  {again}", args.table)
+            };
             eprintln!(
-                "steady sync: stopped at page {page}: record {} has no key at {key}\n  the table {} in {db} is unchanged\n  {again}",
+                "steady sync: stopped at page {page}: record {} has no key at {key}\n  {state}",
                 index + 1,
-                args.table
             );
             Ok(exit::exit(exit::SEMANTIC))
         }
         Err(Failure::Interrupted { pages }) => {
             eprintln!(
-                "steady sync: interrupted after {pages} pages of this run; the table {} in {db} is unchanged\n  {again}",
+                "steady sync: interrupted after {} of this run; the table {} in {db} is unchanged\n  {again}",
+                plural(u64::from(pages), "page"),
                 args.table
             );
             Ok(exit::exit(exit::INTERRUPTED))
@@ -143,5 +163,14 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
             );
             Ok(exit::exit(exit::UNSAVED))
         }
+    }
+}
+
+/// `1 page`, `2 pages`.
+fn plural(n: u64, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
     }
 }

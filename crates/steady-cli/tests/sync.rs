@@ -645,3 +645,132 @@ fn postgres_a_second_sync_of_the_same_table_is_refused_while_one_runs() {
         "40"
     );
 }
+
+#[test]
+fn a_first_page_that_does_not_match_leaves_the_database_as_it_was() {
+    let api = Arc::new(Mutex::new(Api {
+        users: users(5),
+        ..Api::default()
+    }));
+    let server = start(Arc::clone(&api));
+    let url = server.url("/users");
+    let db = db("first-page");
+    // A wrong records path: nothing is created, not even the file.
+    let mut wrong = sync_args(&url, &db, &[]);
+    let records = wrong.iter().position(|a| *a == "$.data").unwrap();
+    wrong[records] = "$.items";
+    let out = steady(&wrong);
+    assert_eq!(out.code, 7, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("stopped at page 1") && out.stderr.contains("nothing was written to"),
+        "{}",
+        out.stderr
+    );
+    assert!(!db.exists(), "no database file was created");
+    // The corrected command runs at once, without --restart.
+    let fixed = steady(&sync_args(&url, &db, &[]));
+    assert_eq!(fixed.code, 0, "{}", fixed.stderr);
+    assert_eq!(table(&db).len(), 5);
+    assert!(
+        fixed
+            .stderr
+            .contains(": 5 records in 2 pages (a page with no records)"),
+        "{}",
+        fixed.stderr
+    );
+    // In a database that exists, a failed first run of another table adds no table.
+    let tables = |db: &Path| -> Vec<String> {
+        let conn = rusqlite::Connection::open(db).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let before = tables(&db);
+    let mut other = wrong.clone();
+    let t = other.iter().position(|a| *a == "users").unwrap();
+    other[t] = "accounts";
+    let out = steady(&other);
+    assert_eq!(out.code, 7, "{}", out.stderr);
+    assert_eq!(tables(&db), before);
+}
+
+#[test]
+fn runs_are_stored_in_rfc3339_and_quiet_prints_nothing_on_success() {
+    let api = Arc::new(Mutex::new(Api {
+        users: users(25),
+        ..Api::default()
+    }));
+    let server = start(Arc::clone(&api));
+    let url = server.url("/users");
+    let db = db("quiet");
+    let out = steady(&sync_args(&url, &db, &["-q"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, "", "-q: the exit code tells");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (started, finished): (String, String) = conn
+        .query_row(
+            "SELECT started_at, finished_at FROM steady_sync_runs",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    for at in [&started, &finished] {
+        // 2026-12-05T16:35:55Z or with a fraction of a second.
+        let b = at.as_bytes();
+        assert!(
+            at.len() >= 20
+                && b[4] == b'-'
+                && b[7] == b'-'
+                && b[10] == b'T'
+                && b[13] == b':'
+                && at.ends_with('Z'),
+            "{at}"
+        );
+    }
+}
+
+#[test]
+fn a_continued_run_numbers_its_pages_after_the_committed_ones() {
+    let api = Arc::new(Mutex::new(Api {
+        users: users(35),
+        fail: Some((3, "503")),
+        ..Api::default()
+    }));
+    let server = start(Arc::clone(&api));
+    let url = server.url("/users");
+    let db = db("numbers");
+    let failed = steady(&sync_args(&url, &db, &[]));
+    assert_eq!(failed.code, 5, "{}", failed.stderr);
+    assert!(
+        failed
+            .stderr
+            .contains("users: page 2 in, 20 records so far"),
+        "{}",
+        failed.stderr
+    );
+    api.lock().unwrap().fail = None;
+    let resumed = steady(&sync_args(&url, &db, &[]));
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert!(
+        resumed
+            .stderr
+            .contains("continuing users after page 2 (20 records staged)"),
+        "{}",
+        resumed.stderr
+    );
+    assert!(
+        resumed
+            .stderr
+            .contains("users: page 3 in, 30 records so far")
+            && resumed
+                .stderr
+                .contains("users: page 4 in, 35 records so far")
+            && resumed.stderr.contains(": 35 records in 5 pages"),
+        "{}",
+        resumed.stderr
+    );
+}

@@ -89,7 +89,11 @@ impl Spec {
 /// Progress, for a progress line.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Progress {
+    /// The number of the last page committed (0 before any).
+    pub page: u32,
+    /// Pages committed by this run.
     pub pages: u32,
+    /// Records committed, with those of the run continued.
     pub records: u64,
     /// The run continued from a checkpoint at this page.
     pub resumed_at: Option<u32>,
@@ -130,11 +134,9 @@ pub enum Failure {
     Unsaved(String),
 }
 
+/// Now, as RFC 3339 UTC (`2026-12-05T16:35:55Z`), as batch stores its times.
 fn now() -> String {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    httpdate::fmt_http_date(std::time::UNIX_EPOCH + d)
+    steady_batch::store::now_rfc3339()
 }
 
 /// Runs `spec` with `client`; `prepare` sets credentials and checks on each page's
@@ -184,6 +186,8 @@ pub async fn run(
     let checkpoint = store.checkpoint().await.map_err(Failure::Unsaved)?;
     let mut resumed_after = None;
     let mut max_since: Option<String> = None;
+    let mut pending_begin: Option<String> = None;
+    let mut resumed_records = 0;
     let pager = match checkpoint {
         Some(cp) if !spec.restart && cp.fingerprint != fingerprint => {
             return Err(Failure::Usage(format!(
@@ -191,14 +195,17 @@ pub async fn run(
                 spec.table, cp.page
             )))
         }
-        Some(cp) if !spec.restart => {
+        // A checkpoint with no page staged is a run that never got going: start anew.
+        Some(cp) if !spec.restart && cp.pages > 0 => {
             resumed_after = Some(cp.page);
             max_since = cp.max_since.clone();
             on_page(Progress {
-                pages: cp.pages,
+                page: cp.page,
+                pages: 0,
                 records: cp.records,
                 resumed_at: Some(cp.page),
             });
+            resumed_records = cp.records;
             if cp.next_url.is_empty() {
                 None // every page is staged: only the final transaction is left
             } else {
@@ -214,14 +221,15 @@ pub async fn run(
             {
                 first.query_pairs_mut().append_pair(param, &since);
             }
-            store
-                .begin(&fingerprint, first.as_str(), &now())
-                .await
-                .map_err(Failure::Unsaved)?;
+            // Begun (tables created, checkpoint set) only once the first page is in:
+            // a first page that fails or does not match leaves the database as it was.
+            pending_begin = Some(first.to_string());
             Some(new_pager(client, spec)?.resume_at(first, 0))
         }
     };
     let mut progress = Progress {
+        page: resumed_after.unwrap_or(0),
+        records: resumed_records,
         resumed_at: resumed_after,
         ..Progress::default()
     };
@@ -283,10 +291,17 @@ pub async fn run(
                 });
             }
             let next = page.next.as_ref().map(|u| u.to_string());
+            if let Some(first) = pending_begin.take() {
+                store
+                    .begin(&fingerprint, &first, &now())
+                    .await
+                    .map_err(Failure::Unsaved)?;
+            }
             store
                 .stage_page(&rows, page.number, next.as_deref(), max_since.as_deref())
                 .await
                 .map_err(Failure::Unsaved)?;
+            progress.page = page.number;
             progress.pages += 1;
             progress.records += rows.len() as u64;
             on_page(progress);
@@ -299,6 +314,12 @@ pub async fn run(
             Some(Stop::Complete(why)) => (*why).to_owned(),
             _ => "the last page".into(),
         };
+    }
+    if let Some(first) = pending_begin.take() {
+        store
+            .begin(&fingerprint, &first, &now())
+            .await
+            .map_err(Failure::Unsaved)?;
     }
     let started_at = store.started_at().await.map_err(Failure::Unsaved)?;
     let (counts, pages, records) = store

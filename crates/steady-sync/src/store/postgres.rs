@@ -16,6 +16,7 @@ pub(crate) struct Store {
     stage: String,
     columns: Vec<String>,
     types: Vec<ColumnType>,
+    typed: Vec<(String, ColumnType)>,
     /// The URL with its password replaced, for messages.
     shown: String,
 }
@@ -40,11 +41,70 @@ impl Store {
             let _ = connection.await;
         });
         let stage = format!("steady_sync_stage_{table}");
-        let extra: String = typed_columns
+        let store = Store {
+            client,
+            table: table.to_owned(),
+            stage,
+            columns,
+            types,
+            typed: typed_columns.to_vec(),
+            shown,
+        };
+        // Nothing is created until the first page is in (`begin`): a run whose first
+        // page fails leaves the database as it was. Tables there already must have
+        // the columns asked for.
+        store.check_columns().await?;
+        Ok(store)
+    }
+
+    /// Refuses a live or staging table that lacks one of the columns (tables not
+    /// there yet pass: `begin` creates them).
+    async fn check_columns(&self) -> Result<(), String> {
+        for name in [self.table.as_str(), self.stage.as_str()] {
+            let have: Vec<String> = self
+                .client
+                .query(
+                    "SELECT column_name::text FROM information_schema.columns WHERE table_name = $1",
+                    &[&name],
+                )
+                .await
+                .map_err(self.err())?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            if have.is_empty() {
+                continue;
+            }
+            if let Some(missing) = self.columns.iter().find(|c| !have.contains(c)) {
+                return Err(format!(
+                    "the table {name} in {} has no column {missing}: add it (ALTER TABLE {name} ADD COLUMN {missing} ...) or leave out --column {missing}",
+                    self.shown
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether steady's state table exists (a database no sync has written to yet
+    /// has none).
+    async fn has_state(&self) -> Result<bool, String> {
+        let row = self
+            .client
+            .query_one("SELECT to_regclass('steady_sync_state') IS NOT NULL", &[])
+            .await
+            .map_err(self.err())?;
+        Ok(row.get(0))
+    }
+
+    /// Creates what is missing: steady's tables, the live and the staging table.
+    async fn create_tables(&self) -> Result<(), String> {
+        let (table, stage) = (&self.table, &self.stage);
+        let extra: String = self
+            .typed
             .iter()
             .map(|(c, t)| format!(", \"{c}\" {}", t.postgres()))
             .collect();
-        client
+        self.client
             .batch_execute(&format!(
                 "CREATE TABLE IF NOT EXISTS steady_sync_state (
                     table_name text PRIMARY KEY, since text, fingerprint text, next_url text,
@@ -57,32 +117,8 @@ impl Store {
                  CREATE TABLE IF NOT EXISTS \"{stage}\" (key text PRIMARY KEY, record jsonb NOT NULL{extra});"
             ))
             .await
-            .map_err(|e| format!("{shown}: {}", explain(&e)))?;
-        for name in [table, stage.as_str()] {
-            let have: Vec<String> = client
-                .query(
-                    "SELECT column_name::text FROM information_schema.columns WHERE table_name = $1",
-                    &[&name],
-                )
-                .await
-                .map_err(|e| format!("{shown}: {}", explain(&e)))?
-                .iter()
-                .map(|r| r.get(0))
-                .collect();
-            if let Some(missing) = columns.iter().find(|c| !have.contains(c)) {
-                return Err(format!(
-                    "the table {name} in {shown} has no column {missing}: add it (ALTER TABLE {name} ADD COLUMN {missing} ...) or leave out --column {missing}"
-                ));
-            }
-        }
-        Ok(Store {
-            client,
-            table: table.to_owned(),
-            stage,
-            columns,
-            types,
-            shown,
-        })
+            .map_err(self.err())?;
+        self.check_columns().await
     }
 
     fn err(&self) -> impl Fn(tokio_postgres::Error) -> String + '_ {
@@ -104,6 +140,9 @@ impl Store {
     }
 
     pub(crate) async fn checkpoint(&mut self) -> Result<Option<Checkpoint>, String> {
+        if !self.has_state().await? {
+            return Ok(None);
+        }
         let row = self
             .client
             .query_opt(
@@ -124,6 +163,9 @@ impl Store {
     }
 
     pub(crate) async fn since(&mut self) -> Result<Option<String>, String> {
+        if !self.has_state().await? {
+            return Ok(None);
+        }
         let row = self
             .client
             .query_opt(
@@ -141,6 +183,7 @@ impl Store {
         first_url: &str,
         now: &str,
     ) -> Result<(), String> {
+        self.create_tables().await?;
         let shown = self.shown.clone();
         let err = |e: tokio_postgres::Error| format!("{shown}: {}", explain(&e));
         let tx = self.client.transaction().await.map_err(err)?;

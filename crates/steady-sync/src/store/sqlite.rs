@@ -7,13 +7,19 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 /// The database of a sync.
 pub(crate) struct Store {
-    conn: Connection,
+    /// `None` until the first page is in, when the file did not exist.
+    conn: Option<Connection>,
     table: String,
     stage: String,
     columns: Vec<String>,
     types: Vec<ColumnType>,
+    typed: Vec<(String, ColumnType)>,
     path: std::path::PathBuf,
     lock: Option<std::fs::File>,
+}
+
+fn not_created(path: &Path) -> String {
+    format!("{}: the database has not been created", path.display())
 }
 
 fn db_error(path: &Path) -> impl Fn(rusqlite::Error) -> String + '_ {
@@ -45,16 +51,92 @@ impl Store {
                 ));
             }
         }
-        let conn = Connection::open(path).map_err(db_error(path))?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(db_error(path))?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(db_error(path))?;
-        let extra: String = typed_columns
+        // Nothing is created until the first page is in (`begin`): a run whose first
+        // page fails leaves the database as it was, or absent.
+        let conn = if path.exists() {
+            let conn = Connection::open(path).map_err(db_error(path))?;
+            conn.busy_timeout(std::time::Duration::from_secs(10))
+                .map_err(db_error(path))?;
+            Some(conn)
+        } else {
+            None
+        };
+        let store = Store {
+            conn,
+            table: table.to_owned(),
+            stage: format!("steady_sync_stage_{table}"),
+            columns,
+            types,
+            typed: typed_columns.to_vec(),
+            path: path.to_owned(),
+            lock: None,
+        };
+        store.check_columns()?;
+        Ok(store)
+    }
+
+    /// The connection, once the database exists.
+    fn db(&mut self) -> Result<&mut Connection, String> {
+        self.conn.as_mut().ok_or_else(|| not_created(&self.path))
+    }
+
+    /// Refuses a live or staging table that lacks one of the columns (tables not
+    /// there yet pass: `begin` creates them).
+    fn check_columns(&self) -> Result<(), String> {
+        let Some(conn) = &self.conn else {
+            return Ok(());
+        };
+        for name in [self.table.as_str(), self.stage.as_str()] {
+            let have: Vec<String> = conn
+                .prepare(&format!("SELECT name FROM pragma_table_info('{name}')"))
+                .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+                .map_err(db_error(&self.path))?;
+            if have.is_empty() {
+                continue;
+            }
+            if let Some(missing) = self.columns.iter().find(|c| !have.contains(c)) {
+                return Err(format!(
+                    "the table {name} in {} has no column {missing}: add it (ALTER TABLE {name} ADD COLUMN {missing}) or leave out --column {missing}",
+                    self.path.display()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether steady's state table exists.
+    fn has_state(&self) -> Result<bool, String> {
+        let Some(conn) = &self.conn else {
+            return Ok(false);
+        };
+        conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'steady_sync_state'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)
+        .map_err(db_error(&self.path))
+    }
+
+    /// Creates the database and what is missing in it: steady's tables, the live and
+    /// the staging table.
+    fn create_tables(&mut self) -> Result<(), String> {
+        if self.conn.is_none() {
+            let conn = Connection::open(&self.path).map_err(db_error(&self.path))?;
+            conn.busy_timeout(std::time::Duration::from_secs(10))
+                .map_err(db_error(&self.path))?;
+            self.conn = Some(conn);
+        }
+        let (table, stage) = (self.table.clone(), self.stage.clone());
+        let extra: String = self
+            .typed
             .iter()
             .map(|(c, t)| format!(", \"{c}\" {}", t.sqlite()))
             .collect();
-        let stage = format!("steady_sync_stage_{table}");
+        let path = self.path.clone();
+        let conn = self.db()?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db_error(&path))?;
         conn.execute_batch(&format!(
             "CREATE TABLE IF NOT EXISTS steady_sync_state (
                 table_name TEXT PRIMARY KEY, since TEXT, fingerprint TEXT, next_url TEXT,
@@ -66,28 +148,8 @@ impl Store {
              CREATE TABLE IF NOT EXISTS \"{table}\" (key TEXT PRIMARY KEY, record TEXT NOT NULL{extra});
              CREATE TABLE IF NOT EXISTS \"{stage}\" (key TEXT PRIMARY KEY, record TEXT NOT NULL{extra});"
         ))
-        .map_err(db_error(path))?;
-        for name in [table, stage.as_str()] {
-            let have: Vec<String> = conn
-                .prepare(&format!("SELECT name FROM pragma_table_info('{name}')"))
-                .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-                .map_err(db_error(path))?;
-            if let Some(missing) = columns.iter().find(|c| !have.contains(c)) {
-                return Err(format!(
-                    "the table {name} in {} has no column {missing}: add it (ALTER TABLE {name} ADD COLUMN {missing}) or leave out --column {missing}",
-                    path.display()
-                ));
-            }
-        }
-        Ok(Store {
-            conn,
-            table: table.to_owned(),
-            stage,
-            columns,
-            types,
-            path: path.to_owned(),
-            lock: None,
-        })
+        .map_err(db_error(&path))?;
+        self.check_columns()
     }
 
     /// Takes `DB.sync-TABLE.lock` (see [`super::Store::lock`]).
@@ -122,50 +184,64 @@ impl Store {
 
     /// The run in progress for the table, if any.
     pub fn checkpoint(&self) -> Result<Option<Checkpoint>, String> {
-        self.conn
-            .query_row(
-                "SELECT fingerprint, next_url, page, pages, records, max_since FROM steady_sync_state
+        let Some(conn) = self
+            .conn
+            .as_ref()
+            .filter(|_| self.has_state().unwrap_or(false))
+        else {
+            return Ok(None);
+        };
+        conn.query_row(
+            "SELECT fingerprint, next_url, page, pages, records, max_since FROM steady_sync_state
                  WHERE table_name = ?1 AND next_url IS NOT NULL",
-                [&self.table],
-                |r| {
-                    Ok(Checkpoint {
-                        fingerprint: r.get(0)?,
-                        next_url: r.get(1)?,
-                        page: r.get(2)?,
-                        pages: r.get(3)?,
-                        records: r.get::<_, i64>(4)? as u64,
-                        max_since: r.get(5)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(|e| e.to_string())
+            [&self.table],
+            |r| {
+                Ok(Checkpoint {
+                    fingerprint: r.get(0)?,
+                    next_url: r.get(1)?,
+                    page: r.get(2)?,
+                    pages: r.get(3)?,
+                    records: r.get::<_, i64>(4)? as u64,
+                    max_since: r.get(5)?,
+                })
+            },
+        )
+        .optional()
+        .map_err(|e| e.to_string())
     }
 
     /// The incremental cursor the last complete run stored.
     pub fn since(&self) -> Result<Option<String>, String> {
-        self.conn
-            .query_row(
-                "SELECT since FROM steady_sync_state WHERE table_name = ?1",
-                [&self.table],
-                |r| r.get::<_, Option<String>>(0),
-            )
-            .optional()
-            .map(Option::flatten)
-            .map_err(|e| e.to_string())
+        let Some(conn) = self
+            .conn
+            .as_ref()
+            .filter(|_| self.has_state().unwrap_or(false))
+        else {
+            return Ok(None);
+        };
+        conn.query_row(
+            "SELECT since FROM steady_sync_state WHERE table_name = ?1",
+            [&self.table],
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .optional()
+        .map(Option::flatten)
+        .map_err(|e| e.to_string())
     }
 
     /// Starts a run from `first_url`: the staging table emptied, the checkpoint set.
     pub fn begin(&mut self, fingerprint: &str, first_url: &str, now: &str) -> Result<(), String> {
-        let tx = self.conn.transaction().map_err(|e| e.to_string())?;
-        tx.execute(&format!("DELETE FROM \"{}\"", self.stage), [])
+        self.create_tables()?;
+        let (table, stage) = (self.table.clone(), self.stage.clone());
+        let tx = self.db()?.transaction().map_err(|e| e.to_string())?;
+        tx.execute(&format!("DELETE FROM \"{stage}\""), [])
             .map_err(|e| e.to_string())?;
         tx.execute(
             "INSERT INTO steady_sync_state (table_name, fingerprint, next_url, page, pages, records, max_since, started_at)
              VALUES (?1, ?2, ?3, 0, 0, 0, NULL, ?4)
              ON CONFLICT(table_name) DO UPDATE SET fingerprint = ?2, next_url = ?3, page = 0,
                 pages = 0, records = 0, max_since = NULL, started_at = ?4",
-            params![self.table, fingerprint, first_url, now],
+            params![table, fingerprint, first_url, now],
         )
         .map_err(|e| e.to_string())?;
         tx.commit().map_err(|e| e.to_string())
@@ -180,7 +256,12 @@ impl Store {
         next: Option<&str>,
         max_since: Option<&str>,
     ) -> Result<(), String> {
-        let tx = self.conn.transaction().map_err(|e| e.to_string())?;
+        let tx = self
+            .conn
+            .as_mut()
+            .ok_or_else(|| not_created(&self.path))?
+            .transaction()
+            .map_err(|e| e.to_string())?;
         {
             let placeholders: String = (0..self.columns.len())
                 .map(|i| format!(", ?{}", i + 3))
@@ -236,7 +317,12 @@ impl Store {
     ) -> Result<(Counts, u32, u64), String> {
         let table = self.table.clone();
         let stage = self.stage.clone();
-        let tx: Transaction<'_> = self.conn.transaction().map_err(|e| e.to_string())?;
+        let tx: Transaction<'_> = self
+            .conn
+            .as_mut()
+            .ok_or_else(|| not_created(&self.path))?
+            .transaction()
+            .map_err(|e| e.to_string())?;
         let count = |sql: &str| -> Result<u64, String> {
             tx.query_row(sql, [], |r| r.get::<_, i64>(0))
                 .map(|n| n as u64)
@@ -318,6 +404,8 @@ impl Store {
     /// When the run in progress started.
     pub fn started_at(&self) -> Result<String, String> {
         self.conn
+            .as_ref()
+            .ok_or_else(|| not_created(&self.path))?
             .query_row(
                 "SELECT started_at FROM steady_sync_state WHERE table_name = ?1",
                 [&self.table],
