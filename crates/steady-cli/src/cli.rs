@@ -717,7 +717,8 @@ pub struct LimitArgs {
     pub max_redirects: usize,
 
     /// Largest response body accepted, counted after decompression (512k, 10MB, 1GiB).
-    /// Default: 100MiB; with -o FILE, no limit.
+    /// Default: 100MiB for a body held in memory (a terminal, JSON, --expect); no limit
+    /// for one streamed to a pipe or to -o FILE, which is written as it arrives.
     #[arg(long, value_name = "SIZE", value_parser = size)]
     pub max_body: Option<u64>,
 }

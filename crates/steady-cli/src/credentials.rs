@@ -59,8 +59,7 @@ pub fn user_auth(spec: &str) -> Result<(String, Secret), UsageError> {
             (user, Secret::new(password.to_owned()))
         }
         None => {
-            let password = rpassword::prompt_password(format!("steady: password for {spec}: "))
-                .map_err(|e| {
+            let password = ask_password(&format!("steady: password for {spec}: ")).map_err(|e| {
                     UsageError::new(format!(
                         "-a {spec}: no password given and none could be asked for on a terminal ({e}); give it with --basic-env VAR (user:password)"
                     ))
@@ -107,4 +106,35 @@ pub fn basic(secret: &Secret, var: &str) -> Result<(String, Secret), UsageError>
             "--basic-env: environment variable {var} must hold user:password (the value is not shown)"
         ))),
     }
+}
+
+/// Asks for a password on the terminal with nothing echoed. Echo goes off before the
+/// prompt shows (rpassword turns it off only after printing its prompt, so a password
+/// typed at the prompt's first sight could be echoed), and comes back after.
+#[cfg(unix)]
+fn ask_password(prompt: &str) -> std::io::Result<String> {
+    use rustix::termios::{tcgetattr, tcsetattr, LocalModes, OptionalActions};
+    use std::io::Write;
+
+    let mut tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")?;
+    let saved = tcgetattr(&tty)?;
+    let mut quiet = saved.clone();
+    quiet.local_modes.remove(LocalModes::ECHO);
+    tcsetattr(&tty, OptionalActions::Now, &quiet)?;
+    let asked = tty
+        .write_all(prompt.as_bytes())
+        .and_then(|()| tty.flush())
+        .and_then(|()| rpassword::read_password());
+    let restored = tcsetattr(&tty, OptionalActions::Now, &saved);
+    let password = asked?;
+    restored?;
+    Ok(password)
+}
+
+#[cfg(not(unix))]
+fn ask_password(prompt: &str) -> std::io::Result<String> {
+    rpassword::prompt_password(prompt)
 }

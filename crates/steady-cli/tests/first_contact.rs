@@ -356,3 +356,37 @@ fn a_database_in_a_folder_that_does_not_exist_is_refused_as_output_is() {
     assert!(out.stderr.contains("does not exist"), "{}", out.stderr);
     assert_eq!(srv.total_hits(), 0);
 }
+
+#[test]
+fn a_streamed_body_has_no_size_limit_unless_one_is_given() {
+    // 101 MiB: over the 100 MiB bound on a body held in memory.
+    let size: u64 = 101 << 20;
+    let srv = ScriptServer::builder()
+        .route("/export.bin", [Reply::huge(size)])
+        .start();
+    let dir = temp_dir("streamed");
+    let out_path = dir.join("piped.bin");
+    let file = std::fs::File::create(&out_path).unwrap();
+    let status = command()
+        .args(["get", &srv.url("/export.bin")])
+        .stdin(Stdio::null())
+        .stdout(file)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(std::fs::metadata(&out_path).unwrap().len(), size);
+    // With --max-body, the stream stops at the limit and the call fails.
+    let file = std::fs::File::create(&out_path).unwrap();
+    let out = command()
+        .args(["get", &srv.url("/export.bin"), "--max-body", "1MiB"])
+        .stdin(Stdio::null())
+        .stdout(file)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("larger than"), "{stderr}");
+    assert!(std::fs::metadata(&out_path).unwrap().len() <= 1 << 20);
+}
