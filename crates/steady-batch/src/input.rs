@@ -126,6 +126,42 @@ impl IdHasher {
     }
 }
 
+/// Why a line is not an item, in words: not JSON at all (a bare URL gets the line it
+/// should be), JSON but not an object, or an object with a field the format lacks.
+fn not_an_item(line: &str, err: &serde_json::Error) -> String {
+    const EXAMPLE: &str =
+        r#"each line is one JSON object, e.g. {"url": "https://api.example.com/items/1"}"#;
+    match serde_json::from_str::<Value>(line) {
+        Err(e) => {
+            if line.starts_with("http://") || line.starts_with("https://") {
+                let url = serde_json::to_string(line).unwrap_or_default();
+                return format!(
+                    "a bare URL is not a line of the batch format: write {{\"url\": {url}}}"
+                );
+            }
+            let at = if e.column() > 0 {
+                format!(" at column {}", e.column())
+            } else {
+                String::new()
+            };
+            let what = e.to_string();
+            let what = what.split(" at line ").next().unwrap_or(&what);
+            format!("not JSON ({what}{at}): {EXAMPLE}")
+        }
+        Ok(Value::Object(_)) => format!("not a request of the batch format: {err}"),
+        Ok(other) => {
+            let kind = match other {
+                Value::Array(_) => "an array",
+                Value::String(_) => "a string",
+                Value::Number(_) => "a number",
+                Value::Bool(_) => "a boolean",
+                _ => "null",
+            };
+            format!("JSON {kind}, not an object: {EXAMPLE}")
+        }
+    }
+}
+
 /// Parses one line. `Ok(None)` for blank and comment lines.
 ///
 /// # Errors
@@ -135,8 +171,10 @@ pub fn parse_line(text: &str, line: u64) -> Result<Option<Item>, String> {
     if trimmed.is_empty() || trimmed.starts_with('#') {
         return Ok(None);
     }
-    let raw: Raw = serde_json::from_str(trimmed)
-        .map_err(|e| format!("not a JSON object of the batch format: {e}"))?;
+    let raw: Raw = match serde_json::from_str(trimmed) {
+        Ok(raw) => raw,
+        Err(e) => return Err(not_an_item(trimmed, &e)),
+    };
     let id = match raw.id {
         None => line.to_string(),
         Some(Value::String(s)) if !s.is_empty() => s,
@@ -464,7 +502,7 @@ mod tests {
     #[test]
     fn bad_lines_say_what_is_wrong() {
         for (line, message) in [
-            ("not json", "not a JSON object"),
+            ("not json", "not JSON (expected ident at column 2)"),
             (r#"{"method": "GET"}"#, "\"url\" is missing"),
             (r#"{"url": "nope"}"#, "is not a URL"),
             (r#"{"url": "ftp://a.test/"}"#, "only http and https"),

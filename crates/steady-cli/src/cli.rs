@@ -12,7 +12,7 @@ Exit codes:
   1   transport failure: DNS, connection refused or reset, TLS
   2   timeout: connect, read or the total deadline
   3   redirect not followed (--no-follow) or refused
-  4   HTTP 4xx: the request is wrong; retrying will not help
+  4   HTTP 4xx: the request is wrong, or 408/429: still turned away after every retry
   5   HTTP 5xx: their server failed
   6   too many redirects
   7   semantic failure: a 2xx whose body is not what was asked for

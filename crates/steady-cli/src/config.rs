@@ -231,7 +231,7 @@ pub fn fallbacks(args: &CommonArgs, order: &[FallbackFlag]) -> anyhow::Result<Ve
                     ignore_revalidate: f.allow_stale_revalidate,
                 }),
                 FallbackFlag::Url(url) => {
-                    let url = normalize_url(url);
+                    let url = checked_url("--fallback-url ", url)?;
                     steady::Url::parse(&url).map_err(|e| {
                         UsageError::new(format!("--fallback-url '{url}' is not a URL: {e}"))
                     })?;
@@ -276,7 +276,7 @@ fn streams(args: &CallArgs, method: &Method) -> bool {
 pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result<RequestBuilder> {
     let method = Method::from_bytes(method.as_bytes())
         .map_err(|_| UsageError::new(format!("'{method}' is not a valid HTTP method")))?;
-    let mut request = client.request(method.clone(), &normalize_url(&args.url));
+    let mut request = client.request(method.clone(), &checked_url("", &args.url)?);
 
     let mut fields = Map::new();
     // Form fields and files, in the order given.
@@ -555,6 +555,40 @@ fn set_body(
     Ok(())
 }
 
+/// [`normalize_url`], after refusing a scheme typed wrong (`http//host`, `https:/host`,
+/// `http:host`), which would otherwise become a DNS failure for a host named `http`.
+pub fn checked_url(flag: &str, url: &str) -> Result<String, UsageError> {
+    let trimmed = url.trim();
+    for scheme in ["https", "http"] {
+        let Some(rest) = trimmed
+            .get(..scheme.len())
+            .filter(|s| s.eq_ignore_ascii_case(scheme))
+            .map(|_| &trimmed[scheme.len()..])
+        else {
+            continue;
+        };
+        let after = if let Some(r) = rest.strip_prefix("//") {
+            Some(r) // http//host
+        } else if rest.starts_with("://") {
+            None
+        } else if let Some(r) = rest.strip_prefix(":/") {
+            Some(r) // http:/host
+        } else if let Some(r) = rest.strip_prefix(':') {
+            // http:host, but not host:port of a host named http (http:8080)
+            (!r.starts_with(|c: char| c.is_ascii_digit())).then_some(r)
+        } else {
+            None
+        };
+        if let Some(after) = after.filter(|a| !a.is_empty()) {
+            return Err(UsageError::new(format!(
+                "{flag}'{trimmed}' is not a URL: the scheme is written wrong; did you mean {scheme}://{after} ?"
+            )));
+        }
+        break;
+    }
+    Ok(normalize_url(trimmed))
+}
+
 /// `example.com/x` -> `http://example.com/x`; `:8080/x` -> `http://localhost:8080/x`.
 pub fn normalize_url(url: &str) -> String {
     let url = url.trim();
@@ -581,6 +615,29 @@ fn has_scheme(url: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::normalize_url;
+
+    #[test]
+    fn a_scheme_typed_wrong_is_refused_with_the_url_meant() {
+        use super::checked_url;
+        for (typed, meant) in [
+            ("http//api.test/x", "http://api.test/x"),
+            ("https//api.test/x", "https://api.test/x"),
+            ("http:/api.test/x", "http://api.test/x"),
+            ("https:api.test", "https://api.test"),
+        ] {
+            let err = checked_url("", typed).unwrap_err().to_string();
+            assert!(err.contains(&format!("did you mean {meant} ?")), "{err}");
+        }
+        assert_eq!(
+            checked_url("", "http:8080/x").unwrap(),
+            "http://http:8080/x"
+        );
+        assert_eq!(
+            checked_url("", "httpbin.org/get").unwrap(),
+            "http://httpbin.org/get"
+        );
+        assert_eq!(checked_url("", "https://a.test").unwrap(), "https://a.test");
+    }
 
     #[test]
     fn urls_without_scheme() {

@@ -145,7 +145,7 @@ async fn call(
         Err(err) => return Err(err),
     };
     if !fallbacks.is_empty() {
-        let code = with_fallbacks(request, fallbacks, args).await;
+        let code = with_fallbacks(request, fallbacks, method, args).await;
         save_session(&client);
         return code;
     }
@@ -161,7 +161,7 @@ async fn call(
             }
             Ok(exit::exit(exit::SUCCESS))
         }
-        Err(err) => failed(&err, args),
+        Err(err) => failed(&err, method, args),
     }
 }
 
@@ -178,6 +178,7 @@ fn save_session(client: &steady::Client) {
 async fn with_fallbacks(
     request: steady::RequestBuilder,
     fallbacks: Vec<steady::Fallback>,
+    method: &str,
     args: &CallArgs,
 ) -> anyhow::Result<ExitCode> {
     let mut fallbacks = fallbacks.into_iter();
@@ -208,13 +209,13 @@ async fn with_fallbacks(
             if output::wants_json(&args.output) {
                 output::json(&steady::report::outcome_json(Err(&err)))?;
             }
-            failed(&err, args)
+            failed(&err, method, args)
         }
     }
 }
 
 /// Prints a failed call (its response, for --status and --include) and its explanation.
-fn failed(err: &steady::Error, args: &CallArgs) -> anyhow::Result<ExitCode> {
+fn failed(err: &steady::Error, method: &str, args: &CallArgs) -> anyhow::Result<ExitCode> {
     // `steady get URL | head`: the reader has what it wanted.
     if err.kind() == "save" && err.what().ends_with(steady::download::BROKEN_PIPE) {
         return Ok(exit::exit(exit::SUCCESS));
@@ -224,7 +225,8 @@ fn failed(err: &steady::Error, args: &CallArgs) -> anyhow::Result<ExitCode> {
             output::response(
                 &args.output,
                 &output::Printed {
-                    head_only: false,
+                    // `steady head` prints the head of any answer, as with -i.
+                    head_only: method.eq_ignore_ascii_case("HEAD"),
                     version: err.version().unwrap_or(steady::Version::HTTP_11),
                     status,
                     headers,
@@ -240,9 +242,8 @@ fn failed(err: &steady::Error, args: &CallArgs) -> anyhow::Result<ExitCode> {
 
 /// `-v` shows each attempt as one line; `-vv` adds redirects; `RUST_LOG` overrides.
 /// `target` is the crate whose events `-v` shows. Without `-v`, only warnings that a
-/// user must see are shown: a cache that cannot be read or written.
+/// user must see are shown: a cache or shared state that cannot be used.
 fn init_logging(verbose: u8, target: &str) {
-    use tracing_subscriber::fmt::format;
     use tracing_subscriber::EnvFilter;
 
     // What a user must see without -v: a cache or a shared guard state (a state file,
@@ -260,35 +261,18 @@ fn init_logging(verbose: u8, target: &str) {
     };
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    if from_env.is_none() && verbose == 0 {
-        // Only the warnings a user must see: one plain line each.
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .with_ansi(colour)
-            .with_target(false)
-            .with_level(false)
-            .without_time()
-            .init();
-        return;
-    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(colour)
-        .with_target(from_env.is_some());
+        .with_ansi(colour);
     if from_env.is_some() {
-        builder.init();
+        builder.with_target(true).init();
     } else {
         builder
-            .with_level(false)
-            .fmt_fields(format::debug_fn(|w, field, value| {
-                if field.name() == "message" {
-                    write!(w, "{value:?}")
-                } else {
-                    Ok(())
-                }
-            }))
+            .event_format(output::LogLine {
+                timestamps: verbose > 0,
+                colour,
+            })
             .init();
     }
 }

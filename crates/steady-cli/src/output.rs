@@ -176,3 +176,61 @@ pub fn problem(text: &str) {
 pub fn warning(text: &str) {
     problem(&format!("warning: {text}"));
 }
+
+/// How steady's own log events read on stderr (without `RUST_LOG`): `steady: warning:
+/// MESSAGE` for a warning, as every other message steady prints; with `-v`, each line
+/// after its time, and the attempt lines as they are.
+pub struct LogLine {
+    pub timestamps: bool,
+    pub colour: bool,
+}
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for LogLine
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let mut message = Message(String::new());
+        event.record(&mut message);
+        let level = *event.metadata().level();
+        let label = if level == tracing::Level::ERROR {
+            "error: "
+        } else if level == tracing::Level::WARN {
+            "warning: "
+        } else {
+            ""
+        };
+        if self.timestamps {
+            let now = steady_batch::store::now_rfc3339();
+            write!(writer, "{now} {label}")?;
+        } else if self.colour {
+            write!(writer, "\x1b[1;31msteady:\x1b[0m {label}")?;
+        } else {
+            write!(writer, "steady: {label}")?;
+        }
+        writeln!(writer, "{}", message.0)
+    }
+}
+
+/// The `message` field of an event.
+struct Message(String);
+
+impl tracing::field::Visit for Message {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.0 = format!("{value:?}");
+        }
+    }
+
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            self.0 = value.to_owned();
+        }
+    }
+}

@@ -32,7 +32,7 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let spec = Spec {
-        url: config::normalize_url(&args.url),
+        url: config::checked_url("", &args.url)?,
         into: args.into.clone(),
         table: args.table.clone(),
         records: args.records.clone(),

@@ -173,7 +173,7 @@ fn bad_lines_are_listed_with_line_numbers_and_nothing_is_sent() {
     std::fs::write(
         &file,
         format!(
-            "{{\"id\": \"a\", \"url\": \"{url}\"}}\nnot json\n{{\"id\": \"b\"}}\n{{\"id\": \"c\", \"url\": \"{url}\", \"method\": \"G T\"}}\n{{\"id\": \"a\", \"url\": \"{url}\"}}\n"
+            "{{\"id\": \"a\", \"url\": \"{url}\"}}\nnot json\n{{\"id\": \"b\"}}\n{{\"id\": \"c\", \"url\": \"{url}\", \"method\": \"G T\"}}\n{{\"id\": \"a\", \"url\": \"{url}\"}}\n{url}\n[1, 2]\n{{\"uri\": \"{url}\"}}\n"
         ),
     )
     .unwrap();
@@ -186,8 +186,11 @@ fn bad_lines_are_listed_with_line_numbers_and_nothing_is_sent() {
     ]);
     assert_eq!(run.code, 64);
     for expected in [
-        "4 of the input lines are not valid; nothing was sent",
-        "line 2: not a JSON object",
+        "7 of the input lines are not valid; nothing was sent",
+        "line 2: not JSON (expected ident at column 2): each line is one JSON object, e.g. {\"url\": \"https://api.example.com/items/1\"}",
+        &format!("line 6: a bare URL is not a line of the batch format: write {{\"url\": \"{url}\"}}"),
+        "line 7: JSON an array, not an object",
+        "line 8: not a request of the batch format: unknown field `uri`",
         "line 3: \"url\" is missing",
         "line 4: \"method\" 'G T' is not an HTTP method",
         "line 5: duplicate id 'a' (first on line 1)",
@@ -216,8 +219,8 @@ fn bad_lines_are_listed_with_line_numbers_and_nothing_is_sent() {
     ]);
     assert_eq!(
         out.stdout.lines().count(),
-        5,
-        "a header and four invalid lines:\n{}",
+        8,
+        "a header and seven invalid lines:\n{}",
         out.stdout
     );
     assert!(

@@ -493,6 +493,12 @@ fn bad_uses_are_refused_before_anything_is_sent() {
         "{}",
         down.stderr
     );
+    assert!(
+        down.stderr
+            .contains("connection refused: nothing listens at that host and port"),
+        "{}",
+        down.stderr
+    );
     assert!(!down.stderr.contains("hunter2"));
 }
 

@@ -390,3 +390,116 @@ fn a_streamed_body_has_no_size_limit_unless_one_is_given() {
     assert!(stderr.contains("larger than"), "{stderr}");
     assert!(std::fs::metadata(&out_path).unwrap().len() <= 1 << 20);
 }
+
+#[test]
+fn head_prints_the_status_and_headers_of_any_answer() {
+    let srv = ScriptServer::builder()
+        .route("/gone", [Reply::json(404, "").header("X-Why", "deleted")])
+        .start();
+    let out = steady(&["head", &srv.url("/gone")]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with("HTTP/1.1 404 Not Found\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("x-why: deleted\n"), "{}", out.stdout);
+    assert_eq!(srv.requests()[0].method, "HEAD");
+}
+
+#[test]
+fn a_scheme_typed_wrong_points_to_the_url_meant_and_sends_nothing() {
+    let srv = server();
+    let typed = srv.url("/x").replace("http://", "http//");
+    let out = steady(&["get", &typed]);
+    assert_eq!(out.code, 64, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("did you mean {} ?", srv.url("/x"))),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("DNS"), "{}", out.stderr);
+    assert_eq!(srv.total_hits(), 0);
+}
+
+#[test]
+fn hints_name_the_flag_that_changes_the_outcome() {
+    let srv = ScriptServer::builder()
+        .route(
+            "/quota",
+            [Reply::json(200, r#"{"error": "quota exceeded"}"#)],
+        )
+        .route("/job", [Reply::json(200, r#"{"state": "running"}"#)])
+        .route("/big", [Reply::huge(2 << 20)])
+        .route("/html", [Reply::json(200, "<html>oops</html>")])
+        .start();
+    let cases: [(&[&str], i32, &[&str]); 4] = [
+        (&["get", &srv.url("/quota")], 7, &["--allow-error-body"]),
+        (
+            &["get", &srv.url("/job"), "--expect", "$.state == \"done\""],
+            7,
+            &["--until EXPR"],
+        ),
+        (
+            &["get", &srv.url("/big"), "--max-body", "1MiB", "--status"],
+            1,
+            &["the limit is 1.0 MiB", "--max-body SIZE"],
+        ),
+        (&["get", &srv.url("/html")], 7, &["--no-json-check"]),
+    ];
+    for (args, code, words) in cases {
+        let out = steady(args);
+        assert_eq!(out.code, code, "{args:?}: {}", out.stderr);
+        for word in words {
+            assert!(
+                out.stderr.contains(word),
+                "{args:?}: {word}:\n{}",
+                out.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn a_429_still_refused_after_its_retries_exits_4_and_the_help_says_so_truly() {
+    let help = steady(&["get", "--help"]);
+    assert!(
+        help.stdout.contains(
+            "4   HTTP 4xx: the request is wrong, or 408/429: still turned away after every retry"
+        ),
+        "{}",
+        help.stdout
+    );
+    let srv = ScriptServer::builder()
+        .route("/x", [Reply::status(429)])
+        .start();
+    let out = steady(&["get", &srv.url("/x"), "--retries", "1", "--backoff", "1ms"]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert_eq!(srv.hits("/x"), 2);
+}
+
+#[test]
+fn a_redis_that_cannot_be_reached_is_a_warning_in_steadys_voice() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let srv = server();
+    let out = steady(&[
+        "get",
+        &srv.url("/x"),
+        "--state",
+        &format!("redis://:hunter2@127.0.0.1:{port}"),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("steady: warning: guard state in Redis (redis://:****@127.0.0.1:"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("hunter2"));
+    assert_eq!(srv.total_hits(), 1, "the call went on with local guards");
+}

@@ -535,7 +535,7 @@ fn postgres_that_cannot_be_reached_is_a_clear_error() {
     assert_eq!(out.code, 64, "{}", out.stderr);
     assert!(
         out.stderr.contains(&format!(
-            "cannot connect to postgres://app:****@127.0.0.1:{port}/app"
+            "cannot connect to postgres://app:****@127.0.0.1:{port}/app: connection refused"
         )),
         "{}",
         out.stderr

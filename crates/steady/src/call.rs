@@ -682,8 +682,17 @@ impl Call<'_> {
             last.decision = Decision::Stop(stop);
         }
         let elapsed = self.elapsed();
-        final_error(failed.result, failed.semantic_problem, failed.verdict)
-            .with_scrubber(scrubber)
+        let answered_at = match &failed.result {
+            Ok(ex) if ex.url != self.request.url => Some(scrubber.url(&ex.url)),
+            Err(f) if f.url != self.request.url => Some(scrubber.url(&f.url)),
+            _ => None,
+        };
+        let err = final_error(failed.result, failed.semantic_problem, failed.verdict);
+        let err = match answered_at {
+            Some(url) => err.answered_at(url),
+            None => err,
+        };
+        err.with_scrubber(scrubber)
             .with_request(&self.request.method, self.shown_url.clone())
             .with_outcome(
                 std::mem::take(&mut self.log),

@@ -82,6 +82,8 @@ struct Inner {
     kind: Kind,
     method: Option<Method>,
     url: Option<String>,
+    /// Where a redirect took the call, when the answer came from elsewhere.
+    answered_at: Option<String>,
     status: Option<StatusCode>,
     version: Option<Version>,
     headers: Option<HeaderMap>,
@@ -103,6 +105,7 @@ impl Error {
                 kind,
                 method: None,
                 url: None,
+                answered_at: None,
                 status: None,
                 version: None,
                 headers: None,
@@ -126,6 +129,12 @@ impl Error {
     pub(crate) fn with_request(mut self, method: &Method, url: String) -> Self {
         self.inner.method = Some(method.clone());
         self.inner.url = Some(url);
+        self
+    }
+
+    /// The URL that answered, after redirects (already redacted).
+    pub(crate) fn answered_at(mut self, url: String) -> Self {
+        self.inner.answered_at = Some(url);
         self
     }
 
@@ -338,11 +347,18 @@ impl Error {
         self.inner.url.as_deref()
     }
 
+    /// The URL that answered (redacted), when redirects took the call away from
+    /// [`Error::url`]; `None` when the answer came from the URL called.
+    pub fn final_url(&self) -> Option<&str> {
+        self.inner.answered_at.as_deref()
+    }
+
     /// What went wrong, in one line, without the request.
     pub fn what(&self) -> String {
         let text = match &self.inner.kind {
             Kind::Usage(message) | Kind::Save(message) => message.clone(),
-            Kind::Fault(fault @ Fault::Protocol) => match self.root_cause() {
+            Kind::Fault(fault @ (Fault::Protocol | Fault::BodyTooLarge)) => match self.root_cause()
+            {
                 Some(why) => format!("{}: {why}", fault_words(*fault)),
                 None => fault_words(*fault).to_owned(),
             },
@@ -444,13 +460,16 @@ impl Error {
                     .into()
             }
             Kind::Semantic("until", _) => {
-                "What the call polled for did not happen before the retries or the deadline ran out: allow more retries or a longer deadline.".into()
+                "What the call polled for did not happen before the retries or the deadline ran out: allow more retries (--retries N) or a longer deadline (--timeout DURATION).".into()
+            }
+            Kind::Semantic("invalid_json", _) => {
+                "The body is labelled JSON but is not JSON: report it to the service's owners; if this API labels other things application/json, add --no-json-check (RequestBuilder::no_json_check).".into()
             }
             Kind::Semantic("expectation_failed", _) => {
-                "The body does not meet the expectation: check the request and the expectation; retrying will not help (to wait for it, poll with until).".into()
+                "The body does not meet the expectation: check the request and the expectation; retrying will not help (to wait until it does, poll with --until EXPR, RequestBuilder::until).".into()
             }
             Kind::Semantic("error_in_body", _) => {
-                "The server answered 2xx but its body reports a failure: read its message; if this API's `error` field means something else, allow error bodies.".into()
+                "The server answered 2xx but its body reports a failure: read its message; if this API's `error` field means something else, add --allow-error-body (RequestBuilder::allow_error_body).".into()
             }
             Kind::Semantic(..) => {
                 "The server answered but not with what was asked for: check the endpoint, the query and the Accept header; retrying will not help.".into()
@@ -491,8 +510,9 @@ impl Error {
     /// do next.
     pub fn explain(&self) -> String {
         let mut lines = Vec::with_capacity(3);
-        let request = match (&self.inner.method, &self.inner.url) {
-            (Some(m), Some(u)) => format!(" ({m} {u})"),
+        let request = match (&self.inner.method, &self.inner.url, &self.inner.answered_at) {
+            (Some(m), Some(u), Some(at)) => format!(" ({m} {at}, redirected from {u})"),
+            (Some(m), Some(u), None) => format!(" ({m} {u})"),
             _ => String::new(),
         };
         if let Layer::Usage = self.layer() {
@@ -514,11 +534,46 @@ impl Error {
             Some(reason) => format!("; not retrying: {reason}"),
         };
         lines.push(format!(
-            "{attempts} in {}{stop}. {}",
+            "{attempts} in {}{}{stop}. {}",
             human(self.inner.elapsed),
+            self.waits_words(),
             self.hint()
         ));
         lines.join("\n")
+    }
+
+    /// ` (waited 12s for the circuit's probe)`: what the guards made the call wait, by
+    /// cause, when they did.
+    fn waits_words(&self) -> String {
+        let mut waits: Vec<(GuardKind, Duration)> = Vec::new();
+        for event in &self.inner.guard_log {
+            let Some(wait) = event.wait().filter(|w| !w.is_zero()) else {
+                continue;
+            };
+            match waits.iter_mut().find(|(g, _)| *g == event.guard()) {
+                Some((_, total)) => *total += wait,
+                None => waits.push((event.guard(), wait)),
+            }
+        }
+        if waits.is_empty() {
+            return String::new();
+        }
+        let parts: Vec<String> = waits
+            .iter()
+            .map(|(guard, wait)| {
+                let why = match guard {
+                    GuardKind::Breaker => "for the circuit's probe",
+                    GuardKind::Budget => "for the retry budget",
+                    GuardKind::RateLimit => "for the rate limit",
+                    GuardKind::ServerLimit => "as the server asked",
+                    GuardKind::Bulkhead => "for the bulkhead",
+                    GuardKind::Concurrency => "for room under the concurrency limit",
+                    GuardKind::Hedge => "before hedging",
+                };
+                format!("{} {why}", human(*wait))
+            })
+            .collect();
+        format!(" (waited {})", parts.join(", "))
     }
 }
 
@@ -670,7 +725,7 @@ fn fault_hint(fault: Fault) -> &'static str {
         Fault::Reset | Fault::Closed => "The connection dropped: the service or a proxy in between is unstable; try again later.",
         Fault::ReadTimeout => "The server is overloaded or stuck: try again later, or allow a longer read timeout.",
         Fault::Deadline => "The whole call ran out of time: try again later, or allow a longer deadline.",
-        Fault::BodyTooLarge => "Raise the body size limit if a response this large is expected.",
+        Fault::BodyTooLarge => "If a response this large is expected, raise the limit with --max-body SIZE (ClientBuilder::max_body), or stream it to a file with -o FILE.",
         Fault::Protocol => "The server sent a malformed response: report it to the service's owners.",
     }
 }

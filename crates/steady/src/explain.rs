@@ -76,6 +76,10 @@ fn object_message(map: &Map<String, Value>) -> Option<String> {
         text("title").filter(|_| map.contains_key("type") || text("detail").is_some())
     {
         let mut out = match text("detail") {
+            // "Out of credit." + "Your balance is 30" reads as two sentences, not ".:".
+            Some(detail) if detail != title && title.ends_with(['.', '!', '?']) => {
+                format!("{title} {detail}")
+            }
             Some(detail) if detail != title => format!("{title}: {detail}"),
             _ => title.to_owned(),
         };
@@ -324,6 +328,10 @@ mod tests {
             (
                 r#"{"title":"Bad Request","type":"about:blank","invalid-params":[{"name":"age","reason":"must be a positive integer"}]}"#,
                 "Bad Request (age: must be a positive integer)",
+            ),
+            (
+                r#"{"type":"about:blank","title":"Out of credit.","detail":"Your balance is 30."}"#,
+                "Out of credit. Your balance is 30.",
             ),
         ];
         for (body, want) in cases {

@@ -73,6 +73,17 @@ impl Failure {
         }
     }
 
+    /// A body past the limit of `max` bytes (counted after decompression).
+    pub(crate) fn too_large(max: u64, url: Url) -> Self {
+        Failure {
+            source: Some(Box::new(std::io::Error::other(format!(
+                "the limit is {}, counted after decompression",
+                crate::duration::human_size(max)
+            )))),
+            ..Failure::new(Fault::BodyTooLarge, url, false)
+        }
+    }
+
     /// The download's file could not be written.
     pub(crate) fn write(e: &std::io::Error, url: Url) -> Self {
         Failure {
@@ -394,7 +405,7 @@ impl Wire<'_> {
         max: u64,
         heard: &Heard,
     ) -> Result<Bytes, Failure> {
-        let too_large = || Failure::new(Fault::BodyTooLarge, url.clone(), false);
+        let too_large = || Failure::too_large(max, url.clone());
         if codings.is_empty() && response.content_length().is_some_and(|n| n > max) {
             return Err(too_large());
         }
@@ -452,7 +463,7 @@ impl Wire<'_> {
     ) -> Result<(Bytes, Option<Saved>), Failure> {
         let max = request.max_body.unwrap_or(u64::MAX);
         if codings.is_empty() && response.content_length().is_some_and(|n| n > max) {
-            return Err(Failure::new(Fault::BodyTooLarge, url.clone(), false));
+            return Err(Failure::too_large(max, url.clone()));
         }
         let writer = part.writer().map_err(|e| Failure::write(&e, url.clone()))?;
         let bytes = match self
@@ -512,7 +523,7 @@ impl Wire<'_> {
         heard: &Heard,
     ) -> Result<Decoded, Failure> {
         let failed = |e: DecodeError| match e {
-            DecodeError::TooLarge => Failure::new(Fault::BodyTooLarge, url.clone(), false),
+            DecodeError::TooLarge => Failure::too_large(max, url.clone()),
             DecodeError::Corrupt(e) => Failure::protocol(
                 format!("the {} body cannot be decoded: {e}", decode::names(codings)),
                 url.clone(),

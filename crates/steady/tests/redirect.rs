@@ -298,3 +298,23 @@ async fn cookies_set_by_a_redirect_go_to_its_target_in_the_same_call() {
     c.get(&server.url("/home")).send().await.unwrap();
     assert_eq!(server.requests()[2].header("cookie"), None);
 }
+
+#[tokio::test]
+async fn an_error_after_a_redirect_names_the_url_that_answered() {
+    let server = ScriptServer::builder()
+        .route("/old", [Reply::redirect(301, "/new")])
+        .route("/new", [Reply::json(404, r#"{"message": "no such item"}"#)])
+        .start();
+    let err = client().get(&server.url("/old")).send().await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
+    assert_eq!(err.final_url(), Some(server.url("/new").as_str()));
+    let first = err.explain().lines().next().unwrap().to_owned();
+    assert_eq!(
+        first,
+        format!(
+            "HTTP 404 Not Found (GET {}, redirected from {}) [http layer: the server refused the request]",
+            server.url("/new"),
+            server.url("/old")
+        )
+    );
+}

@@ -139,7 +139,7 @@ fn check(conn: &Connection, path: &Path) -> Result<(), String> {
         .map_err(|e| describe(path, &e))?;
     if verdict != "ok" {
         return Err(format!(
-            "the database {shown} is corrupt ({verdict}); nothing was written to it. Restore it from a backup, or start over with another --db"
+            "the database {shown} is corrupt ({verdict}); nothing was written to it. Restore it from a backup, or start over with another file (steady batch: --db PATH)"
         ));
     }
     let tables: Vec<String> = {
@@ -155,7 +155,7 @@ fn check(conn: &Connection, path: &Path) -> Result<(), String> {
     };
     let foreign = |what: String| {
         Err(format!(
-            "{shown} is a SQLite database but not steady's batch results ({what}); nothing was written to it. Choose another --db"
+            "{shown} is a SQLite database but not steady's batch results ({what}); nothing was written to it. Use another file (steady batch: --db PATH)"
         ))
     };
     if id != 0 && id != APPLICATION_ID {
@@ -192,10 +192,10 @@ pub(crate) fn describe(path: &Path, err: &rusqlite::Error) -> String {
     let code = err.sqlite_error_code();
     match code {
         Some(ErrorCode::NotADatabase) => format!(
-            "{shown} is not a SQLite database (nor a steady batch database); nothing was written to it. Choose another --db"
+            "{shown} is not a SQLite database (nor a steady batch database); nothing was written to it. Use another file (steady batch: --db PATH)"
         ),
         Some(ErrorCode::DatabaseCorrupt) => format!(
-            "the database {shown} is corrupt ({err}); nothing was written to it. Restore it from a backup, or start over with another --db"
+            "the database {shown} is corrupt ({err}); nothing was written to it. Restore it from a backup, or start over with another file (steady batch: --db PATH)"
         ),
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => format!(
             "the database {shown} is locked by another process ({err})"

@@ -204,9 +204,9 @@ impl Cache {
                 &self.warned_read
             };
             if warned.swap(true, Ordering::Relaxed) {
-                tracing::debug!(target: "steady::cache", "warning: {why}; bypassed");
+                tracing::debug!(target: "steady::cache", "{why}; bypassed");
             } else {
-                tracing::warn!(target: "steady::cache", "warning: {why}; bypassed");
+                tracing::warn!(target: "steady::cache", "{why}; bypassed");
             }
         }
         result

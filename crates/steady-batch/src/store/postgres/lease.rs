@@ -76,14 +76,14 @@ fn beat(mut client: Conn, url: &str, run: i64, lease: Duration, stopped: &mpsc::
         match renew(&mut client, run, lease) {
             Ok(alive) => {
                 if failing {
-                    tracing::warn!(target: "steady_batch", "steady batch: the lease in {shown} is renewed again");
+                    tracing::warn!(target: "steady_batch", "the lease in {shown} is renewed again");
                     failing = false;
                 }
                 if !alive && !lapsed {
                     lapsed = true;
                     tracing::warn!(
                         target: "steady_batch",
-                        "steady batch: this worker's lease in {shown} had run out (no renewal for over {}): other workers may have taken its items and may send them again; the first result of each item stands",
+                        "this worker's lease in {shown} had run out (no renewal for over {}): other workers may have taken its items and may send them again; the first result of each item stands",
                         steady::duration::human(lease)
                     );
                 }
@@ -92,7 +92,7 @@ fn beat(mut client: Conn, url: &str, run: i64, lease: Duration, stopped: &mpsc::
                 if !failing {
                     tracing::warn!(
                         target: "steady_batch",
-                        "steady batch: cannot renew this worker's lease in {shown}: {e}; trying again every {}",
+                        "cannot renew this worker's lease in {shown}: {e}; trying again every {}",
                         steady::duration::human(every)
                     );
                     failing = true;

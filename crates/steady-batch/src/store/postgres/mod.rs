@@ -199,11 +199,44 @@ pub fn connect(url: &str) -> Result<Conn, String> {
 
 /// What went wrong, in PostgreSQL's words for an error of the server ("password
 /// authentication failed for user ...") rather than the client's "db error".
+///
+/// A connection that fails says how: refused (nothing listens there), timed out, a
+/// host name that does not resolve, or what the client said, with its causes.
 pub fn explain(err: &postgres::Error) -> String {
-    match err.as_db_error() {
-        Some(db) => db.message().to_owned(),
-        None => err.to_string(),
+    if let Some(db) = err.as_db_error() {
+        return db.message().to_owned();
     }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    let mut words = err.to_string();
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            let said = match io.kind() {
+                ConnectionRefused => Some(
+                    "connection refused: nothing listens at that host and port (is PostgreSQL running, and on that port?)",
+                ),
+                TimedOut => Some(
+                    "connection timed out: no answer from that host and port (check the host, the network and any firewall)",
+                ),
+                NotFound => Some("the host name does not resolve"),
+                ConnectionReset => Some("the connection was reset while connecting"),
+                _ => None,
+            };
+            if let Some(said) = said {
+                return said.to_owned();
+            }
+        }
+        let text = c.to_string();
+        if !words.contains(&text) {
+            words.push_str(": ");
+            words.push_str(&text);
+        }
+        cause = c.source();
+    }
+    if words == "error connecting to server" || words.ends_with("timeout") {
+        words.push_str(" (check the host, the port and that PostgreSQL is running)");
+    }
+    words
 }
 
 /// An error of the database in words, naming it.
