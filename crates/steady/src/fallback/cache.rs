@@ -2,7 +2,8 @@
 //! in a SQLite file, served when the live call has an outage.
 //!
 //! What is stored: successful `GET` responses (after the semantic checks), with their
-//! status, content type, headers (no `Set-Cookie`) and body, and when they were stored.
+//! status, content type, headers (not `Set-Cookie` nor any header whose name says it
+//! carries a credential) and body, and when they were stored.
 //! What is never stored: a response marked `Cache-Control: no-store`. The key is a
 //! SHA-256 of the method, the URL and a fingerprint of the request's credentials (a
 //! hash, never the secret itself), so two identities never share an entry; the URL is

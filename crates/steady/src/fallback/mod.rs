@@ -352,7 +352,9 @@ impl Client {
         let headers: Vec<(String, String)> = response
             .headers()
             .iter()
-            .filter(|(n, _)| *n != reqwest::header::SET_COOKIE)
+            // Credentials are not stored: Set-Cookie, and any header whose name says
+            // it carries one (a session token handed back in `X-Auth-Token`).
+            .filter(|(n, _)| *n != reqwest::header::SET_COOKIE && !self.is_sensitive(n))
             .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.to_string(), scrubber.scrub(v))))
             .collect();
         let entry = cache::Entry {
