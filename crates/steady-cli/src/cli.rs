@@ -449,6 +449,8 @@ pub struct CallArgs {
     pub multipart: bool,
 
     #[command(flatten)]
+    pub curl: CurlArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
     pub common: CommonArgs,
@@ -552,6 +554,92 @@ pub struct CheckArgs {
     pub no_json_check: bool,
 }
 
+/// curl's everyday flags, with curl's meaning (docs/command-line.md, "For curl
+/// users"). `-f` stays steady's form flag (HTTPie's); curl's `--fail` is steady's
+/// default (exit codes tell).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "curl's flags")]
+pub struct CurlArgs {
+    /// A header, as curl: 'Name: value' (repeatable). 'Name:' removes a header steady
+    /// would send (User-Agent, Accept, Accept-Encoding); 'Name;' sends it empty.
+    #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'")]
+    pub headers: Vec<String>,
+
+    /// A body, as curl -d: DATA, @FILE (newlines removed, as curl does) or @- (standard
+    /// input). Repeated, the parts are joined with '&'. Typed application/json when it
+    /// is JSON text, else application/x-www-form-urlencoded, unless -H gives a type.
+    /// Not with `steady get` (the subcommand is the method: steady post URL -d ...).
+    #[arg(short = 'd', long = "data", value_name = "DATA|@FILE")]
+    pub data: Vec<String>,
+
+    /// As -d, without reading a file for a leading @.
+    #[arg(long, value_name = "DATA", hide_short_help = true)]
+    pub data_raw: Vec<String>,
+
+    /// As -d, but @FILE is sent byte for byte (newlines kept).
+    #[arg(long, value_name = "DATA|@FILE", hide_short_help = true)]
+    pub data_binary: Vec<String>,
+
+    /// A JSON body, as curl 7.82+ --json: DATA, @FILE or @-, with Content-Type and
+    /// Accept set to application/json.
+    #[arg(long, value_name = "JSON|@FILE")]
+    pub json: Vec<String>,
+
+    /// Ask for the head only (a HEAD request), as curl -I; prints the status line and
+    /// headers. With `steady get` (or head); other methods are refused.
+    #[arg(short = 'I', long = "head")]
+    pub head: bool,
+
+    /// Save the body to a file named after the URL's last path segment, in the current
+    /// folder, as curl -O.
+    #[arg(short = 'O', long, conflicts_with = "save")]
+    pub remote_name: bool,
+
+    /// After the call, print FORMAT to stdout with curl's variables: %{http_code},
+    /// %{time_total}, %{url_effective}, %{size_download}, %{num_retries},
+    /// %{content_type}, %{method}, %{exitcode}, %{errormsg}, %{json}; \n and \t.
+    #[arg(short = 'w', long, value_name = "FORMAT")]
+    pub write_out: Option<String>,
+
+    /// Cookies to send: 'name=value; name2=value2', or a file of cookies (curl's
+    /// cookies.txt or a steady --session file), sent where they match.
+    #[arg(short = 'b', long = "cookie", value_name = "DATA|FILE")]
+    pub cookie: Option<String>,
+
+    /// After the call, write every cookie held (those of -b and those servers set) to
+    /// FILE, in curl's cookies.txt format (mode 0600, written atomically).
+    #[arg(short = 'c', long = "cookie-jar", value_name = "FILE")]
+    pub cookie_jar: Option<PathBuf>,
+
+    /// The User-Agent header (default steady/VERSION).
+    #[arg(
+        short = 'A',
+        long = "user-agent",
+        value_name = "NAME",
+        hide_short_help = true
+    )]
+    pub user_agent: Option<String>,
+
+    /// The Referer header.
+    #[arg(
+        short = 'e',
+        long = "referer",
+        value_name = "URL",
+        hide_short_help = true
+    )]
+    pub referer: Option<String>,
+
+    /// Accepted for curl's sake: steady follows redirects by default (--no-follow to
+    /// stop, --max-redirects N).
+    #[arg(short = 'L', long = "location", hide = true)]
+    pub location: bool,
+
+    /// Accepted for curl's sake: steady always asks for gzip, deflate, br and zstd and
+    /// decodes the answer itself.
+    #[arg(long, hide = true)]
+    pub compressed: bool,
+}
+
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
@@ -586,13 +674,21 @@ pub struct OutputArgs {
     /// RUST_LOG overrides.
     #[arg(short = 'v', long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// Print nothing on stderr, as curl -s: the exit code tells (-v still logs).
+    #[arg(short = 's', long)]
+    pub silent: bool,
+
+    /// With -s, still print what went wrong, as curl -sS.
+    #[arg(short = 'S', long)]
+    pub show_error: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// The response body, as received.
     Body,
-    /// One JSON outcome object (schema in the README).
+    /// One JSON outcome object (schema in docs/output-formats.md).
     Json,
 }
 
@@ -664,7 +760,15 @@ pub struct TimeArgs {
     pub read_timeout: Duration,
 
     /// ONE deadline for the whole call: every attempt, every wait, the whole body.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = positive_duration)]
+    /// (-m/--max-time, as curl's; a plain number is seconds.)
+    #[arg(
+        short = 'm',
+        long,
+        visible_alias = "max-time",
+        value_name = "DURATION",
+        default_value = "60s",
+        value_parser = positive_duration
+    )]
     pub timeout: Duration,
 }
 
@@ -729,8 +833,9 @@ pub struct LimitArgs {
 )]
 pub struct ProxyArgs {
     /// Send every request through this proxy (http://[user:password@]host:port)
-    /// instead of the environment's. Its credentials go to the proxy only.
-    #[arg(long, value_name = "URL")]
+    /// instead of the environment's. Its credentials go to the proxy only. (-x, as
+    /// curl's.)
+    #[arg(short = 'x', long, value_name = "URL")]
     pub proxy: Option<String>,
 
     /// Reach these hosts directly, replacing NO_PROXY: comma-separated domains

@@ -19,6 +19,44 @@ pub fn client(args: &CommonArgs) -> anyhow::Result<Client> {
     Ok(builder(args)?.build()?)
 }
 
+/// The client of one call (`steady get` and the other methods): the common flags,
+/// and the cookie files of curl's `-b FILE` and `-c FILE`.
+pub fn call_client(args: &CallArgs) -> anyhow::Result<Client> {
+    let mut builder = builder(&args.common)?;
+    let cookie_file = args
+        .curl
+        .cookie
+        .as_deref()
+        .filter(|c| !c.contains('='))
+        .map(std::path::Path::new);
+    if (cookie_file.is_some() || args.curl.cookie_jar.is_some())
+        && args.common.auth.session.is_some()
+    {
+        return Err(UsageError::new(
+            "--session keeps its own cookie file: use it, or curl's -b FILE / -c FILE, not both",
+        )
+        .into());
+    }
+    if let Some(path) = cookie_file {
+        let jar = steady::cookies::CookieJar::read_any(path)
+            .map_err(|e| UsageError::new(format!("-b {}: {}", path.display(), e.what())))?;
+        builder = builder.cookie_jar(std::sync::Arc::new(jar));
+    } else if args.curl.cookie_jar.is_some() {
+        builder = builder.cookie_jar(std::sync::Arc::new(steady::cookies::CookieJar::new()));
+    }
+    if let Some(path) = &args.curl.cookie_jar {
+        let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+        if folder.is_some_and(|f| !f.is_dir()) {
+            return Err(UsageError::new(format!(
+                "-c {}: the folder does not exist",
+                path.display()
+            ))
+            .into());
+        }
+    }
+    Ok(builder.build()?)
+}
+
 /// The client builder for one invocation, for a command that adds to it.
 pub fn builder(args: &CommonArgs) -> anyhow::Result<steady::ClientBuilder> {
     let jitter = match args.retry.jitter {
@@ -276,7 +314,20 @@ fn streams(args: &CallArgs, method: &Method) -> bool {
 pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result<RequestBuilder> {
     let method = Method::from_bytes(method.as_bytes())
         .map_err(|_| UsageError::new(format!("'{method}' is not a valid HTTP method")))?;
-    let mut request = client.request(method.clone(), &checked_url("", &args.url)?);
+    let curl = &args.curl;
+    // curl's -I: the head only.
+    let method = match (curl.head, method) {
+        (true, Method::GET | Method::HEAD) => Method::HEAD,
+        (true, other) => {
+            return Err(UsageError::new(format!(
+                "-I asks for the head only (a HEAD request), and this is a {other}: use steady head URL"
+            ))
+            .into())
+        }
+        (false, method) => method,
+    };
+    let url = checked_url("", &args.url)?;
+    let mut request = client.request(method.clone(), &url);
 
     let mut fields = Map::new();
     // Form fields and files, in the order given.
@@ -337,6 +388,68 @@ pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result
             }
         }
     }
+    // curl's flags: headers, -A, -e, -b, and a body from -d, --data-raw,
+    // --data-binary or --json.
+    let mut json_accept = false;
+    for spec in &curl.headers {
+        match crate::curl::header(spec)? {
+            crate::curl::Header::Set(name, value) => {
+                typed |= name.eq_ignore_ascii_case("content-type");
+                json_accept |= name.eq_ignore_ascii_case("accept");
+                request = request.header(&name, &value);
+            }
+            crate::curl::Header::Remove(name) => request = request.without_header(&name),
+        }
+    }
+    if let Some(agent) = &curl.user_agent {
+        request = request.header("user-agent", agent);
+    }
+    if let Some(referer) = &curl.referer {
+        request = request.header("referer", referer);
+    }
+    if let Some(cookies) = curl.cookie.as_deref().filter(|c| c.contains('=')) {
+        request = request.header("cookie", cookies);
+    }
+    let parts: Vec<(crate::curl::DataKind, &str)> = [
+        (crate::curl::DataKind::Data, &curl.data),
+        (crate::curl::DataKind::Raw, &curl.data_raw),
+        (crate::curl::DataKind::Binary, &curl.data_binary),
+        (crate::curl::DataKind::Json, &curl.json),
+    ]
+    .into_iter()
+    .flat_map(|(kind, list)| list.iter().map(move |v| (kind, v.as_str())))
+    .collect();
+    if !parts.is_empty() {
+        if method == Method::GET || method == Method::HEAD {
+            return Err(UsageError::new(format!(
+                "-d/--json send a body, and a {method} sends none: use steady post URL -d ... (curl's -d turns a GET into a POST; in steady the subcommand is the method)"
+            ))
+            .into());
+        }
+        let json = curl.json.len() == parts.len();
+        if !curl.json.is_empty() && !json {
+            return Err(UsageError::new("--json and -d cannot be combined: one body").into());
+        }
+        let bytes = crate::curl::data_body(&parts, &mut || {
+            let mut bytes = Vec::new();
+            std::io::stdin().read_to_end(&mut bytes).map(|_| bytes)
+        })?;
+        if !typed {
+            let content_type =
+                if json || steady::content_type::guess_bytes(&bytes) == "application/json" {
+                    "application/json"
+                } else {
+                    "application/x-www-form-urlencoded"
+                };
+            request = request.header("content-type", content_type);
+            typed = true;
+        }
+        if json && !json_accept {
+            request = request.header("accept", "application/json");
+        }
+        let label = if json { "--json" } else { "-d" };
+        set_body(&mut body, bytes, None, label)?;
+    }
     let files = form.iter().any(|(_, v)| v.is_err());
     if !fields.is_empty() && files {
         return Err(UsageError::new(
@@ -389,8 +502,18 @@ pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result
         (None, true) => {}
     }
 
+    if let Some(format) = &curl.write_out {
+        crate::curl::check_write_out(format)?;
+    }
+    // curl's -O: the file the URL names.
+    let remote = if curl.remote_name {
+        Some(crate::curl::remote_name(&url)?)
+    } else {
+        None
+    };
     // `-o -` is standard output, as in curl: the body is printed as without -o.
-    if let Some(path) = args.output.save.as_ref().filter(|p| p.as_os_str() != "-") {
+    let save = args.output.save.as_ref().or(remote.as_ref());
+    if let Some(path) = save.filter(|p| p.as_os_str() != "-") {
         request = request.save_to(path);
         if let Some(max) = args.common.limits.max_body {
             request = request.max_body(max);

@@ -53,9 +53,9 @@ fn checked(value: String, what: &str) -> Result<Secret, UsageError> {
 pub fn user_auth(spec: &str) -> Result<(String, Secret), UsageError> {
     let (user, password) = match spec.split_once(':') {
         Some((user, password)) => {
-            eprintln!(
-                "steady: warning: a password on the command line (-a {user}:...) is visible to other users (ps) and stays in shell history; use -a {user} to be asked for it, or --basic-env VAR"
-            );
+            crate::output::warning(&format!(
+                "a password on the command line (-a {user}:...) is visible to other users (ps) and stays in shell history; use -a {user} to be asked for it, or --basic-env VAR"
+            ));
             (user, Secret::new(password.to_owned()))
         }
         None => {

@@ -1,7 +1,7 @@
 //! Every mapping from an outcome to an exit code, in one place.
 //!
 //! The codes follow xh and HTTPie for 2 to 6 so scripts written for them keep working;
-//! the table is in `--help` and the README.
+//! the table is in `--help` and docs/exit-codes.md.
 
 use std::fmt;
 use std::process::ExitCode;

@@ -5,6 +5,7 @@ mod chaos;
 mod cli;
 mod config;
 mod credentials;
+mod curl;
 mod demo;
 mod exit;
 mod items;
@@ -27,8 +28,10 @@ use crate::config::FallbackFlag;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // `steady request -X METHOD URL`, as curl writes it.
+    let argv = curl::method_first(std::env::args().collect());
     let parsed = Cli::command()
-        .try_get_matches()
+        .try_get_matches_from(argv)
         .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
     let (cli, matches) = match parsed {
         Ok(parsed) => parsed,
@@ -39,6 +42,12 @@ fn main() -> ExitCode {
                 | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => exit::SUCCESS,
                 _ => exit::USAGE,
             };
+            // A curl flag steady does not take: say what steady has instead, not
+            // clap's tip about `--`.
+            if let Some(hint) = curl_hint(&err) {
+                output::problem(&hint);
+                return exit::exit(exit::USAGE);
+            }
             let _ = err.print();
             return exit::exit(code);
         }
@@ -58,12 +67,25 @@ fn main() -> ExitCode {
     }
 }
 
+/// The hint for a curl flag clap did not know, if the error is one.
+fn curl_hint(err: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if err.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    match err.get(ContextKind::InvalidArg)? {
+        ContextValue::String(arg) => curl::hint(arg),
+        _ => None,
+    }
+}
+
 fn run(cli: Cli, fallback_order: &[FallbackFlag]) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     match cli.command.into_job() {
         Job::Call(method, args) => {
+            output::set_silent(args.output.silent && !args.output.show_error);
             init_logging(args.output.verbose, "steady");
             runtime.block_on(async {
                 // Ctrl-C drops the call, and with it a download's temporary file.
@@ -124,7 +146,7 @@ async fn call(
     args: &CallArgs,
     fallback_order: &[FallbackFlag],
 ) -> anyhow::Result<ExitCode> {
-    let prepared = config::client(&args.common).and_then(|client| {
+    let prepared = config::call_client(args).and_then(|client| {
         let request = config::request(&client, method, args)?;
         let fallbacks = config::fallbacks(&args.common, fallback_order)?;
         Ok((client, request, fallbacks))
@@ -146,11 +168,11 @@ async fn call(
     };
     if !fallbacks.is_empty() {
         let code = with_fallbacks(request, fallbacks, method, args).await;
-        save_session(&client);
+        save_session(&client, args);
         return code;
     }
     let result = request.send().await;
-    save_session(&client);
+    save_session(&client, args);
     if output::wants_json(&args.output) {
         output::json(&steady::report::outcome_json(result.as_ref()))?;
     }
@@ -159,17 +181,40 @@ async fn call(
             if !output::wants_json(&args.output) {
                 output::success(&args.output, &resp)?;
             }
+            write_out(args, output::outcome_of_response(&resp, exit::SUCCESS))?;
             Ok(exit::exit(exit::SUCCESS))
         }
         Err(err) => failed(&err, method, args),
     }
 }
 
-/// Saves the cookies of `--session`, whatever the call's outcome (a failed call may
-/// still have set some); a file that cannot be written is a warning.
-fn save_session(client: &steady::Client) {
-    if let Some(Err(err)) = client.cookie_jar().map(|jar| jar.save()) {
-        output::problem(&format!("warning: {}", err.what()));
+/// curl's `-w FORMAT`, after the body.
+fn write_out(args: &CallArgs, outcome: curl::Outcome) -> std::io::Result<()> {
+    let Some(format) = &args.curl.write_out else {
+        return Ok(());
+    };
+    let mut outcome = outcome;
+    if let Ok(url) = steady::Url::parse(&config::normalize_url(&args.url)) {
+        outcome.url = steady::redact_url(&url);
+    }
+    let text = curl::write_out(format, &outcome);
+    let mut out = std::io::stdout().lock();
+    std::io::Write::write_all(&mut out, text.as_bytes())?;
+    std::io::Write::flush(&mut out)
+}
+
+/// Saves the cookies of `--session` (or curl's `-c FILE`), whatever the call's outcome
+/// (a failed call may still have set some); a file that cannot be written is a warning.
+fn save_session(client: &steady::Client, args: &CallArgs) {
+    let Some(jar) = client.cookie_jar() else {
+        return;
+    };
+    let saved = match &args.curl.cookie_jar {
+        Some(path) => jar.save_netscape(path),
+        None => jar.save(),
+    };
+    if let Err(err) = saved {
+        output::warning(&err.what());
     }
 }
 
@@ -193,17 +238,19 @@ async fn with_fallbacks(
             } else {
                 output::success(&args.output, outcome.response())?;
             }
-            match outcome.degraded_by() {
-                None => Ok(exit::exit(exit::SUCCESS)),
+            let code = match outcome.degraded_by() {
+                None => exit::SUCCESS,
                 Some(err) => {
                     output::problem(&output::degraded(outcome.source(), err));
-                    Ok(exit::exit(if args.common.fallbacks.strict {
+                    if args.common.fallbacks.strict {
                         exit::code(err)
                     } else {
                         exit::SUCCESS
-                    }))
+                    }
                 }
-            }
+            };
+            write_out(args, output::outcome_of_response(outcome.response(), code))?;
+            Ok(exit::exit(code))
         }
         Err(err) => {
             if output::wants_json(&args.output) {
@@ -237,7 +284,9 @@ fn failed(err: &steady::Error, method: &str, args: &CallArgs) -> anyhow::Result<
         }
     }
     output::problem(&err.explain());
-    Ok(exit::exit(exit::code(err)))
+    let code = exit::code(err);
+    write_out(args, output::outcome_of_error(err, code))?;
+    Ok(exit::exit(code))
 }
 
 /// `-v` shows each attempt as one line; `-vv` adds redirects; `RUST_LOG` overrides.
@@ -252,6 +301,8 @@ fn init_logging(verbose: u8, target: &str) {
     let from_env = std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty());
     let filter = match (&from_env, verbose) {
         (Some(spec), _) => EnvFilter::new(spec),
+        // -s: nothing at all.
+        (None, 0) if output::silent() => EnvFilter::new("off"),
         (None, 0) => EnvFilter::new(ALWAYS),
         (None, 1) => EnvFilter::new(format!("{ALWAYS},{target}=info")),
         // `steady=debug` is less specific than ALWAYS, which would hide the cache's

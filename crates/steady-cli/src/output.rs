@@ -152,9 +152,77 @@ pub fn degraded(source: &steady::Source, err: &steady::Error) -> String {
     )
 }
 
+/// `-s` without `-S`: nothing on stderr.
+static SILENT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Turns the messages of [`problem`] and [`warning`] off (curl's `-s`).
+pub fn set_silent(silent: bool) {
+    SILENT.store(silent, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether messages are off.
+pub fn silent() -> bool {
+    SILENT.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// What `-w` can say about a successful call (or one a fallback answered).
+pub fn outcome_of_response(resp: &steady::Response, exit_code: u8) -> crate::curl::Outcome {
+    crate::curl::Outcome {
+        status: Some(resp.status().as_u16()),
+        version: Some(version_number(resp.version())),
+        elapsed: resp.elapsed(),
+        url: steady::redact_url(resp.url()),
+        url_effective: steady::redact_url(resp.url()),
+        size_download: resp.saved_bytes().unwrap_or(resp.bytes().len() as u64),
+        attempts: resp.attempts(),
+        content_type: resp.content_type().map(str::to_owned),
+        method: resp.method().to_string(),
+        exit_code,
+        error: None,
+    }
+}
+
+/// What `-w` can say about a failed call.
+pub fn outcome_of_error(err: &steady::Error, exit_code: u8) -> crate::curl::Outcome {
+    let url = err.url().unwrap_or_default().to_owned();
+    crate::curl::Outcome {
+        status: err.status().map(|s| s.as_u16()),
+        version: err.version().map(version_number),
+        elapsed: err.elapsed(),
+        url_effective: err.final_url().map_or_else(|| url.clone(), str::to_owned),
+        url,
+        size_download: err.body().map_or(0, |b| b.len() as u64),
+        attempts: err.attempts(),
+        content_type: err
+            .headers()
+            .and_then(|h| h.get(steady::header::CONTENT_TYPE))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        method: err.method().map(|m| m.to_string()).unwrap_or_default(),
+        exit_code,
+        error: Some(err.what()),
+    }
+}
+
+/// `1.1`, `2`: curl's `%{http_version}`.
+fn version_number(version: Version) -> String {
+    match version {
+        Version::HTTP_09 => "0.9",
+        Version::HTTP_10 => "1.0",
+        Version::HTTP_11 => "1.1",
+        Version::HTTP_2 => "2",
+        Version::HTTP_3 => "3",
+        _ => "0",
+    }
+    .to_owned()
+}
+
 /// Prints a message for people on stderr: the first line after `steady: `, the rest
-/// indented.
+/// indented. Nothing with `-s`.
 pub fn problem(text: &str) {
+    if silent() {
+        return;
+    }
     let colour = std::io::stderr().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut lines = text.lines();

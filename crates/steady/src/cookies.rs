@@ -65,6 +65,124 @@ impl CookieJar {
         })
     }
 
+    /// The cookies in the file at `path`, in either format a user may have: steady's
+    /// session file (JSON, [`CookieJar::load`]) or curl's and browsers' `cookies.txt`
+    /// (the Netscape format: one cookie a line, seven tab-separated fields). The jar is
+    /// not bound to the file: [`CookieJar::save`] writes nothing.
+    ///
+    /// # Errors
+    /// When the file cannot be read, or is in neither format (the error names the
+    /// line).
+    pub fn read_any(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::usage(format!(
+                "cannot read the cookie file {}: {e}",
+                path.display()
+            ))
+        })?;
+        let trimmed = text.trim_start();
+        if trimmed.starts_with('[') || trimmed.starts_with('{') {
+            let mut jar = CookieJar::load(path)?;
+            jar.path = None;
+            return Ok(jar);
+        }
+        let mut store = cookie_store::CookieStore::default();
+        for (n, line) in text.lines().enumerate() {
+            let (line, http_only) = match line.strip_prefix("#HttpOnly_") {
+                Some(rest) => (rest, true),
+                None => (line, false),
+            };
+            if line.trim().is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let fields: Vec<&str> = line.split('\t').collect();
+            let [domain, _subdomains, path_field, secure, expires, name, value] = fields[..] else {
+                return Err(Error::usage(format!(
+                    "the cookie file {} is neither a steady session file nor curl's cookies.txt: line {} has {} tab-separated fields, not 7",
+                    path.display(),
+                    n + 1,
+                    fields.len()
+                )));
+            };
+            let host = domain.trim_start_matches('.');
+            let secure = secure.eq_ignore_ascii_case("TRUE");
+            let mut set = format!("{name}={value}; Path={path_field}");
+            if domain.starts_with('.') {
+                set.push_str(&format!("; Domain={host}"));
+            }
+            if secure {
+                set.push_str("; Secure");
+            }
+            if http_only {
+                set.push_str("; HttpOnly");
+            }
+            match expires.parse::<u64>() {
+                Ok(0) | Err(_) => {}
+                Ok(at) => set.push_str(&format!(
+                    "; Expires={}",
+                    httpdate::fmt_http_date(
+                        std::time::UNIX_EPOCH + std::time::Duration::from_secs(at)
+                    )
+                )),
+            }
+            let scheme = if secure { "https" } else { "http" };
+            if let Ok(url) = reqwest::Url::parse(&format!("{scheme}://{host}{path_field}")) {
+                let _ = store.parse(&set, &url);
+            }
+        }
+        Ok(CookieJar {
+            store: RwLock::new(store),
+            path: None,
+        })
+    }
+
+    /// Saves the cookies held (unexpired, session cookies included) to `path` in
+    /// curl's `cookies.txt` format, mode 0600, atomically: what `curl -c` writes, so
+    /// curl and steady can share a jar.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn save_netscape(&self, path: &Path) -> Result<(), Error> {
+        let mut text = String::from(
+            "# Netscape HTTP Cookie File\n# Written by steady; curl reads it with -b.\n\n",
+        );
+        if let Ok(store) = self.store.read() {
+            for cookie in store.iter_unexpired() {
+                let (domain, subdomains) = match &cookie.domain {
+                    cookie_store::CookieDomain::Suffix(d) => (format!(".{d}"), "TRUE"),
+                    cookie_store::CookieDomain::HostOnly(d) => (d.clone(), "FALSE"),
+                    _ => continue,
+                };
+                let expires = match &cookie.expires {
+                    cookie_store::CookieExpiration::AtUtc(at) => at.unix_timestamp().max(0),
+                    cookie_store::CookieExpiration::SessionEnd => 0,
+                };
+                let prefix = if cookie.http_only().unwrap_or(false) {
+                    "#HttpOnly_"
+                } else {
+                    ""
+                };
+                let path: &str = cookie.path.as_ref();
+                text.push_str(&format!(
+                    "{prefix}{domain}\t{subdomains}\t{path}\t{}\t{expires}\t{}\t{}\n",
+                    if cookie.secure().unwrap_or(false) {
+                        "TRUE"
+                    } else {
+                        "FALSE"
+                    },
+                    cookie.name(),
+                    cookie.value()
+                ));
+            }
+        }
+        write_private(path, text.as_bytes()).map_err(|e| {
+            Error::usage(format!(
+                "cannot write the cookie file {}: {e}",
+                path.display()
+            ))
+        })
+    }
+
     /// Saves the jar to the file it was loaded from (nothing for a jar in memory).
     ///
     /// # Errors
@@ -95,30 +213,7 @@ impl CookieJar {
             cookie_store::serde::json::save_incl_expired_and_nonpersistent(&store, &mut text)
                 .map_err(|e| fail(&e))?;
         }
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let tmp = dir.join(format!(
-            ".{}.{}.tmp",
-            path.file_name()
-                .map(|n| n.to_string_lossy())
-                .unwrap_or_default(),
-            std::process::id()
-        ));
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let written = options.open(&tmp).and_then(|mut f| {
-            f.write_all(&text)?;
-            f.sync_all()
-        });
-        if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(fail(&e));
-        }
-        Ok(())
+        write_private(path, &text).map_err(|e| fail(&e))
     }
 
     /// How many unexpired cookies the jar holds.
@@ -166,4 +261,33 @@ impl CookieJar {
         value.set_sensitive(true);
         Some(value)
     }
+}
+
+/// Writes `bytes` to `path` with mode 0600: to a temporary file beside it, synced, then
+/// renamed into place, so `path` is the old file or the new one, never half of one.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options.open(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(())
 }

@@ -42,6 +42,8 @@ pub(crate) struct Request {
     pub(crate) stream_to: Option<crate::download::Shared>,
     /// This call's body limit instead of the client's.
     pub(crate) max_body: Option<u64>,
+    /// Headers steady would add that this call sends without (`-H 'User-Agent:'`).
+    pub(crate) removed: Vec<HeaderName>,
 }
 
 impl Request {
@@ -87,6 +89,7 @@ impl RequestBuilder {
             save_to: None,
             stream_to: None,
             max_body: None,
+            removed: Vec::new(),
         });
         RequestBuilder { client, request }
     }
@@ -119,6 +122,19 @@ impl RequestBuilder {
                 }
             }
             r.headers.append(name, value);
+            Ok(())
+        })
+    }
+
+    /// Sends the call without the header `name`: one set before on this request, and
+    /// one steady would add itself (`User-Agent`, `Accept`, `Accept-Encoding`), as
+    /// curl's `-H 'Name:'` does.
+    pub fn without_header(self, name: &str) -> Self {
+        self.with(|r| {
+            let name = HeaderName::from_bytes(name.trim().as_bytes())
+                .map_err(|_| Error::usage(format!("'{name}' is not a valid header name")))?;
+            r.headers.remove(&name);
+            r.removed.push(name);
             Ok(())
         })
     }

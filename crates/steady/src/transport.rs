@@ -238,6 +238,9 @@ impl Wire<'_> {
                     reqwest::header::HeaderValue::from_static("*/*"),
                 );
             }
+            for name in &request.removed {
+                headers.remove(name);
+            }
             if stripped {
                 redirect::strip_credentials(&mut headers, &request.credential_headers);
             }

@@ -1,0 +1,389 @@
+//! The flags a curl user types without thinking, each with curl's meaning, asserted on
+//! what the local server received; and curl's other flags answered with steady's
+//! equivalent instead of a parse error.
+
+mod support;
+
+use std::io::Write;
+use std::process::Stdio;
+use std::time::Duration;
+
+use steady_chaos::{Reply, ScriptServer};
+use support::{command, steady};
+
+fn echo() -> ScriptServer {
+    ScriptServer::builder()
+        .fallback(Reply::json(200, r#"{"ok": true}"#))
+        .start()
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("steady-curl-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn header_sets_removes_and_empties_headers() {
+    let srv = echo();
+    let out = steady(&[
+        "get",
+        &srv.url("/x"),
+        "-H",
+        "Accept: text/csv",
+        "--header",
+        "X-Trace: abc",
+        "-H",
+        "User-Agent:",
+        "-H",
+        "X-Empty;",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let seen = &srv.requests()[0];
+    assert_eq!(seen.header("accept"), Some("text/csv"));
+    assert_eq!(seen.header("x-trace"), Some("abc"));
+    assert_eq!(seen.header("user-agent"), None, "removed");
+    assert_eq!(seen.header("x-empty"), Some(""));
+    let bad = steady(&["get", &srv.url("/x"), "-H", "no colon here"]);
+    assert_eq!(bad.code, 64, "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("expected 'Name: value'"),
+        "{}",
+        bad.stderr
+    );
+    assert_eq!(srv.total_hits(), 1);
+}
+
+#[test]
+fn data_sends_a_body_as_curl_does() {
+    let srv = echo();
+    let dir = temp_dir("data");
+    let file = dir.join("form.txt");
+    std::fs::write(&file, "a=1\r\n&b=2\n").unwrap();
+    let at_file = format!("@{}", file.display());
+    let cases: [(&[&str], &[u8], &str); 5] = [
+        (
+            &["-d", "a=1", "-d", "b=2"],
+            b"a=1&b=2",
+            "application/x-www-form-urlencoded",
+        ),
+        (&["-d", r#"{"a": 1}"#], br#"{"a": 1}"#, "application/json"),
+        (
+            &["-d", &at_file],
+            b"a=1&b=2",
+            "application/x-www-form-urlencoded",
+        ),
+        (
+            &["--data-binary", &at_file],
+            b"a=1\r\n&b=2\n",
+            "application/x-www-form-urlencoded",
+        ),
+        (
+            &["--data-raw", "@not-a-file"],
+            b"@not-a-file",
+            "application/x-www-form-urlencoded",
+        ),
+    ];
+    for (flags, body, content_type) in cases {
+        let url = srv.url("/d");
+        let mut args = vec!["post", url.as_str()];
+        args.extend_from_slice(flags);
+        let out = steady(&args);
+        assert_eq!(out.code, 0, "{flags:?}: {}", out.stderr);
+        let seen = srv.requests().pop().unwrap();
+        assert_eq!(seen.method, "POST");
+        assert_eq!(&seen.body[..], body, "{flags:?}");
+        assert_eq!(seen.header("content-type"), Some(content_type), "{flags:?}");
+    }
+    // A type given with -H wins.
+    let out = steady(&[
+        "put",
+        &srv.url("/d"),
+        "-d",
+        "x",
+        "-H",
+        "Content-Type: text/plain",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        srv.requests().pop().unwrap().header("content-type"),
+        Some("text/plain")
+    );
+}
+
+#[test]
+fn data_from_standard_input() {
+    let srv = echo();
+    let mut child = command()
+        .args(["post", &srv.url("/in"), "-d", "@-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"k=v\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(&srv.requests()[0].body[..], b"k=v");
+}
+
+#[test]
+fn data_on_get_is_refused_with_the_command_meant() {
+    let srv = echo();
+    let out = steady(&["get", &srv.url("/x"), "-d", "a=1"]);
+    assert_eq!(out.code, 64, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("use steady post URL -d"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(srv.total_hits(), 0);
+}
+
+#[test]
+fn json_sets_the_body_content_type_and_accept() {
+    let srv = echo();
+    let out = steady(&["post", &srv.url("/j"), "--json", r#"{"name": "ada"}"#]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let seen = &srv.requests()[0];
+    assert_eq!(&seen.body[..], br#"{"name": "ada"}"#);
+    assert_eq!(seen.header("content-type"), Some("application/json"));
+    assert_eq!(seen.header("accept"), Some("application/json"));
+}
+
+#[test]
+fn max_time_is_the_deadline() {
+    let srv = ScriptServer::builder()
+        .route(
+            "/slow",
+            [Reply::json(200, "{}").delay(Duration::from_secs(30))],
+        )
+        .start();
+    for flag in ["-m", "--max-time"] {
+        let out = steady(&["get", &srv.url("/slow"), flag, "0.2", "--retries", "0"]);
+        assert_eq!(out.code, 2, "{flag}: {}", out.stderr);
+        assert!(out.stderr.contains("deadline"), "{flag}: {}", out.stderr);
+    }
+}
+
+#[test]
+fn head_flag_sends_a_head_and_prints_the_head() {
+    let srv = ScriptServer::builder()
+        .fallback(Reply::json(200, "{}").header("X-Version", "7"))
+        .start();
+    let out = steady(&["get", &srv.url("/h"), "-I"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(srv.requests()[0].method, "HEAD");
+    assert!(
+        out.stdout.starts_with("HTTP/1.1 200 OK\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("x-version: 7"), "{}", out.stdout);
+    let refused = steady(&["post", &srv.url("/h"), "-I"]);
+    assert_eq!(refused.code, 64, "{}", refused.stderr);
+    assert_eq!(srv.total_hits(), 1);
+}
+
+#[test]
+fn silent_prints_nothing_and_show_error_brings_the_error_back() {
+    let srv = ScriptServer::builder()
+        .route(
+            "/gone",
+            [Reply::json(404, r#"{"message": "no such thing"}"#)],
+        )
+        .start();
+    let out = steady(&["get", &srv.url("/gone"), "-s"]);
+    assert_eq!(out.code, 4);
+    assert_eq!(out.stderr, "", "the exit code tells");
+    let out = steady(&["get", &srv.url("/gone"), "-sS"]);
+    assert_eq!(out.code, 4);
+    assert!(out.stderr.contains("no such thing"), "{}", out.stderr);
+}
+
+#[test]
+fn location_and_compressed_are_accepted_as_steady_does_both() {
+    let srv = ScriptServer::builder()
+        .route("/old", [Reply::redirect(302, "/new")])
+        .route("/new", [Reply::json(200, r#"{"here": true}"#)])
+        .start();
+    let out = steady(&["get", &srv.url("/old"), "-L", "--compressed"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("here"));
+    assert!(srv.requests()[1]
+        .header("accept-encoding")
+        .is_some_and(|v| v.contains("gzip")));
+}
+
+#[test]
+fn cookies_from_a_string_and_a_jar_curl_can_read() {
+    let srv = ScriptServer::builder()
+        .route(
+            "/login",
+            [Reply::json(200, "{}").header("Set-Cookie", "sid=s3ss10n; Path=/")],
+        )
+        .fallback(Reply::json(200, "{}"))
+        .start();
+    let out = steady(&["get", &srv.url("/a"), "-b", "theme=dark; lang=en"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        srv.requests()[0].header("cookie"),
+        Some("theme=dark; lang=en")
+    );
+    let dir = temp_dir("jar");
+    let jar = dir.join("cookies.txt");
+    let jar_s = jar.to_str().unwrap();
+    let out = steady(&["post", &srv.url("/login"), "-c", jar_s]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = std::fs::read_to_string(&jar).unwrap();
+    assert!(text.starts_with("# Netscape HTTP Cookie File"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("127.0.0.1\tFALSE\t/\tFALSE\t") && l.ends_with("\tsid\ts3ss10n")),
+        "{text}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&jar).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    // Read back with -b FILE, as curl would.
+    let out = steady(&["get", &srv.url("/me"), "-b", jar_s]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        srv.requests().pop().unwrap().header("cookie"),
+        Some("sid=s3ss10n")
+    );
+    // -v shows the cookie as ****.
+    let out = steady(&["get", &srv.url("/me"), "-b", jar_s, "-v"]);
+    assert!(out.stderr.contains("> cookie: ****"), "{}", out.stderr);
+    assert!(!out.stderr.contains("s3ss10n"), "{}", out.stderr);
+}
+
+#[test]
+fn remote_name_saves_to_the_file_the_url_names() {
+    let srv = ScriptServer::builder()
+        .route("/files/report.csv", [Reply::text("a,b\n1,2\n")])
+        .start();
+    let dir = temp_dir("remote-name");
+    let out = support::run(command().current_dir(&dir).args([
+        "get",
+        &srv.url("/files/report.csv"),
+        "-O",
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("report.csv")).unwrap(),
+        "a,b\n1,2\n"
+    );
+    let out = steady(&["get", &srv.url("/"), "-O"]);
+    assert_eq!(out.code, 64, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("give one with -o FILE"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn write_out_prints_curls_variables_after_the_body() {
+    let srv = ScriptServer::builder()
+        .route(
+            "/flaky",
+            [Reply::status(503), Reply::json(200, r#"{"n": 1}"#)],
+        )
+        .route("/gone", [Reply::json(404, r#"{"message": "no"}"#)])
+        .start();
+    let out = steady(&[
+        "get",
+        &srv.url("/flaky"),
+        "--backoff",
+        "1ms",
+        "-w",
+        "\\n%{http_code} %{num_retries} %{size_download} %{content_type} %{url_effective} %{method} %{exitcode}\\n",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        format!(
+            "{{\"n\": 1}}\n200 1 8 application/json {} GET 0\n",
+            srv.url("/flaky")
+        )
+    );
+    let out = steady(&["get", &srv.url("/gone"), "-s", "-w", "%{json}"]);
+    assert_eq!(out.code, 4);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(json["http_code"], 404);
+    assert_eq!(json["exitcode"], 4);
+    assert_eq!(json["num_retries"], 0);
+    assert!(json["time_total"].as_f64().is_some());
+    // An unknown variable is refused before anything is sent.
+    let out = steady(&["get", &srv.url("/flaky"), "-w", "%{speed_upload}"]);
+    assert_eq!(out.code, 64, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("unknown variable %{speed_upload}"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(srv.hits("/flaky"), 2);
+}
+
+#[test]
+fn request_takes_the_method_with_x() {
+    let srv = echo();
+    let out = steady(&["request", "-X", "PURGE", &srv.url("/cache/7")]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = steady(&["request", &srv.url("/cache/8"), "-XPATCH", "-d", "a=1"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let seen = srv.requests();
+    assert_eq!(seen[0].method, "PURGE");
+    assert_eq!(seen[1].method, "PATCH");
+    assert_eq!(&seen[1].body[..], b"a=1");
+}
+
+#[test]
+fn user_agent_and_referer() {
+    let srv = echo();
+    let out = steady(&[
+        "get",
+        &srv.url("/x"),
+        "-A",
+        "nightly-job/2",
+        "-e",
+        "https://example.org/",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let seen = &srv.requests()[0];
+    assert_eq!(seen.header("user-agent"), Some("nightly-job/2"));
+    assert_eq!(seen.header("referer"), Some("https://example.org/"));
+}
+
+#[test]
+fn other_curl_flags_name_steadys_equivalent_and_send_nothing() {
+    let srv = echo();
+    let url = srv.url("/x");
+    for (flags, instead) in [
+        (&["--retry", "2"][..], "--retries N"),
+        (&["--retry-max-time", "30"][..], "--timeout DURATION"),
+        (&["--fail"][..], "exit code"),
+        (&["-G"][..], "name==value"),
+        (&["-XPOST"][..], "steady post URL"),
+        (&["--max-redirs", "3"][..], "--max-redirects N"),
+        (&["-F", "a=1"][..], "-f/--form"),
+    ] {
+        let mut args = vec!["get", url.as_str()];
+        args.extend_from_slice(flags);
+        let out = steady(&args);
+        assert_eq!(out.code, 64, "{flags:?}: {}", out.stderr);
+        assert!(out.stderr.contains(instead), "{flags:?}: {}", out.stderr);
+        assert!(
+            out.stderr.starts_with("steady: curl's "),
+            "{flags:?}: {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("use '--"), "{flags:?}: {}", out.stderr);
+    }
+    assert_eq!(srv.total_hits(), 0);
+}
