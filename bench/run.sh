@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Every benchmark in one run, on loopback: installs what it needs on a fresh Debian
-# machine (nginx, curl, hyperfine, python3 requests; oha and xh with cargo install),
+# machine (nginx, curl, hyperfine, python3 requests, redis-server, PostgreSQL; oha and
+# xh with cargo install),
 # runs each script, prints one table and writes bench/results/summary.json.
 #
-#   bash bench/run.sh                 (about 15 minutes on 2 cores, most of it building)
+#   bash bench/run.sh                 (about 20 minutes on 2 cores, most of it building)
 #   QUICK=1 bash bench/run.sh         (smaller sizes: a check that everything runs)
 #
 # The figures are ratios against peers measured in the same run; BENCHMARKS.md keeps
@@ -52,10 +53,14 @@ echo "== 5. memory"
 bash bench/memory.sh "${MEMORY[@]}"
 echo "== 6. riding out trouble (flaky items, a server with room for 8, adaptive cost)"
 bash bench/adaptive.sh
+echo "== 7. a fleet sharing guards through Redis"
+bash bench/fleet.sh
+echo "== 8. one batch shared by workers through PostgreSQL"
+if [ -n "${QUICK:-}" ]; then N=2000 bash bench/shared.sh; else bash bench/shared.sh; fi
 
 python3 - <<'PY'
 import json, platform, os, subprocess
-r = {k: json.load(open(f"bench/results/{k}.json")) for k in ("overhead", "batch", "goodput", "coldstart", "memory", "adaptive")}
+r = {k: json.load(open(f"bench/results/{k}.json")) for k in ("overhead", "batch", "goodput", "coldstart", "memory", "adaptive", "fleet", "shared")}
 cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
 summary = {"machine": {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release()}, **r}
 json.dump(summary, open("bench/results/summary.json", "w"), indent=2)
@@ -82,6 +87,12 @@ rows = [
   ("cold start: steady/curl", f'{c.get("steady_vs_curl")}x', "<= 1.5x"),
   (f'memory: {r["memory"]["batch_lines"]:,}-line batch peak', f'{m["steady_batch_1m"]["peak_rss_mib"]} MiB', "< 100 MiB"),
   (f'memory: {r["memory"]["download_mib"]} MiB download peak', f'{m["steady_download"]["peak_rss_mib"]} MiB', "< 20 MiB"),
+  ("fleet: 4 processes at a shared 50/s", f'{r["fleet"]["shared_rate_per_s"]}/s', "<= 50/s"),
+  ("fleet: a dead API, requests (4 x 30 runs)", f'{r["fleet"]["dead_api_requests_fleet_4x30"]}', "= one process's"),
+  ("fleet: Redis added per call", f'{r["fleet"]["redis_added_us_per_call"]} us', "stated"),
+  ("shared batch: 1 PostgreSQL worker", f'{r["shared"]["postgres_items_per_s"]["1"]} items/s', "stated"),
+  ("shared batch: kill -9, claimed twice", f'{r["shared"]["kill9"]["claimed_twice"]}', "<= 16"),
+  ("shared batch: kill -9, recorded", f'{r["shared"]["kill9"]["recorded"]} of {r["shared"]["items"]}', "all, once"),
 ]
 print("\n%-40s %16s %10s" % ("claim", "measured", "target"))
 for row in rows:

@@ -22,6 +22,133 @@ Exit codes:
   130 interrupted (Ctrl-C); a download's temporary file is removed
   (steady batch: 9 the run finished with failed items, 74 results could not be saved)";
 
+/// The exit codes in one line, at the end of `-h`.
+pub const EXIT_SHORT: &str = "\
+Exit codes: 0 ok, 1 transport, 2 timeout, 3 redirect, 4 4xx, 5 5xx, 7 semantic, 8 guard, 64 usage.
+--help shows every flag (guards, fallbacks, TLS, proxies, checks) and what each code means.";
+
+/// The flags `steady get -h` shows, each in one line (`--help` shows them all, with
+/// their whole text): the ones a call needs most, so that `-h` fits a screen.
+const SHORT_HELP: &[(&str, &str)] = &[
+    (
+        "url",
+        "The URL (`http://` is assumed; `:8080/x` is http://localhost:8080/x)",
+    ),
+    (
+        "items",
+        "Name:Value header, name==value query, name=value / name:=json JSON field, @file body",
+    ),
+    (
+        "form",
+        "Send the fields as a form (HTTPie's -f; curl's --fail is the default here)",
+    ),
+    (
+        "headers",
+        "A header, as curl: 'Name: value'; 'Name:' removes one",
+    ),
+    (
+        "data",
+        "A body, as curl: DATA, @FILE or @- (not with get: use post)",
+    ),
+    ("json", "A JSON body, as curl --json"),
+    ("head", "Ask for the head only (HEAD), as curl -I"),
+    (
+        "save",
+        "Save the body to FILE (streamed; FILE untouched on failure)",
+    ),
+    (
+        "include",
+        "Print the status line and headers before the body",
+    ),
+    ("status", "Print only the status code"),
+    (
+        "format",
+        "json: one outcome object (attempts, error, body), success or failure",
+    ),
+    (
+        "verbose",
+        "Every attempt, decision and head on stderr (-vv: redirects too)",
+    ),
+    (
+        "silent",
+        "Nothing on stderr: the exit code tells (-sS: errors still shown)",
+    ),
+    (
+        "write_out",
+        "Print curl's -w variables after the body: '%{http_code}\\n'",
+    ),
+    (
+        "timeout",
+        "ONE deadline for the whole call: attempts, waits, body",
+    ),
+    (
+        "retries",
+        "Retries after the first attempt, only for what can succeed",
+    ),
+    ("user_auth", "Basic auth; USER alone asks for the password"),
+    (
+        "bearer_env",
+        "Authorization: Bearer, the token from environment variable VAR",
+    ),
+    (
+        "idempotency_key",
+        "Idempotency-Key (auto or KEY): makes a POST safe to retry",
+    ),
+    (
+        "expect",
+        "A JSONPath check on the body: '$.items count > 0' (exit 7 if not)",
+    ),
+    (
+        "insecure",
+        "Do not verify the certificate (warns; credentials refused)",
+    ),
+];
+
+/// The command line as clap sees it, with `-h` kept to one screen for the calling
+/// commands: the flags of [`SHORT_HELP`] in one line each; `--help` has every flag
+/// with its whole text.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let calls = [
+        "get", "head", "post", "put", "patch", "delete", "options", "request",
+    ];
+    let mut cmd = Cli::command();
+    // Changed subcommands move to the end: keep the order they are declared in.
+    let order: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    for (i, name) in order.iter().enumerate() {
+        cmd = cmd.mut_subcommand(name, |sub| sub.display_order(i));
+    }
+    for name in calls {
+        cmd = cmd.mut_subcommand(name, |sub| {
+            let ids: Vec<String> = sub
+                .get_arguments()
+                .map(|a| a.get_id().to_string())
+                .filter(|id| id != "help")
+                .collect();
+            let mut sub = sub;
+            for id in ids {
+                sub = sub.mut_arg(id.as_str(), |arg| {
+                    match SHORT_HELP.iter().find(|(short, _)| *short == id) {
+                        None => arg.hide_short_help(true),
+                        Some((_, short)) => {
+                            let long = arg.get_long_help().or(arg.get_help()).cloned();
+                            match long {
+                                Some(long) => arg.long_help(long).help(*short),
+                                None => arg.help(*short),
+                            }
+                        }
+                    }
+                });
+            }
+            sub
+        });
+    }
+    cmd
+}
+
 /// steady: call HTTP APIs without crashing, hanging or hammering.
 ///
 /// Every call has a connect timeout, a read timeout and one total deadline; failures are
@@ -37,28 +164,28 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// GET a URL and print the body.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = EXIT_SHORT, after_long_help = EXIT_CODES)]
     Get(CallArgs),
     /// HEAD: fetch and print the status line and headers only.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = EXIT_SHORT, after_long_help = EXIT_CODES)]
     Head(CallArgs),
     /// POST a body (retried only with --idempotency-key or when nothing was sent).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = EXIT_SHORT, after_long_help = EXIT_CODES)]
     Post(CallArgs),
     /// PUT a body.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = EXIT_SHORT, after_long_help = EXIT_CODES)]
     Put(CallArgs),
     /// PATCH a body (retried only with --idempotency-key or when nothing was sent).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = EXIT_SHORT, after_long_help = EXIT_CODES)]
     Patch(CallArgs),
     /// DELETE a resource.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = EXIT_SHORT, after_long_help = EXIT_CODES)]
     Delete(CallArgs),
     /// OPTIONS: ask what a resource allows.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = EXIT_SHORT, after_long_help = EXIT_CODES)]
     Options(CallArgs),
-    /// Any other method: steady request METHOD URL [ITEMS]...
-    #[command(after_help = EXIT_CODES)]
+    /// Any other method: steady request METHOD URL [ITEMS]... (or -X METHOD, as curl)
+    #[command(after_help = EXIT_SHORT, after_long_help = EXIT_CODES)]
     Request(RequestArgs),
     /// Serve a fault-injecting HTTP API (or proxy one) to test any client against.
     #[command(after_help = CHAOS_HELP)]

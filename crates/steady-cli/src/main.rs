@@ -9,12 +9,13 @@ mod curl;
 mod demo;
 mod exit;
 mod items;
+mod manual;
 mod output;
 mod sync;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 
 use crate::cli::{CallArgs, Cli, Job};
 use crate::config::FallbackFlag;
@@ -30,7 +31,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     // `steady request -X METHOD URL`, as curl writes it.
     let argv = curl::method_first(std::env::args().collect());
-    let parsed = Cli::command()
+    let parsed = cli::command()
         .try_get_matches_from(argv)
         .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
     let (cli, matches) = match parsed {
@@ -129,13 +130,13 @@ fn run(cli: Cli, fallback_order: &[FallbackFlag]) -> anyhow::Result<ExitCode> {
         Job::Completions(shell) => {
             // Into memory first: clap_complete panics on a write error (a closed pipe).
             let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "steady", &mut script);
+            clap_complete::generate(shell, &mut cli::command(), "steady", &mut script);
             std::io::Write::write_all(&mut std::io::stdout().lock(), &script)?;
             Ok(exit::exit(exit::SUCCESS))
         }
         Job::Man => {
-            let mut out = std::io::stdout().lock();
-            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            let page = manual::render(cli::command())?;
+            std::io::Write::write_all(&mut std::io::stdout().lock(), &page)?;
             Ok(exit::exit(exit::SUCCESS))
         }
     }

@@ -387,3 +387,62 @@ fn other_curl_flags_name_steadys_equivalent_and_send_nothing() {
     }
     assert_eq!(srv.total_hits(), 0);
 }
+
+#[test]
+fn short_help_fits_a_screen_and_the_manual_has_every_subcommand() {
+    for sub in ["get", "post", "request"] {
+        let short = steady(&[sub, "-h"]);
+        assert_eq!(short.code, 0);
+        let lines = short.stdout.lines().count();
+        assert!(
+            lines <= 55,
+            "steady {sub} -h is {lines} lines:\n{}",
+            short.stdout
+        );
+        for flag in [
+            "-H, --header",
+            "-d, --data",
+            "-o, --output",
+            "--retries",
+            "-m, --timeout",
+        ] {
+            assert!(short.stdout.contains(flag), "{sub} -h lacks {flag}");
+        }
+        assert!(
+            !short.stdout.contains("--breaker-ratio"),
+            "{sub}: a guard flag in -h"
+        );
+        let long = steady(&[sub, "--help"]);
+        assert!(
+            long.stdout.contains("--breaker-ratio"),
+            "{sub} --help has every flag"
+        );
+        assert!(
+            long.stdout.contains("Exit codes:\n"),
+            "{sub} --help has the table"
+        );
+    }
+    let man = steady(&["man"]);
+    assert_eq!(man.code, 0);
+    for section in [
+        ".SH \"STEADY GET\"",
+        ".SH \"STEADY BATCH\"",
+        ".SH \"STEADY SYNC\"",
+        ".SH \"STEADY CHAOS\"",
+        ".SH \"STEADY RESULTS\"",
+    ] {
+        assert!(man.stdout.contains(section), "the manual lacks {section}");
+    }
+    for flag in [
+        "write\\-out",
+        "breaker\\-ratio",
+        "skip\\-invalid",
+        "delete\\-missing",
+    ] {
+        assert!(man.stdout.contains(flag), "the manual lacks --{flag}");
+    }
+    assert!(
+        !man.stdout.contains("steady\\-get(1)"),
+        "no page nothing installs"
+    );
+}
