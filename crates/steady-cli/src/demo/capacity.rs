@@ -120,5 +120,6 @@ pub async fn run(n: usize, conc: usize) -> anyhow::Result<ExitCode> {
         );
     }
     println!("`steady batch` adapts the same way by default (--fixed-concurrency turns it off).");
+    println!("(Timings and counts vary by run and machine.)");
     Ok(exit::exit(exit::SUCCESS))
 }

@@ -378,7 +378,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         handling.gave_up,
     );
     println!(
-        "\nEvery wait stayed within the 60s deadline; no call was retried past a 4xx. Try it on your own API:\n  steady chaos --upstream https://your.api --fault status=503,rate=0.2   then point your client at it."
+        "\nEvery wait stayed within the 60s deadline; no call was retried past a 4xx. (The faults are drawn from --seed; timings and counts vary a little by run and machine.)\nTry it on your own API:\n  steady chaos --upstream https://your.api --fault status=503,rate=0.2   then point your client at it."
     );
     Ok(exit::exit(exit::SUCCESS))
 }
