@@ -6,7 +6,7 @@
 use std::fmt;
 use std::process::ExitCode;
 
-use steady::Layer;
+use steady::{ErrorKind, Layer};
 
 pub const SUCCESS: u8 = 0;
 pub const TRANSPORT: u8 = 1;
@@ -46,15 +46,15 @@ impl std::error::Error for UsageError {}
 /// The exit code of a failed call.
 pub fn code(err: &steady::Error) -> u8 {
     match err.layer() {
-        Layer::Usage if err.kind() == "save" => CANT_CREATE,
+        Layer::Usage if err.kind() == ErrorKind::Save => CANT_CREATE,
         Layer::Usage => USAGE,
         Layer::Transport if err.is_timeout() => TIMEOUT,
         Layer::Transport => TRANSPORT,
         Layer::Semantic => SEMANTIC,
         Layer::Guard => GUARD,
         Layer::Http => match err.kind() {
-            "too_many_redirects" => TOO_MANY_REDIRECTS,
-            "redirect_not_followed" | "redirect_refused" => REDIRECT_NOT_FOLLOWED,
+            ErrorKind::TooManyRedirects => TOO_MANY_REDIRECTS,
+            ErrorKind::RedirectNotFollowed | ErrorKind::RedirectRefused => REDIRECT_NOT_FOLLOWED,
             _ => match err.status() {
                 Some(s) if s.is_client_error() => CLIENT_ERROR,
                 _ => SERVER_ERROR,

@@ -265,7 +265,8 @@ async fn with_fallbacks(
 /// Prints a failed call (its response, for --status and --include) and its explanation.
 fn failed(err: &steady::Error, method: &str, args: &CallArgs) -> anyhow::Result<ExitCode> {
     // `steady get URL | head`: the reader has what it wanted.
-    if err.kind() == "save" && err.what().ends_with(steady::download::BROKEN_PIPE) {
+    if err.kind() == steady::ErrorKind::Save && err.what().ends_with(steady::download::BROKEN_PIPE)
+    {
         return Ok(exit::exit(exit::SUCCESS));
     }
     if !output::wants_json(&args.output) {

@@ -766,7 +766,7 @@ fn final_error(
                 (Some(RedirectProblem::Refused(why)), _) => Kind::RedirectRefused(why.clone()),
                 (None, Some(problem)) => Kind::Semantic(problem.kind, problem.message),
                 (None, None) if ex.status.is_success() => Kind::Semantic(
-                    "semantic",
+                    crate::ErrorKind::Semantic,
                     match verdict {
                         Verdict::Retryable => "the response was still not the one expected".into(),
                         _ => "the classifier rejected the response".into(),
@@ -774,8 +774,7 @@ fn final_error(
                 ),
                 (None, None) => Kind::Status,
             };
-            let quiet =
-                matches!(&kind, Kind::Semantic(k, _) if *k != "error_in_body" && *k != "semantic");
+            let quiet = matches!(&kind, Kind::Semantic(k, _) if !matches!(k, crate::ErrorKind::ErrorInBody | crate::ErrorKind::Semantic));
             let err = Error::new(kind).with_response(ex.version, ex.status, ex.headers, ex.body);
             if quiet {
                 err.without_server_message()

@@ -101,7 +101,7 @@ pub use budget::RetryBudget;
 pub use bulkhead::Bulkhead;
 pub use classify::{Fault, Verdict};
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_BODY};
-pub use error::{Error, Layer};
+pub use error::{Error, ErrorKind, Layer};
 pub use fallback::{Fallback, Outcome, Source};
 pub use guard::{GuardEvent, GuardKind};
 pub use hedge::Hedge;

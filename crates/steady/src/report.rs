@@ -242,7 +242,7 @@ impl<'a> Record<'a> {
                 stale_age_s: None,
                 fallback_url: None,
                 error: Some(ErrorRecord {
-                    kind: err.kind(),
+                    kind: err.kind().name(),
                     message: err.what(),
                     server_message: err.server_message(),
                     hint: err.hint(),
@@ -279,7 +279,7 @@ impl<'a> Record<'a> {
             record.degraded_by = Some(DegradedRecord {
                 layer: err.layer().name(),
                 status: err.status().map(|s| s.as_u16()),
-                kind: err.kind(),
+                kind: err.kind().name(),
                 message: err.what(),
                 server_message: err.server_message(),
                 attempts: err.attempts(),

@@ -106,7 +106,7 @@ impl Response {
             };
             let e = e.into_inner();
             Error::new(Kind::Semantic(
-                "type_mismatch",
+                crate::ErrorKind::TypeMismatch,
                 format!("the body does not fit the expected type{at}: {e}"),
             ))
             .with_scrubber(self.scrubber.clone())

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use steady::classify::Fault;
+use steady::ErrorKind;
 use steady::{Client, Error, Layer, Response};
 use steady_chaos::{Reply, ScriptServer};
 use support::{client, fast};
@@ -161,7 +162,7 @@ async fn an_error_in_a_200_json_body_is_caught_and_not_saved() {
         .await
         .unwrap_err();
     assert_eq!(err.layer(), Layer::Semantic);
-    assert_eq!(err.kind(), "error_in_body");
+    assert_eq!(err.kind(), ErrorKind::ErrorInBody);
     assert!(!dest.exists());
 
     // Expectations run on the saved body, read back.
@@ -173,7 +174,7 @@ async fn an_error_in_a_200_json_body_is_caught_and_not_saved() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), "expectation_failed");
+    assert_eq!(err.kind(), ErrorKind::ExpectationFailed);
     assert!(!items.exists());
     c.get(&server.url("/items"))
         .save_to(&items)
@@ -249,7 +250,7 @@ async fn a_folder_that_cannot_hold_the_file_fails_before_anything_is_sent() {
     let c = client();
     let missing = dir.path().join("no/such/folder/out.bin");
     let err = download(&c, &server.url("/a"), &missing).await.unwrap_err();
-    assert_eq!(err.kind(), "save");
+    assert_eq!(err.kind(), ErrorKind::Save);
     assert_eq!(err.layer(), Layer::Usage);
     assert!(
         err.what().contains("the folder does not exist"),

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use steady::ErrorKind;
 use steady::{AdaptiveConcurrency, Client, GuardKind, Jitter, Layer, Retry};
 use steady_chaos::{ChaosConfig, ChaosServer, Reply, ScriptServer};
 
@@ -151,7 +152,7 @@ async fn a_call_waits_for_a_place_within_its_deadline_and_a_timed_out_one_gives_
         .unwrap_err();
     assert_eq!(
         (err.layer(), err.kind()),
-        (Layer::Guard, "concurrency_limit")
+        (Layer::Guard, ErrorKind::ConcurrencyLimit)
     );
     assert_eq!(err.guard_log()[0].guard(), GuardKind::Concurrency);
     assert!(

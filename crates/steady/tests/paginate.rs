@@ -7,6 +7,7 @@ mod support;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use steady::paginate::{Paginate, Stop};
+use steady::ErrorKind;
 use steady_chaos::{Recorded, Reply, ScriptServer};
 use support::client;
 
@@ -91,7 +92,7 @@ async fn a_next_page_already_fetched_is_a_loop_error_not_a_silent_stop() {
     let mut pager = Paginate::new(&client(), &server.url("/users"), "$.data", "$.next").unwrap();
     assert_eq!(pager.next_page().await.unwrap().unwrap().number, 1);
     let err = pager.next_page().await.unwrap_err();
-    assert_eq!(err.kind(), "pagination_loop");
+    assert_eq!(err.kind(), ErrorKind::PaginationLoop);
     assert!(
         err.what().contains("page 2 (http://127.0.0.1:")
             && err.what().contains("already fetched as page 2"),

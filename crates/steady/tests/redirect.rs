@@ -4,6 +4,7 @@ mod support;
 
 use std::sync::{Arc, Mutex};
 
+use steady::ErrorKind;
 use steady::{Layer, Redirects, Secret};
 use steady_chaos::{Recorded, Reply, ScriptServer};
 use support::{client, fast};
@@ -119,7 +120,7 @@ async fn the_eleventh_redirect_fails_as_too_many() {
         .route("/loop", [Reply::redirect(302, "/loop")])
         .start();
     let err = client().get(&server.url("/loop")).send().await.unwrap_err();
-    assert_eq!(err.kind(), "too_many_redirects");
+    assert_eq!(err.kind(), ErrorKind::TooManyRedirects);
     assert_eq!(err.layer(), Layer::Http);
     assert_eq!(
         server.hits("/loop"),
@@ -145,7 +146,7 @@ async fn max_redirects_is_configurable() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), "too_many_redirects");
+    assert_eq!(err.kind(), ErrorKind::TooManyRedirects);
     let (builder, _) = fast();
     let resp = builder
         .redirects(Redirects::follow(2))
@@ -172,7 +173,7 @@ async fn with_redirects_off_a_3xx_is_reported_not_followed() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), "redirect_not_followed");
+    assert_eq!(err.kind(), ErrorKind::RedirectNotFollowed);
     assert_eq!(err.status().unwrap(), 301);
     assert_eq!(server.total_hits(), 1);
     assert!(err.hint().contains("/new"), "{}", err.hint());
@@ -189,7 +190,7 @@ async fn redirects_to_other_schemes_are_refused() {
             .route("/x", [Reply::redirect(302, location)])
             .start();
         let err = client().get(&server.url("/x")).send().await.unwrap_err();
-        assert_eq!(err.kind(), "redirect_refused", "{location}");
+        assert_eq!(err.kind(), ErrorKind::RedirectRefused, "{location}");
         assert!(
             err.what().contains("only http and https are followed"),
             "{}",
@@ -242,7 +243,7 @@ async fn a_redirect_loop_ends_as_too_many_redirects() {
         .route("/b", [Reply::redirect(302, "/a")])
         .start();
     let err = client().get(&server.url("/a")).send().await.unwrap_err();
-    assert_eq!(err.kind(), "too_many_redirects");
+    assert_eq!(err.kind(), ErrorKind::TooManyRedirects);
     assert_eq!(
         server.total_hits(),
         11,
@@ -268,7 +269,7 @@ async fn https_to_http_is_refused_with_credentials_and_followed_without() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), "redirect_refused");
+    assert_eq!(err.kind(), ErrorKind::RedirectRefused);
     assert!(err.what().contains("https"), "{}", err.what());
     assert_eq!(plain.total_hits(), 0, "nothing went out in clear text");
 

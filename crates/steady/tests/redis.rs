@@ -7,6 +7,7 @@ mod support;
 use std::time::Duration;
 
 use steady::breaker::Phase;
+use steady::ErrorKind;
 use steady::{Breaker, Client, GuardKind, Retry};
 use steady_chaos::{Reply, ScriptServer};
 use support::redis::Redis;
@@ -37,7 +38,7 @@ async fn a_circuit_one_client_opened_is_open_for_the_fleet() {
         Phase::Open
     );
     let err = b.get(&server.url("/x")).send().await.unwrap_err();
-    assert_eq!(err.kind(), "circuit_open");
+    assert_eq!(err.kind(), ErrorKind::CircuitOpen);
     assert_eq!(server.hits("/x"), 5, "the other client sent nothing");
     // Both clients' failures count in one window.
     let other = ScriptServer::builder()
@@ -148,7 +149,7 @@ async fn redis_away_means_local_guards_and_the_call_goes_on() {
         client.get(&server.url("/x")).send().await.unwrap_err();
     }
     let err = client.get(&server.url("/x")).send().await.unwrap_err();
-    assert_eq!(err.kind(), "circuit_open");
+    assert_eq!(err.kind(), ErrorKind::CircuitOpen);
     assert_eq!(server.hits("/x"), 5);
 }
 
@@ -202,7 +203,11 @@ async fn rediss_shares_the_circuit_over_tls_trusting_the_given_ca() {
         a.get(&server.url("/x")).send().await.unwrap_err();
     }
     let err = b.get(&server.url("/x")).send().await.unwrap_err();
-    assert_eq!(err.kind(), "circuit_open", "the circuit came over TLS");
+    assert_eq!(
+        err.kind(),
+        ErrorKind::CircuitOpen,
+        "the circuit came over TLS"
+    );
     assert_eq!(server.hits("/x"), 5, "the other client sent nothing");
 
     // Without the CA (the system's store does not know it) Redis cannot be used: this

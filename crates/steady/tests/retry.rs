@@ -5,6 +5,7 @@ mod support;
 use std::time::{Duration, SystemTime};
 
 use steady::classify::{AttemptView, Classify, DefaultClassifier, Verdict};
+use steady::ErrorKind;
 use steady::{Decision, Method, Retry, StopReason, WaitReason};
 use steady_chaos::{Reply, ScriptServer};
 use support::{client, fast};
@@ -113,7 +114,10 @@ async fn post_is_not_retried_after_a_reset_but_is_after_a_refused_connection() {
         .unwrap_err();
     assert_eq!(server.hits("/order"), 1);
     assert_eq!(err.stop_reason(), Some(StopReason::UnsafeMethod));
-    assert_eq!(err.kind(), "connection_reset");
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Transport(steady::classify::Fault::Reset)
+    );
 
     // Nothing listens on the port of a dropped server: refused proves nothing was sent.
     let port = ScriptServer::builder().start().addr().port();
@@ -123,7 +127,10 @@ async fn post_is_not_retried_after_a_reset_but_is_after_a_refused_connection() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), "connection_refused");
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Transport(steady::classify::Fault::Refused)
+    );
     assert_eq!(err.attempts(), 4);
     assert_eq!(
         err.stop_reason(),

@@ -5,6 +5,7 @@ mod support;
 
 use std::time::Duration;
 
+use steady::ErrorKind;
 use steady::{Layer, Retry};
 use steady_chaos::{Reply, ScriptServer};
 use support::{client, fast};
@@ -21,7 +22,7 @@ async fn an_error_in_a_200_is_a_semantic_failure_with_the_message() {
     let err = client().get(&server.url("/x")).send().await.unwrap_err();
     assert_eq!(
         (err.layer(), err.kind()),
-        (Layer::Semantic, "error_in_body")
+        (Layer::Semantic, ErrorKind::ErrorInBody)
     );
     assert_eq!(err.server_message(), Some("quota exceeded"));
     assert_eq!(err.status().unwrap(), 200);
@@ -79,7 +80,7 @@ async fn expectations_over_a_large_nested_body() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), "expectation_failed");
+    assert_eq!(err.kind(), ErrorKind::ExpectationFailed);
     let what = err.what();
     assert!(
         what.contains(
@@ -139,7 +140,7 @@ async fn expected_statuses_and_types() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), "unexpected_status");
+    assert_eq!(err.kind(), ErrorKind::UnexpectedStatus);
     assert!(
         err.what()
             .contains("the status 201 is not one of the expected 200"),
@@ -152,7 +153,7 @@ async fn expected_statuses_and_types() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), "unexpected_type");
+    assert_eq!(err.kind(), ErrorKind::UnexpectedType);
     assert!(
         err.what()
             .contains("the content type is text/html, not json"),
@@ -186,7 +187,7 @@ async fn a_validator_marks_a_response_bad() {
         .unwrap_err();
     assert_eq!(
         (err.kind(), err.what().contains("the export is empty")),
-        ("validator", true)
+        (ErrorKind::Validator, true)
     );
 }
 
@@ -246,7 +247,10 @@ async fn polling_that_never_succeeds_ends_with_the_deadline_as_a_semantic_failur
         .send()
         .await
         .unwrap_err();
-    assert_eq!((err.layer(), err.kind()), (Layer::Semantic, "until"));
+    assert_eq!(
+        (err.layer(), err.kind()),
+        (Layer::Semantic, ErrorKind::Until)
+    );
     assert!(matches!(
         err.stop_reason(),
         Some(steady::StopReason::BackoffPastDeadline { .. })

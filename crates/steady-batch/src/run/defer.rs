@@ -23,8 +23,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use steady::breaker::Phase;
+use steady::classify::Fault;
 use steady::fallback::is_outage;
-use steady::{Client, Error, Layer, StopReason, Url};
+use steady::{Client, Error, ErrorKind, Layer, StopReason, Url};
 
 /// What follows a failed call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +95,7 @@ pub(crate) fn judge(
         // Nothing was sent: an open circuit or a pause is the host; a spent budget or a
         // full limit is only "not now".
         return match err.kind() {
-            "circuit_open" | "rate_limited" => Next::Defer { down: true },
+            ErrorKind::CircuitOpen | ErrorKind::RateLimited => Next::Defer { down: true },
             _ => Next::Defer { down: false },
         };
     }
@@ -108,7 +109,7 @@ pub(crate) fn judge(
         }
         _ => {}
     }
-    if err.layer() == Layer::Transport && matches!(err.kind(), "tls" | "protocol") {
+    if matches!(err.fault(), Some(Fault::Tls | Fault::Protocol)) {
         return Next::Final;
     }
     let circuit = client

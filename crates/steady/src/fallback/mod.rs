@@ -173,7 +173,7 @@ impl Outcome {
 /// body over the limit), timeouts, 5xx, 429, guard refusals.
 pub fn is_outage(err: &Error) -> bool {
     match err.layer() {
-        Layer::Transport => err.kind() != "body_too_large",
+        Layer::Transport => err.fault() != Some(crate::classify::Fault::BodyTooLarge),
         Layer::Guard => true,
         Layer::Http => err
             .status()

@@ -255,9 +255,9 @@ fn kind_of(value: &Value) -> &'static str {
 }
 
 fn semantic(message: String) -> Error {
-    Error::new(Kind::Semantic("pagination", message))
+    Error::new(Kind::Semantic(crate::ErrorKind::Pagination, message))
 }
 
 fn pagination_loop(message: String) -> Error {
-    Error::new(Kind::Semantic("pagination_loop", message))
+    Error::new(Kind::Semantic(crate::ErrorKind::PaginationLoop, message))
 }

@@ -48,6 +48,7 @@ use serde_json::Value;
 pub use expect::Expectation;
 
 use crate::classify::AttemptView;
+use crate::ErrorKind;
 
 /// Whether a `Content-Type` value names JSON (`application/json`, `*/*+json`).
 ///
@@ -153,14 +154,14 @@ impl fmt::Debug for Checks {
 /// Why a response failed its semantic checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Problem {
-    pub(crate) kind: &'static str,
+    pub(crate) kind: ErrorKind,
     pub(crate) message: String,
     /// An `until` expectation: poll again.
     pub(crate) retryable: bool,
 }
 
 impl Problem {
-    fn new(kind: &'static str, message: String) -> Self {
+    fn new(kind: ErrorKind, message: String) -> Self {
         Problem {
             kind,
             message,
@@ -170,8 +171,7 @@ impl Problem {
 
     /// A downloaded body too large to read back for the request's checks.
     pub(crate) fn unchecked(bytes: u64, max: u64) -> Self {
-        Problem::new(
-            "expectation_failed",
+        Problem::new(ErrorKind::ExpectationFailed,
             format!(
                 "the checks were not run: the saved body is {bytes} bytes, more than the {max}-byte body limit they may read (raise --max-body)"
             ),
@@ -259,7 +259,7 @@ impl Checks {
         if !self.expect_status.is_empty() && !self.expects(status) {
             let listed: Vec<String> = self.expect_status.iter().map(u16::to_string).collect();
             return Some(Problem::new(
-                "unexpected_status",
+                ErrorKind::UnexpectedStatus,
                 format!(
                     "the status {} is not one of the expected {}",
                     status.as_u16(),
@@ -282,7 +282,7 @@ impl Checks {
                 Ok(values) => lines = Some(values),
                 Err((line, err)) if !self.no_json_check => {
                     return Some(Problem::new(
-                        "invalid_json",
+                        ErrorKind::InvalidJson,
                         format!(
                             "Content-Type says JSON lines but line {line} does not parse ({err})"
                         ),
@@ -312,7 +312,7 @@ impl Checks {
                 _ if self.no_json_check => None,
                 _ => {
                     return Some(Problem::new(
-                        "invalid_json",
+                        ErrorKind::InvalidJson,
                         format!("{INVALID_JSON} ({err})"),
                     ))
                 }
@@ -333,19 +333,19 @@ impl Checks {
                     content_type
                 };
                 return Some(Problem::new(
-                    "unexpected_type",
+                    ErrorKind::UnexpectedType,
                     format!("the content type is {found}, not {expected}"),
                 ));
             }
         }
         if !self.allow_error_body && status.is_success() {
             if let Some(message) = parsed.as_ref().and_then(error_body::error_in_body) {
-                return Some(Problem::new("error_in_body", message));
+                return Some(Problem::new(ErrorKind::ErrorInBody, message));
             }
             for (n, value) in lines.iter().flatten().enumerate() {
                 if let Some(message) = error_body::error_in_body(value) {
                     return Some(Problem::new(
-                        "error_in_body",
+                        ErrorKind::ErrorInBody,
                         format!("line {}: {message}", n + 1),
                     ));
                 }
@@ -367,7 +367,7 @@ impl Checks {
             (None, false) => None,
             (None, true) => {
                 return Some(Problem::new(
-                    "expectation_failed",
+                    ErrorKind::ExpectationFailed,
                     format!(
                         "expectations need a JSON body, and this one is {}",
                         if body.is_empty() {
@@ -397,13 +397,13 @@ impl Checks {
     fn expectations_hold(&self, json: &Value) -> Option<Problem> {
         for e in &self.expectations {
             if let Err(message) = e.check(json) {
-                return Some(Problem::new("expectation_failed", message));
+                return Some(Problem::new(ErrorKind::ExpectationFailed, message));
             }
         }
         for e in &self.until {
             if let Err(message) = e.check(json) {
                 return Some(Problem {
-                    kind: "until",
+                    kind: ErrorKind::Until,
                     message: format!("not yet: {message}"),
                     retryable: true,
                 });
@@ -416,7 +416,7 @@ impl Checks {
     fn validated(&self, view: &AttemptView<'_>) -> Option<Problem> {
         for validate in &self.validators {
             if let Err(message) = validate(view) {
-                return Some(Problem::new("validator", message));
+                return Some(Problem::new(ErrorKind::Validator, message));
             }
         }
         None

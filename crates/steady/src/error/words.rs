@@ -1,358 +1,19 @@
-//! One error type for every way a call can fail, and the questions to ask it.
-//!
-//! A caller needs to know *which layer* failed before it can act: the network
-//! (transport), the server's verdict on the request (HTTP 4xx: fix the request; 5xx:
-//! their server failed), or the content (semantic: a 2xx whose body is not what was
-//! asked for). [`Error`] is opaque; its surface is questions: [`Error::layer`],
-//! [`Error::is_timeout`], [`Error::status`], [`Error::server_message`],
-//! [`Error::attempts`], [`Error::is_retryable`], and [`Error::explain`] for people.
+//! Every sentence an [`Error`] says: what happened, at which layer, what the server
+//! said and what to do next. In one place, so that the wording reads as one voice and
+//! changes without touching the logic.
 
 use std::error::Error as StdError;
-use std::fmt;
 use std::time::Duration;
 
-use bytes::Bytes;
-use reqwest::header::HeaderMap;
-use reqwest::{Method, StatusCode, Version};
+use reqwest::StatusCode;
 
-use crate::attempt::{status_words, Attempt, StopReason};
+use super::{Error, ErrorKind, Kind, Layer};
+use crate::attempt::{status_words, StopReason};
 use crate::classify::Fault;
 use crate::duration::human;
 use crate::guard::{GuardEvent, GuardKind};
-use crate::redact::Scrubber;
-
-pub(crate) type BoxError = Box<dyn StdError + Send + Sync>;
-
-/// Where a call failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Layer {
-    /// No complete response: DNS, refused, reset, TLS, timeout.
-    Transport,
-    /// A complete response whose status says the call failed (4xx, 5xx, a 3xx not
-    /// followed).
-    Http,
-    /// A 2xx whose body is not what was asked for.
-    Semantic,
-    /// Not sent because a guard (circuit breaker, budget) refused it.
-    Guard,
-    /// The request could not be built (bad URL, bad header, bad credential).
-    Usage,
-}
-
-impl Layer {
-    /// The stable lowercase name: `transport`, `http`, `semantic`, `guard`, `usage`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Layer::Transport => "transport",
-            Layer::Http => "http",
-            Layer::Semantic => "semantic",
-            Layer::Guard => "guard",
-            Layer::Usage => "usage",
-        }
-    }
-}
-
-impl fmt::Display for Layer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-#[derive(Debug, Clone)]
-pub(crate) enum Kind {
-    Usage(String),
-    /// A download that cannot be written (folder missing, disk full).
-    Save(String),
-    Fault(Fault),
-    Status,
-    RedirectNotFollowed,
-    TooManyRedirects(usize),
-    RedirectRefused(String),
-    Semantic(&'static str, String),
-    Guard(GuardKind, String),
-}
-
-/// Why a call failed. See the [module docs](self).
-pub struct Error {
-    inner: Box<Inner>,
-}
-
-struct Inner {
-    kind: Kind,
-    method: Option<Method>,
-    url: Option<String>,
-    /// Where a redirect took the call, when the answer came from elsewhere.
-    answered_at: Option<String>,
-    status: Option<StatusCode>,
-    version: Option<Version>,
-    headers: Option<HeaderMap>,
-    body: Option<Bytes>,
-    server_message: Option<String>,
-    attempts: Vec<Attempt>,
-    guard_log: Vec<GuardEvent>,
-    elapsed: Duration,
-    stop: Option<StopReason>,
-    retryable: bool,
-    source: Option<BoxError>,
-    scrubber: Scrubber,
-}
 
 impl Error {
-    pub(crate) fn new(kind: Kind) -> Self {
-        Error {
-            inner: Box::new(Inner {
-                kind,
-                method: None,
-                url: None,
-                answered_at: None,
-                status: None,
-                version: None,
-                headers: None,
-                body: None,
-                server_message: None,
-                attempts: Vec::new(),
-                guard_log: Vec::new(),
-                elapsed: Duration::ZERO,
-                stop: None,
-                retryable: false,
-                source: None,
-                scrubber: Scrubber::default(),
-            }),
-        }
-    }
-
-    pub(crate) fn usage(message: impl Into<String>) -> Self {
-        Error::new(Kind::Usage(message.into()))
-    }
-
-    pub(crate) fn with_request(mut self, method: &Method, url: String) -> Self {
-        self.inner.method = Some(method.clone());
-        self.inner.url = Some(url);
-        self
-    }
-
-    /// The URL that answered, after redirects (already redacted).
-    pub(crate) fn answered_at(mut self, url: String) -> Self {
-        self.inner.answered_at = Some(url);
-        self
-    }
-
-    pub(crate) fn with_response(
-        mut self,
-        version: Version,
-        status: StatusCode,
-        headers: HeaderMap,
-        body: Bytes,
-    ) -> Self {
-        let message = crate::explain::from_headers(&body, &headers);
-        self.inner.server_message = message.map(|m| self.inner.scrubber.scrub(&m));
-        self.inner.status = Some(status);
-        self.inner.version = Some(version);
-        self.inner.headers = Some(headers);
-        self.inner.body = Some(body);
-        self
-    }
-
-    /// Drops the server message: for semantic failures whose own message already shows
-    /// what was found.
-    pub(crate) fn without_server_message(mut self) -> Self {
-        self.inner.server_message = None;
-        self
-    }
-
-    pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
-        self.inner.source = Some(source.into());
-        self
-    }
-
-    pub(crate) fn with_scrubber(mut self, scrubber: Scrubber) -> Self {
-        if let Some(message) = self.inner.server_message.take() {
-            self.inner.server_message = Some(scrubber.scrub(&message));
-        }
-        self.inner.scrubber = scrubber;
-        self
-    }
-
-    pub(crate) fn with_outcome(
-        mut self,
-        attempts: Vec<Attempt>,
-        elapsed: Duration,
-        stop: StopReason,
-        retryable: bool,
-    ) -> Self {
-        self.inner.attempts = attempts;
-        self.inner.elapsed = elapsed;
-        self.inner.stop = Some(stop);
-        self.inner.retryable = retryable;
-        self
-    }
-
-    pub(crate) fn with_guard_log(mut self, log: Vec<GuardEvent>) -> Self {
-        self.inner.guard_log = log;
-        self
-    }
-
-    pub(crate) fn with_elapsed(mut self, elapsed: Duration) -> Self {
-        self.inner.elapsed = elapsed;
-        self
-    }
-
-    /// Every guard decision of the call: waits for permits, pauses, breaker and budget
-    /// refusals, hedges.
-    pub fn guard_log(&self) -> &[GuardEvent] {
-        &self.inner.guard_log
-    }
-
-    pub(crate) fn scrubber(&self) -> &Scrubber {
-        &self.inner.scrubber
-    }
-
-    /// The layer that failed.
-    pub fn layer(&self) -> Layer {
-        match &self.inner.kind {
-            Kind::Usage(_) | Kind::Save(_) => Layer::Usage,
-            Kind::Fault(_) => Layer::Transport,
-            Kind::Status
-            | Kind::RedirectNotFollowed
-            | Kind::TooManyRedirects(_)
-            | Kind::RedirectRefused(_) => Layer::Http,
-            Kind::Semantic(..) => Layer::Semantic,
-            Kind::Guard(..) => Layer::Guard,
-        }
-    }
-
-    /// A stable snake_case name of what failed, for machine output: `dns`,
-    /// `connection_refused`, `connect_timeout`, `read_timeout`, `deadline`,
-    /// `client_error`, `server_error`, `redirect_not_followed`, `too_many_redirects`,
-    /// `redirect_refused`, `invalid_json`, `error_in_body`, `expectation_failed`,
-    /// `unexpected_status`, `unexpected_type`, `until`, `validator`, `type_mismatch`,
-    /// `circuit_open`, `rate_limited`, `bulkhead_full`, `usage`, `save`, ...
-    pub fn kind(&self) -> &'static str {
-        match &self.inner.kind {
-            Kind::Usage(_) => "usage",
-            Kind::Save(_) => "save",
-            Kind::Fault(fault) => fault.name(),
-            Kind::Status => match self.inner.status {
-                Some(s) if s.is_client_error() => "client_error",
-                Some(s) if s.is_server_error() => "server_error",
-                _ => "unexpected_status",
-            },
-            Kind::RedirectNotFollowed => "redirect_not_followed",
-            Kind::TooManyRedirects(_) => "too_many_redirects",
-            Kind::RedirectRefused(_) => "redirect_refused",
-            Kind::Semantic(kind, _) => kind,
-            Kind::Guard(GuardKind::Breaker, _) => "circuit_open",
-            Kind::Guard(GuardKind::Bulkhead, _) => "bulkhead_full",
-            Kind::Guard(GuardKind::Concurrency, _) => "concurrency_limit",
-            Kind::Guard(GuardKind::Budget, _) => "retry_budget",
-            Kind::Guard(..) => "rate_limited",
-        }
-    }
-
-    /// The transport fault, for a transport failure.
-    pub fn fault(&self) -> Option<Fault> {
-        match self.inner.kind {
-            Kind::Fault(fault) => Some(fault),
-            _ => None,
-        }
-    }
-
-    /// Whether a timeout (connect, read or the total deadline) ended the call.
-    pub fn is_timeout(&self) -> bool {
-        self.fault().is_some_and(Fault::is_timeout)
-    }
-
-    /// Whether the call failed while connecting (DNS, refused, connect timeout).
-    pub fn is_connect(&self) -> bool {
-        self.fault().is_some_and(Fault::nothing_sent)
-    }
-
-    /// Whether a redirect was not followed, refused, or one too many.
-    pub fn is_redirect(&self) -> bool {
-        matches!(
-            self.inner.kind,
-            Kind::RedirectNotFollowed | Kind::TooManyRedirects(_) | Kind::RedirectRefused(_)
-        )
-    }
-
-    /// Whether the last failure was of a kind that another attempt could fix (the
-    /// classifier said so), whatever stopped the retries.
-    pub fn is_retryable(&self) -> bool {
-        self.inner.retryable
-    }
-
-    /// The status of the final response, if one arrived.
-    pub fn status(&self) -> Option<StatusCode> {
-        self.inner.status
-    }
-
-    /// The HTTP version of the final response, if one arrived.
-    pub fn version(&self) -> Option<Version> {
-        self.inner.version
-    }
-
-    /// The headers of the final response, if one arrived.
-    pub fn headers(&self) -> Option<&HeaderMap> {
-        self.inner.headers.as_ref()
-    }
-
-    /// The body of the final response, if one arrived.
-    pub fn body(&self) -> Option<&Bytes> {
-        self.inner.body.as_ref()
-    }
-
-    /// The body of the final response with every credential of the request replaced by
-    /// `****`: for anything that writes bodies to disk or logs.
-    pub fn body_scrubbed(&self) -> Option<Bytes> {
-        self.inner
-            .body
-            .as_ref()
-            .map(|b| self.inner.scrubber.scrub_bytes(b))
-    }
-
-    /// What the server said: the message in its error body (`"token expired"`, the
-    /// fields of a `422`), or a short excerpt. Credentials are scrubbed.
-    pub fn server_message(&self) -> Option<&str> {
-        self.inner.server_message.as_deref()
-    }
-
-    /// The number of attempts made (0 when nothing was sent).
-    pub fn attempts(&self) -> u32 {
-        self.inner.attempts.len() as u32
-    }
-
-    /// Every attempt, with what came back and what steady decided.
-    pub fn attempt_log(&self) -> &[Attempt] {
-        &self.inner.attempts
-    }
-
-    /// Why steady stopped retrying, when it made at least one attempt.
-    pub fn stop_reason(&self) -> Option<StopReason> {
-        self.inner.stop
-    }
-
-    /// How long the call took, waits included.
-    pub fn elapsed(&self) -> Duration {
-        self.inner.elapsed
-    }
-
-    /// The request method, once known.
-    pub fn method(&self) -> Option<&Method> {
-        self.inner.method.as_ref()
-    }
-
-    /// The request URL with credentials redacted, once known.
-    pub fn url(&self) -> Option<&str> {
-        self.inner.url.as_deref()
-    }
-
-    /// The URL that answered (redacted), when redirects took the call away from
-    /// [`Error::url`]; `None` when the answer came from the URL called.
-    pub fn final_url(&self) -> Option<&str> {
-        self.inner.answered_at.as_deref()
-    }
-
     /// What went wrong, in one line, without the request.
     pub fn what(&self) -> String {
         let text = match &self.inner.kind {
@@ -459,16 +120,16 @@ impl Error {
                 "Call the new location directly if you trust it, with credentials meant for it."
                     .into()
             }
-            Kind::Semantic("until", _) => {
+            Kind::Semantic(ErrorKind::Until, _) => {
                 "What the call polled for did not happen before the retries or the deadline ran out: allow more retries (--retries N) or a longer deadline (--timeout DURATION).".into()
             }
-            Kind::Semantic("invalid_json", _) => {
+            Kind::Semantic(ErrorKind::InvalidJson, _) => {
                 "The body is labelled JSON but is not JSON: report it to the service's owners; if this API labels other things application/json, add --no-json-check (RequestBuilder::no_json_check).".into()
             }
-            Kind::Semantic("expectation_failed", _) => {
+            Kind::Semantic(ErrorKind::ExpectationFailed, _) => {
                 "The body does not meet the expectation: check the request and the expectation; retrying will not help (to wait until it does, poll with --until EXPR, RequestBuilder::until).".into()
             }
-            Kind::Semantic("error_in_body", _) => {
+            Kind::Semantic(ErrorKind::ErrorInBody, _) => {
                 "The server answered 2xx but its body reports a failure: read its message; if this API's `error` field means something else, add --allow-error-body (RequestBuilder::allow_error_body).".into()
             }
             Kind::Semantic(..) => {
@@ -753,38 +414,5 @@ fn status_hint(status: Option<StatusCode>) -> &'static str {
             "Their server failed, not your request: try again later or check the service's status."
         }
         _ => "Unexpected status: check the request.",
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.inner.method, &self.inner.url) {
-            (Some(m), Some(u)) => write!(f, "{m} {u}: {}", self.what()),
-            _ => f.write_str(&self.what()),
-        }
-    }
-}
-
-impl fmt::Debug for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("steady::Error");
-        d.field("layer", &self.layer()).field("kind", &self.kind());
-        if let Some(url) = &self.inner.url {
-            d.field("url", url);
-        }
-        if let Some(status) = self.inner.status {
-            d.field("status", &status);
-        }
-        d.field("attempts", &self.attempts());
-        if let Some(source) = &self.inner.source {
-            d.field("source", &self.inner.scrubber.scrub(&source.to_string()));
-        }
-        d.finish()
-    }
-}
-
-impl StdError for Error {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.inner.source.as_ref().map(|e| &**e as _)
     }
 }
