@@ -11,6 +11,7 @@ use crate::classify::{AttemptView, Fault, Verdict};
 use crate::download::Part;
 use crate::duration::human;
 use crate::error::{Kind, Layer};
+use crate::event::{CallInfo, Event, WaitCause};
 use crate::guard::{host_key, wall_ms, Admit, GuardEvent, GuardKind};
 use crate::rate::parse_rate_limit_headers;
 use crate::request::Request;
@@ -46,13 +47,66 @@ struct Call<'a> {
     owes_budget: bool,
 }
 
+/// What a guard's event says: the call waits this long, is refused, or only a note.
+#[derive(Debug, Clone, Copy)]
+enum Said {
+    Wait(Duration),
+    Refused,
+    Note,
+}
+
 /// How often a call waiting on a half-open circuit looks whether its probe closed it.
 const PROBE_POLL: Duration = Duration::from_millis(100);
 /// How often a retry waiting for the budget looks whether the host is back.
 const BUDGET_POLL: Duration = Duration::from_millis(250);
 
 impl Client {
+    /// One call; its end told to the listeners.
     pub(crate) async fn execute(&self, request: Request) -> Result<Response, Error> {
+        if !self.inner.listeners.any() {
+            return self.run(request).await;
+        }
+        let (method, url, host) = (
+            request.method.clone(),
+            request.scrubber().url(&request.url),
+            host_key(&request.url),
+        );
+        let result = self.run(request).await;
+        let (status, error, attempts, duration, verdict) = match &result {
+            Ok(resp) => (
+                Some(resp.status()),
+                None,
+                resp.attempts(),
+                resp.elapsed(),
+                Some(Verdict::Success),
+            ),
+            Err(err) => (
+                err.status(),
+                Some(err.kind()),
+                err.attempts(),
+                err.elapsed(),
+                err.attempt_log().last().map(|a| a.verdict()),
+            ),
+        };
+        let info = CallInfo {
+            method: &method,
+            url: &url,
+            host: &host,
+        };
+        self.inner.listeners.tell(
+            &info,
+            &Event::CallEnded {
+                status,
+                error,
+                attempts,
+                duration,
+                verdict,
+            },
+        );
+        result
+    }
+
+    async fn run(&self, request: Request) -> Result<Response, Error> {
         let inner = &*self.inner;
         inner.trust.check_credentials(request.has_credentials())?;
         if inner.trust.insecure && request.url.scheme() == "https" {
@@ -133,7 +187,7 @@ impl Client {
                 Some(bulkheads) => match bulkheads.acquire(&call.host, call.left()).await {
                     Ok(permit) => Some(permit),
                     Err(message) => {
-                        call.event(GuardKind::Bulkhead, None, message.clone());
+                        call.event(GuardKind::Bulkhead, Said::Refused, message.clone());
                         call.settle();
                         return Err(match failed.take() {
                             Some(failed) => call.fail(failed, StopReason::BulkheadFull, scrubber),
@@ -152,7 +206,7 @@ impl Client {
                     Ok(place) => Some(place),
                     Err(message) => {
                         drop(permit);
-                        call.event(GuardKind::Concurrency, None, message.clone());
+                        call.event(GuardKind::Concurrency, Said::Refused, message.clone());
                         call.settle();
                         return Err(match failed.take() {
                             Some(failed) => call.fail(failed, StopReason::BulkheadFull, scrubber),
@@ -167,12 +221,18 @@ impl Client {
                 None => None,
             };
 
+            call.tell(Event::AttemptStarted {
+                attempt: number,
+                resend_count: number - 1,
+            });
             let started = clock.now();
             let result = call.attempt(&wire, part.as_mut()).await;
             let duration = clock.now().saturating_duration_since(started);
             drop(permit);
             if let Some(place) = place {
-                place.finish(load_signal(&result), duration);
+                if let Some((from, to)) = place.finish(load_signal(&result), duration) {
+                    call.tell(Event::ConcurrencyLimitChanged { from, to });
+                }
             }
             if let (Err(failure), Some(part)) = (&result, &part) {
                 if let Some(why) = &failure.write_error {
@@ -270,7 +330,7 @@ impl Client {
                 inner.guards.latencies.record(&call.host, duration);
             }
             if let Some(limit) = &limit {
-                call.event(GuardKind::ServerLimit, None, describe_limit(limit));
+                call.event(GuardKind::ServerLimit, Said::Note, describe_limit(limit));
             }
             // The breaker hears of a probe at once, of any other call when it ends.
             let told = if std::mem::take(&mut call.probe) {
@@ -330,7 +390,7 @@ impl Client {
                             call.owes_budget = true;
                             call.event(
                                 GuardKind::Budget,
-                                Some(longer),
+                                Said::Wait(longer),
                                 format!(
                                     "{message}; the retry waits {} for it",
                                     human((*wait).max(until))
@@ -338,7 +398,7 @@ impl Client {
                             );
                         }
                         None => {
-                            call.event(GuardKind::Budget, None, message);
+                            call.event(GuardKind::Budget, Said::Refused, message);
                             decision = Decision::Stop(StopReason::BudgetExhausted);
                         }
                     }
@@ -366,6 +426,19 @@ impl Client {
                 },
             };
             log_attempt(request.method.as_str(), &call.shown_url, &attempt);
+            call.tell(Event::AttemptEnded(&attempt));
+            if let Decision::Retry { wait, reason } = attempt.decision() {
+                call.tell(Event::RetryScheduled {
+                    attempt: number + 1,
+                    delay: wait,
+                    cause: match reason {
+                        crate::WaitReason::RetryAfter => WaitCause::RetryAfter,
+                        _ => WaitCause::Backoff,
+                    },
+                    status: attempt.status(),
+                    fault: attempt.fault(),
+                });
+            }
             call.log.push(attempt);
 
             if !matches!(decision, Decision::Retry { .. }) {
@@ -435,8 +508,45 @@ impl Call<'_> {
         self.deadline.left(self.client.inner.clock.now())
     }
 
-    fn event(&mut self, guard: GuardKind, wait: Option<Duration>, message: String) {
+    /// The call's identity, for listeners.
+    fn info(&self) -> CallInfo<'_> {
+        CallInfo {
+            method: &self.request.method,
+            url: &self.shown_url,
+            host: &self.host,
+        }
+    }
+
+    /// Tells the client's listeners of `event` (nothing is built without one).
+    fn tell(&self, event: Event<'_>) {
+        let listeners = &self.client.inner.listeners;
+        if listeners.any() {
+            listeners.tell(&self.info(), &event);
+        }
+    }
+
+    /// A guard's decision: into the call's guard log, `-v` (through `tracing`) and the
+    /// listeners, from one place.
+    fn event(&mut self, guard: GuardKind, said: Said, message: String) {
         tracing::info!(target: "steady::guard", guard = guard.name(), "{} {}: {message}", guard.name(), self.shown_url);
+        let wait = match said {
+            Said::Wait(wait) => Some(wait),
+            Said::Refused | Said::Note => None,
+        };
+        if self.client.inner.listeners.any() {
+            let event = match (said, WaitCause::of_guard(guard)) {
+                (Said::Wait(duration), Some(cause)) => Event::Waited { cause, duration },
+                (Said::Refused, _) => Event::GuardRefused {
+                    guard,
+                    message: &message,
+                },
+                _ => Event::GuardNote {
+                    guard,
+                    message: &message,
+                },
+            };
+            self.tell(event);
+        }
         self.guard_log.push(GuardEvent {
             at: self.elapsed(),
             guard,
@@ -447,6 +557,11 @@ impl Call<'_> {
 
     fn transition(&mut self, t: Transition) {
         tracing::warn!(target: "steady::breaker", "circuit for {} {}", self.host, t.message);
+        self.tell(Event::BreakerTransition {
+            from: t.from,
+            to: t.to,
+            reason: &t.message,
+        });
         self.guard_log.push(GuardEvent {
             at: self.elapsed(),
             guard: GuardKind::Breaker,
@@ -489,7 +604,7 @@ impl Call<'_> {
             {
                 self.event(
                     GuardKind::Budget,
-                    None,
+                    Said::Note,
                     "the host answered another call meanwhile: retrying without waiting for the budget".into(),
                 );
                 break;
@@ -505,7 +620,7 @@ impl Call<'_> {
                     inner.clock.sleep(step.max(Duration::from_millis(1))).await;
                 }
                 None => {
-                    self.event(GuardKind::Budget, None, message.clone());
+                    self.event(GuardKind::Budget, Said::Refused, message.clone());
                     return Err((GuardKind::Budget, message, StopReason::BudgetExhausted));
                 }
             }
@@ -530,14 +645,14 @@ impl Call<'_> {
                             ),
                             None => message,
                         };
-                        self.event(guard, None, message.clone());
+                        self.event(guard, Said::Refused, message.clone());
                         return Err((guard, message, StopReason::CircuitOpen));
                     }
                     // Once per reason: a wait polled in steps is one event.
                     if waiting.as_deref() != Some(message.as_str()) {
                         self.event(
                             guard,
-                            Some(until),
+                            Said::Wait(until),
                             format!("{message}; waiting for it ({} left)", human(left)),
                         );
                         waiting = Some(message);
@@ -566,7 +681,7 @@ impl Call<'_> {
                                 human(wait),
                                 human(left)
                             );
-                            self.event(guard, None, message.clone());
+                            self.event(guard, Said::Refused, message.clone());
                             return Err((guard, message, StopReason::GuardWaitPastDeadline));
                         }
                         let message = match guard {
@@ -575,7 +690,7 @@ impl Call<'_> {
                             }
                             _ => format!("waited {} for a permit ({reason})", human(wait)),
                         };
-                        self.event(guard, Some(wait), message);
+                        self.event(guard, Said::Wait(wait), message);
                         inner.clock.sleep(wait).await;
                     }
                     return Ok(());
@@ -621,14 +736,15 @@ impl Call<'_> {
         {
             self.event(
                 GuardKind::Hedge,
-                None,
+                Said::Note,
                 format!("not hedged after {}: {message}", human(delay)),
             );
             return primary.await;
         }
+        self.tell(Event::HedgeSent { after: delay });
         self.event(
             GuardKind::Hedge,
-            None,
+            Said::Note,
             format!("no answer after {}: sent a second request", human(delay)),
         );
         let mut secondary = Box::pin(wire.watched(request, None, self.left()));
@@ -637,14 +753,16 @@ impl Call<'_> {
             tokio::select! {
                 result = &mut primary, if first_failed.is_none() => match result {
                     Ok(ex) => {
-                        self.event(GuardKind::Hedge, None, "the first request answered first; the second was cancelled".into());
+                        self.tell(Event::HedgeWon { second: false });
+                        self.event(GuardKind::Hedge, Said::Note, "the first request answered first; the second was cancelled".into());
                         return Ok(ex);
                     }
                     Err(f) => first_failed = Some(f),
                 },
                 result = &mut secondary, if second_failed.is_none() => match result {
                     Ok(ex) => {
-                        self.event(GuardKind::Hedge, None, "the second request answered first; the first was cancelled".into());
+                        self.tell(Event::HedgeWon { second: true });
+                        self.event(GuardKind::Hedge, Said::Note, "the second request answered first; the first was cancelled".into());
                         return Ok(ex);
                     }
                     Err(f) => second_failed = Some(f),

@@ -68,6 +68,8 @@ pub(crate) struct ClientInner {
     pub(crate) sensitive: Vec<reqwest::header::HeaderName>,
     /// The `User-Agent` sent unless a request sets its own.
     pub(crate) user_agent: reqwest::header::HeaderValue,
+    /// Who hears every call's events.
+    pub(crate) listeners: crate::event::Listeners,
     #[cfg(feature = "state")]
     pub(crate) cache: Option<crate::fallback::Cache>,
 }
@@ -218,6 +220,7 @@ pub struct ClientBuilder {
     proxies: crate::proxy::Proxies,
     cookies: Option<Arc<crate::cookies::CookieJar>>,
     sensitive: Vec<reqwest::header::HeaderName>,
+    listeners: crate::event::Listeners,
     error: Option<Error>,
     #[cfg(feature = "state")]
     state_file: Option<std::path::PathBuf>,
@@ -241,6 +244,7 @@ impl Default for ClientBuilder {
             proxies: crate::proxy::Proxies::default(),
             cookies: None,
             sensitive: Vec::new(),
+            listeners: crate::event::Listeners::default(),
             error: None,
             #[cfg(feature = "state")]
             state_file: None,
@@ -425,6 +429,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Adds a listener that hears every decision of every call
+    /// ([`crate::event`]): attempts, retries and their waits, guard refusals, breaker
+    /// transitions, hedges, concurrency changes, fallbacks. Several may be added; they
+    /// hear each event in the order added. Default: none (and then no event is built).
+    pub fn listener(mut self, listener: impl crate::event::Listener) -> Self {
+        self.listeners.0.push(Arc::new(listener));
+        self
+    }
+
     /// Treats the header `name` as a credential, as a name with `key`, `token`,
     /// `secret`, `auth`, ... in it already is ([`crate::redact::is_credential_header`]):
     /// its value is `****` in every log, error and report, it is scrubbed from what
@@ -571,6 +584,7 @@ impl ClientBuilder {
                 cookies: self.cookies,
                 sensitive: self.sensitive,
                 user_agent,
+                listeners: self.listeners,
                 #[cfg(feature = "state")]
                 cache: self.cache.map(crate::fallback::Cache::new),
             }),

@@ -74,6 +74,7 @@ pub mod decode;
 pub mod download;
 pub mod duration;
 mod error;
+pub mod event;
 pub mod explain;
 pub mod fallback;
 pub mod guard;

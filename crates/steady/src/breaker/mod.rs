@@ -225,6 +225,7 @@ pub(crate) enum Admission {
 /// A change of phase, for the log.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Transition {
+    pub(crate) from: Phase,
     pub(crate) to: Phase,
     pub(crate) message: String,
 }
@@ -273,6 +274,7 @@ impl BreakerState {
                 self.probes_out = 1;
                 self.probe_started_ms = now_ms;
                 let t = Transition {
+                    from: Phase::Open,
                     to: Phase::HalfOpen,
                     message: "half-open: letting a probe through".into(),
                 };
@@ -352,6 +354,7 @@ impl BreakerState {
                 } else {
                     self.close(now_ms);
                     Some(Transition {
+                        from: Phase::HalfOpen,
                         to: Phase::Closed,
                         message: "closed: the probe succeeded".into(),
                     })
@@ -421,11 +424,13 @@ impl BreakerState {
     }
 
     fn open(&mut self, now_ms: u64, open_for_ms: u64) -> Transition {
+        let from = self.phase;
         self.phase = Phase::Open;
         self.since_ms = now_ms;
         self.open_for_ms = open_for_ms;
         self.probes_out = 0;
         Transition {
+            from,
             to: Phase::Open,
             message: format!(
                 "opened: {}; failing fast for {}",

@@ -203,6 +203,33 @@ impl FallbackRequest {
     /// The request's own error when it is not an outage (4xx, semantic, usage), or
     /// when no fallback could answer.
     pub async fn send(self) -> Result<Outcome, Error> {
+        let client = self.client.clone();
+        let request = self
+            .request
+            .as_ref()
+            .ok()
+            .map(|r| (r.method.clone(), r.url.clone()));
+        let outcome = self.answer().await;
+        if let (Ok(outcome), Some((method, url))) = (&outcome, request) {
+            if outcome.source != Source::Network && client.inner.listeners.any() {
+                let (shown, host) = (crate::redact_url(&url), crate::guard::host_key(&url));
+                let info = crate::event::CallInfo {
+                    method: &method,
+                    url: &shown,
+                    host: &host,
+                };
+                client.inner.listeners.tell(
+                    &info,
+                    &crate::event::Event::FallbackUsed {
+                        source: outcome.source.name(),
+                    },
+                );
+            }
+        }
+        outcome
+    }
+
+    async fn answer(self) -> Result<Outcome, Error> {
         let request = self.request?;
         if request.save_to.is_some() {
             return Err(Error::usage(

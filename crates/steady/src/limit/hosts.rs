@@ -29,7 +29,7 @@ pub(crate) struct Permit {
     host: Arc<Host>,
     cfg: AdaptiveConcurrency,
     epoch: u64,
-    outcome: Option<(Signal, Duration)>,
+    released: bool,
 }
 
 impl Limits {
@@ -68,7 +68,7 @@ impl Limits {
                     host: Arc::clone(&entry),
                     cfg: self.cfg,
                     epoch,
-                    outcome: None,
+                    released: false,
                 });
             }
             if tokio::time::timeout_at(give_up, room).await.is_err() {
@@ -101,22 +101,31 @@ impl Limits {
 }
 
 impl Permit {
-    /// What the attempt said about the host's load, and how long it took.
-    pub(crate) fn finish(mut self, signal: Signal, latency: Duration) {
-        self.outcome = Some((signal, latency));
+    /// Gives the place back with what the attempt said about the host's load and how
+    /// long it took; the limit's change, `(before, after)`, when it moved.
+    pub(crate) fn finish(mut self, signal: Signal, latency: Duration) -> Option<(u32, u32)> {
+        self.released = true;
+        self.release(signal, latency)
+    }
+
+    fn release(&self, signal: Signal, latency: Duration) -> Option<(u32, u32)> {
+        let (room, before, after) = {
+            let mut window = self.host.window.lock().expect("limit");
+            let before = window.limit();
+            window.release(&self.cfg, self.epoch, signal, latency, Instant::now());
+            (window.room(), before, window.limit())
+        };
+        for _ in 0..room {
+            self.host.room.notify_one();
+        }
+        (before != after).then_some((before, after))
     }
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        let (signal, latency) = self.outcome.unwrap_or((Signal::Neutral, Duration::ZERO));
-        let room = {
-            let mut window = self.host.window.lock().expect("limit");
-            window.release(&self.cfg, self.epoch, signal, latency, Instant::now());
-            window.room()
-        };
-        for _ in 0..room {
-            self.host.room.notify_one();
+        if !self.released {
+            self.release(Signal::Neutral, Duration::ZERO);
         }
     }
 }
