@@ -24,8 +24,13 @@ Exit codes:
 
 /// The exit codes in one line, at the end of `-h`.
 pub const EXIT_SHORT: &str = "\
-Exit codes: 0 ok, 1 transport, 2 timeout, 3 redirect, 4 4xx, 5 5xx, 7 semantic, 8 guard, 64 usage.
+Exit codes: 0 ok, 1 transport, 2 timeout, 3 redirect, 4 4xx, 5 5xx, 6 redirects, 7 semantic,
+8 guard, 64 usage, 73 -o unwritable, 130 Ctrl-C.
 --help shows every flag (guards, fallbacks, TLS, proxies, checks) and what each code means.";
+
+/// The end of `steady batch -h` and `steady sync -h`.
+const EXIT_SHORT_JOBS: &str =
+    "--help shows every flag (guards, retries, TLS, credentials) and the exit codes.";
 
 /// The flags `steady get -h` shows, each in one line (`--help` shows them all, with
 /// their whole text): the ones a call needs most, so that `-h` fits a screen.
@@ -104,15 +109,55 @@ const SHORT_HELP: &[(&str, &str)] = &[
     ),
 ];
 
+/// The flags `steady batch -h` and `steady sync -h` show (`--help` shows them all).
+const SHORT_BATCH: &[&str] = &[
+    "input",
+    "db",
+    "resume",
+    "concurrency",
+    "on_failure",
+    "max_wait",
+    "skip_invalid",
+    "quiet",
+    "verbose",
+    "timeout",
+    "retries",
+    "bearer_env",
+    "header_env",
+    "rate",
+    "state",
+    "batch",
+];
+const SHORT_SYNC: &[&str] = &[
+    "url",
+    "into",
+    "table",
+    "records",
+    "key",
+    "next",
+    "columns",
+    "delete_missing",
+    "since",
+    "since_param",
+    "max_pages",
+    "restart",
+    "quiet",
+    "verbose",
+    "timeout",
+    "retries",
+    "bearer_env",
+];
+
 /// The command line as clap sees it, with `-h` kept to one screen for the calling
 /// commands: the flags of [`SHORT_HELP`] in one line each; `--help` has every flag
-/// with its whole text.
+/// with its whole text. `batch -h` and `sync -h` show their main flags only.
 pub fn command() -> clap::Command {
     use clap::CommandFactory;
     let calls = [
         "get", "head", "post", "put", "patch", "delete", "options", "request",
     ];
-    let mut cmd = Cli::command();
+    // A flag given twice: the last one counts, as in curl (--timeout 5 -m 3).
+    let mut cmd = Cli::command().args_override_self(true);
     // Changed subcommands move to the end: keep the order they are declared in.
     let order: Vec<String> = cmd
         .get_subcommands()
@@ -120,6 +165,20 @@ pub fn command() -> clap::Command {
         .collect();
     for (i, name) in order.iter().enumerate() {
         cmd = cmd.mut_subcommand(name, |sub| sub.display_order(i));
+    }
+    for (name, shown) in [("batch", SHORT_BATCH), ("sync", SHORT_SYNC)] {
+        cmd = cmd.mut_subcommand(name, |sub| {
+            let ids: Vec<String> = sub
+                .get_arguments()
+                .map(|a| a.get_id().to_string())
+                .filter(|id| id != "help" && !shown.contains(&id.as_str()))
+                .collect();
+            let mut sub = sub.after_help(EXIT_SHORT_JOBS);
+            for id in ids {
+                sub = sub.mut_arg(id.as_str(), |arg| arg.hide_short_help(true));
+            }
+            sub
+        });
     }
     for name in calls {
         cmd = cmd.mut_subcommand(name, |sub| {
@@ -149,7 +208,7 @@ pub fn command() -> clap::Command {
     cmd
 }
 
-/// steady: call HTTP APIs without crashing, hanging or hammering.
+/// Call HTTP APIs without crashing, hanging or hammering.
 ///
 /// Every call has a connect timeout, a read timeout and one total deadline; failures are
 /// classified (transport, HTTP, semantic), explained, and retried only when another
@@ -193,12 +252,12 @@ pub enum Command {
     /// See steady and a naive client face the same flaky API, side by side.
     Demo(DemoArgs),
     /// Run a JSONL file of requests as a resumable sync job; results go to SQLite.
-    #[command(after_help = BATCH_HELP)]
+    #[command(after_long_help = BATCH_HELP)]
     Batch(BatchArgs),
     /// Export the results of a batch: JSONL, CSV or JUnit XML.
     Results(ResultsArgs),
     /// Pull a paginated API into a database table: all of it or nothing, resumable.
-    #[command(after_help = SYNC_HELP)]
+    #[command(after_long_help = SYNC_HELP)]
     Sync(Box<SyncArgs>),
     /// Print a shell completion script: steady completions bash > ~/.local/share/bash-completion/completions/steady
     Completions(CompletionsArgs),
@@ -729,12 +788,14 @@ pub struct CurlArgs {
     pub write_out: Option<String>,
 
     /// Cookies to send: 'name=value; name2=value2', or a file of cookies (curl's
-    /// cookies.txt or a steady --session file), sent where they match.
+    /// cookies.txt or a steady --session file; a file not there yet is an empty jar),
+    /// sent where they match. Repeatable.
     #[arg(short = 'b', long = "cookie", value_name = "DATA|FILE")]
-    pub cookie: Option<String>,
+    pub cookie: Vec<String>,
 
-    /// After the call, write every cookie held (those of -b and those servers set) to
-    /// FILE, in curl's cookies.txt format (mode 0600, written atomically).
+    /// After the call, write the cookies of the jar (those read from a -b FILE and
+    /// those servers set) to FILE, in curl's cookies.txt format (mode 0600, written
+    /// atomically).
     #[arg(short = 'c', long = "cookie-jar", value_name = "FILE")]
     pub cookie_jar: Option<PathBuf>,
 
@@ -758,12 +819,12 @@ pub struct CurlArgs {
 
     /// Accepted for curl's sake: steady follows redirects by default (--no-follow to
     /// stop, --max-redirects N).
-    #[arg(short = 'L', long = "location", hide = true)]
+    #[arg(short = 'L', long = "location", hide_short_help = true)]
     pub location: bool,
 
     /// Accepted for curl's sake: steady always asks for gzip, deflate, br and zstd and
     /// decodes the answer itself.
-    #[arg(long, hide = true)]
+    #[arg(long, hide_short_help = true)]
     pub compressed: bool,
 }
 

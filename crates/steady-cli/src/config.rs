@@ -23,13 +23,14 @@ pub fn client(args: &CommonArgs) -> anyhow::Result<Client> {
 /// and the cookie files of curl's `-b FILE` and `-c FILE`.
 pub fn call_client(args: &CallArgs) -> anyhow::Result<Client> {
     let mut builder = builder(&args.common)?;
-    let cookie_file = args
+    let cookie_files: Vec<&std::path::Path> = args
         .curl
         .cookie
-        .as_deref()
+        .iter()
         .filter(|c| !c.contains('='))
-        .map(std::path::Path::new);
-    if (cookie_file.is_some() || args.curl.cookie_jar.is_some())
+        .map(std::path::Path::new)
+        .collect();
+    if (!cookie_files.is_empty() || args.curl.cookie_jar.is_some())
         && args.common.auth.session.is_some()
     {
         return Err(UsageError::new(
@@ -37,12 +38,23 @@ pub fn call_client(args: &CallArgs) -> anyhow::Result<Client> {
         )
         .into());
     }
-    if let Some(path) = cookie_file {
-        let jar = steady::cookies::CookieJar::read_any(path)
-            .map_err(|e| UsageError::new(format!("-b {}: {}", path.display(), e.what())))?;
-        builder = builder.cookie_jar(std::sync::Arc::new(jar));
-    } else if args.curl.cookie_jar.is_some() {
-        builder = builder.cookie_jar(std::sync::Arc::new(steady::cookies::CookieJar::new()));
+    if cookie_files.len() > 1 {
+        return Err(UsageError::new("-b: one cookie file at a time").into());
+    }
+    match cookie_files.first() {
+        // A file not there yet is an empty jar, as curl reads it (-b jar -c jar).
+        Some(path) if path.exists() => {
+            let jar = steady::cookies::CookieJar::read_any(path)
+                .map_err(|e| UsageError::new(format!("-b {}: {}", path.display(), e.what())))?;
+            builder = builder.cookie_jar(std::sync::Arc::new(jar));
+        }
+        Some(_) => {
+            builder = builder.cookie_jar(std::sync::Arc::new(steady::cookies::CookieJar::new()))
+        }
+        None if args.curl.cookie_jar.is_some() => {
+            builder = builder.cookie_jar(std::sync::Arc::new(steady::cookies::CookieJar::new()))
+        }
+        None => {}
     }
     if let Some(path) = &args.curl.cookie_jar {
         let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
@@ -334,12 +346,19 @@ pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result
     let mut form: Vec<(String, Result<String, std::path::PathBuf>)> = Vec::new();
     let mut body: Option<Body> = None;
     let mut typed = false;
+    let mut accept_given = false;
     for text in &args.items {
         match items::parse(text).map_err(UsageError::new)? {
+            // HTTPie's `Name:` removes a header; `Name;` sends it empty.
+            Item::Header(name, value) if value.is_empty() => {
+                request = request.without_header(&name)
+            }
             Item::Header(name, value) => {
                 typed |= name.eq_ignore_ascii_case("content-type");
+                accept_given |= name.eq_ignore_ascii_case("accept");
                 request = request.header(&name, &value)
             }
+            Item::EmptyHeader(name) => request = request.header(&name, ""),
             Item::Query(name, value) => request = request.query(&[(name, value)]),
             Item::Field(name, value) => {
                 if args.form || args.multipart {
@@ -390,7 +409,7 @@ pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result
     }
     // curl's flags: headers, -A, -e, -b, and a body from -d, --data-raw,
     // --data-binary or --json.
-    let mut json_accept = false;
+    let mut json_accept = accept_given;
     for spec in &curl.headers {
         match crate::curl::header(spec)? {
             crate::curl::Header::Set(name, value) => {
@@ -407,8 +426,14 @@ pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result
     if let Some(referer) = &curl.referer {
         request = request.header("referer", referer);
     }
-    if let Some(cookies) = curl.cookie.as_deref().filter(|c| c.contains('=')) {
-        request = request.header("cookie", cookies);
+    let cookies: Vec<&str> = curl
+        .cookie
+        .iter()
+        .map(String::as_str)
+        .filter(|c| c.contains('='))
+        .collect();
+    if !cookies.is_empty() {
+        request = request.header("cookie", &cookies.join("; "));
     }
     let parts: Vec<(crate::curl::DataKind, &str)> = [
         (crate::curl::DataKind::Data, &curl.data),
@@ -457,9 +482,11 @@ pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result
         )
         .into());
     }
-    if (files || args.form || args.multipart) && body.is_some() {
+    // -f with no field is nothing (a curl user's -fsSL means --fail, steady's default).
+    let form_fields = args.form && !form.is_empty();
+    if (files || form_fields || args.multipart) && body.is_some() {
         return Err(UsageError::new(
-            "a form (-f, --multipart, name@path) and a body from a file or stdin cannot be combined",
+            "a form (-f fields, --multipart, name@path) and a body (-d, --json, @file or stdin) cannot be combined",
         )
         .into());
     }
@@ -474,7 +501,7 @@ pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result
             };
         }
         request = request.multipart(multipart);
-    } else if args.form {
+    } else if form_fields {
         let pairs: Vec<(&str, &str)> = form
             .iter()
             .filter_map(|(n, v)| v.as_ref().ok().map(|v| (n.as_str(), v.as_str())))
@@ -484,7 +511,7 @@ pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result
     match (body, fields.is_empty()) {
         (Some(_), false) => {
             return Err(UsageError::new(
-                "JSON fields (name=value, name:=json) and a body from a file or stdin cannot be combined",
+                "JSON fields (name=value, name:=json) and a body (-d, --json, @file or stdin) cannot be combined",
             )
             .into())
         }

@@ -60,8 +60,13 @@ pub fn user_auth(spec: &str) -> Result<(String, Secret), UsageError> {
         }
         None => {
             let password = ask_password(&format!("steady: password for {spec}: ")).map_err(|e| {
+                    let why = match e.raw_os_error() {
+                        // ENXIO: no controlling terminal (cron, a pipe, setsid).
+                        Some(6) => "this process has no terminal".to_owned(),
+                        _ => e.to_string(),
+                    };
                     UsageError::new(format!(
-                        "-a {spec}: no password given and none could be asked for on a terminal ({e}); give it with --basic-env VAR (user:password)"
+                        "-a/-u {spec}: no password given and none could be asked for on a terminal ({why}); give it with --basic-env VAR (user:password)"
                     ))
                 })?;
             (spec, Secret::new(password))

@@ -45,6 +45,24 @@ const CURL_ONLY: &[(&[&str], &str)] = &[
     (&["--create-dirs"], "mkdir -p first: steady refuses a folder that does not exist rather than guess"),
     (&["-C", "--continue-at"], "nothing yet: a download cut short is retried from the start"),
     (&["--expect100-timeout", "--tcp-nodelay", "--keepalive-time", "--no-keepalive"], "nothing: steady's connection settings are fixed"),
+    (&["-N", "--no-buffer"], "nothing: a piped body already goes out as it arrives"),
+    (&["--no-progress-meter"], "nothing: steady shows no progress meter for a call"),
+    (&["--max-filesize"], "--max-body SIZE"),
+    (&["--show-headers"], "-i/--include"),
+    (&["--location-trusted"], "nothing: steady strips credentials when a redirect leaves the origin, on purpose; call the new location with them directly"),
+    (&["--speed-time", "--speed-limit"], "--read-timeout DURATION (the longest silence) and --timeout DURATION (one deadline)"),
+    (&["--url-query"], "name==value request items"),
+    (&["-J", "--remote-header-name"], "-o FILE (the name is yours to choose)"),
+    (&["-g", "--globoff"], "nothing: steady does no URL globbing"),
+    (&["-4", "--ipv4", "-6", "--ipv6"], "nothing yet: steady uses the addresses the name resolves to"),
+    (&["-U", "--proxy-user"], "--proxy http://USER:PASSWORD@HOST:PORT"),
+    (&["--digest", "--ntlm", "--negotiate", "--anyauth"], "nothing: steady does Basic (-a) and Bearer (--bearer-env) auth"),
+    (&["--basic"], "nothing: -a USER is Basic auth"),
+    (&["--output-dir"], "-o DIR/FILE"),
+    (&["--data-ascii"], "-d DATA"),
+    (&["--post301", "--post302", "--post303"], "nothing: steady keeps POST on 307/308 and turns it into GET on 301/302/303, as browsers do"),
+    (&["--parallel-max"], "steady batch FILE --concurrency N"),
+    (&["--stderr"], "2> FILE (steady writes messages to stderr)"),
 ];
 
 /// A hint for `arg`, a flag clap did not know, when it is one of curl's.
@@ -58,6 +76,32 @@ pub fn hint(arg: &str) -> Option<String> {
             .iter()
             .any(|n| *n == flag || Some(*n) == short)
             .then(|| format!("curl's {flag} is not a steady flag; use {instead}"))
+    })
+}
+
+/// A hint for a word typed where the subcommand goes: a URL (as curl and HTTPie take
+/// it), or a method in capitals.
+pub fn subcommand_hint(word: &str) -> Option<String> {
+    let methods = ["get", "head", "post", "put", "patch", "delete", "options"];
+    if methods.contains(&word.to_ascii_lowercase().as_str()) {
+        return Some(format!(
+            "'{word}' is not a subcommand; the method is one, in lower case: steady {} URL",
+            word.to_ascii_lowercase()
+        ));
+    }
+    if word.chars().all(|c| c.is_ascii_uppercase()) && !word.is_empty() {
+        return Some(format!(
+            "'{word}' is not a subcommand; for any other method: steady request {word} URL"
+        ));
+    }
+    let url = word.contains("://")
+        || word.starts_with(':')
+        || word.starts_with("localhost")
+        || word.split('/').next().is_some_and(|h| h.contains('.'));
+    url.then(|| {
+        format!(
+            "steady takes the method first: steady get {word} (or post, put, patch, delete, ...)"
+        )
     })
 }
 
@@ -359,6 +403,21 @@ mod tests {
             .contains("steady request -X METHOD URL"));
         assert!(hint("--max-redirs=3").unwrap().contains("--max-redirects"));
         assert_eq!(hint("--frobnicate"), None);
+    }
+
+    #[test]
+    fn a_url_or_a_method_where_the_subcommand_goes_gets_the_command_meant() {
+        assert!(subcommand_hint("https://api.test/x")
+            .unwrap()
+            .contains("steady get https://api.test/x"));
+        assert!(subcommand_hint(":8080/x")
+            .unwrap()
+            .contains("steady get :8080/x"));
+        assert!(subcommand_hint("GET").unwrap().contains("steady get URL"));
+        assert!(subcommand_hint("PURGE")
+            .unwrap()
+            .contains("steady request PURGE URL"));
+        assert_eq!(subcommand_hint("bach"), None);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //!
 //! | item | meaning |
 //! |---|---|
-//! | `Name:Value` | header |
+//! | `Name:Value` | header (`Name:` removes one steady would send; `Name;` sends it empty) |
 //! | `name==value` | query parameter |
 //! | `name=value` | JSON string field |
 //! | `name:=json` | raw JSON field |
@@ -23,7 +23,10 @@ use serde_json::Value;
 /// One parsed request item.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
+    /// `Name:Value`; `Name:` (nothing after) removes the header.
     Header(String, String),
+    /// `Name;`: the header, sent empty.
+    EmptyHeader(String),
     Query(String, String),
     Field(String, Value),
     FileField(String, PathBuf),
@@ -41,6 +44,11 @@ pub fn parse(item: &str) -> Result<Item, String> {
             return Err("request item '@' needs a file path (or @- for standard input)".into());
         }
         return Ok(Item::BodyFile(PathBuf::from(path)));
+    }
+    if let Some(name) = item.strip_suffix(';') {
+        if !name.is_empty() && !name.contains([':', '=', '@']) && reqwest_header_name_ok(name) {
+            return Ok(Item::EmptyHeader(name.to_owned()));
+        }
     }
     let chars: Vec<char> = item.chars().collect();
     let mut name = String::new();
@@ -162,6 +170,11 @@ mod tests {
             ),
             ("a\\@b=c", Item::Field("a@b".into(), json!("c"))),
             ("-", Item::BodyStdin),
+            ("X-Empty;", Item::EmptyHeader("X-Empty".into())),
+            (
+                "User-Agent:",
+                Item::Header("User-Agent".into(), String::new()),
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(parse(text), Ok(want), "{text}");

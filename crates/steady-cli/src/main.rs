@@ -68,14 +68,19 @@ fn main() -> ExitCode {
     }
 }
 
-/// The hint for a curl flag clap did not know, if the error is one.
+/// The hint for a curl flag clap did not know, or for a URL or method typed where the
+/// subcommand goes (`steady https://...`, `steady GET ...`), if the error is one.
 fn curl_hint(err: &clap::Error) -> Option<String> {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
-    if err.kind() != ErrorKind::UnknownArgument {
-        return None;
-    }
-    match err.get(ContextKind::InvalidArg)? {
-        ContextValue::String(arg) => curl::hint(arg),
+    match err.kind() {
+        ErrorKind::UnknownArgument => match err.get(ContextKind::InvalidArg)? {
+            ContextValue::String(arg) => curl::hint(arg),
+            _ => None,
+        },
+        ErrorKind::InvalidSubcommand => match err.get(ContextKind::InvalidSubcommand)? {
+            ContextValue::String(word) => curl::subcommand_hint(word),
+            _ => None,
+        },
         _ => None,
     }
 }

@@ -124,14 +124,14 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
         Err(Failure::Page { number: 1, error }) => {
             eprintln!(
                 "steady sync: stopped at page 1: {}\n  nothing was written to {db}",
-                error.explain(),
+                error.explain().replace('\n', "\n  "),
             );
             Ok(exit::exit(exit::code(&error)))
         }
         Err(Failure::Page { number, error }) => {
             eprintln!(
                 "steady sync: stopped at page {number}: {}\n  the table {} in {db} is unchanged; the pages before are staged\n  {again}",
-                error.explain(),
+                error.explain().replace('\n', "\n  "),
                 args.table
             );
             Ok(exit::exit(exit::code(&error)))

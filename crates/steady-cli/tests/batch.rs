@@ -277,7 +277,7 @@ fn resume_refuses_another_input_and_a_fresh_run_refuses_a_used_database() {
     assert_eq!(run.code, 64);
     assert!(
         run.stderr
-            .contains("already holds a run (3 results); add --resume"),
+            .contains("already holds a finished run (3 results): read them with steady results"),
         "{}",
         run.stderr
     );

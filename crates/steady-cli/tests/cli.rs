@@ -1078,7 +1078,7 @@ fn auth_user_alone_asks_on_the_terminal_and_refuses_without_one() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(64), "{stderr}");
     assert!(
-        stderr.contains("-a ada: no password given and none could be asked for on a terminal"),
+        stderr.contains("-a/-u ada: no password given and none could be asked for on a terminal (this process has no terminal)"),
         "{stderr}"
     );
     assert!(srv.requests().is_empty());

@@ -446,3 +446,95 @@ fn short_help_fits_a_screen_and_the_manual_has_every_subcommand() {
         "no page nothing installs"
     );
 }
+
+#[test]
+fn a_cookie_jar_not_there_yet_is_created_as_curl_does() {
+    let srv = ScriptServer::builder()
+        .route(
+            "/login",
+            [Reply::json(200, "{}").header("Set-Cookie", "sid=abc; Path=/")],
+        )
+        .fallback(Reply::json(200, "{}"))
+        .start();
+    let dir = temp_dir("new-jar");
+    let jar = dir.join("jar.txt");
+    let jar_s = jar.to_str().unwrap();
+    let out = steady(&["get", &srv.url("/login"), "-b", jar_s, "-c", jar_s]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(std::fs::read_to_string(&jar)
+        .unwrap()
+        .contains("\tsid\tabc"));
+    let out = steady(&["get", &srv.url("/me"), "-b", jar_s, "-b", "theme=dark"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let cookie = srv
+        .requests()
+        .pop()
+        .unwrap()
+        .header("cookie")
+        .unwrap()
+        .to_owned();
+    assert!(cookie.contains("theme=dark"), "{cookie}");
+}
+
+#[test]
+fn curls_fssl_habit_sends_no_form_and_items_remove_headers_as_httpie_does() {
+    let srv = echo();
+    let out = steady(&["get", &srv.url("/x"), "-fsSL", "User-Agent:", "X-Empty;"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let seen = &srv.requests()[0];
+    assert_eq!(
+        seen.header("content-type"),
+        None,
+        "-f without fields sends no form"
+    );
+    assert!(seen.body.is_empty());
+    assert_eq!(seen.header("user-agent"), None);
+    assert_eq!(seen.header("x-empty"), Some(""));
+    // -f beside -d: the body is -d's.
+    let out = steady(&["post", &srv.url("/x"), "-f", "-d", r#"{"a": 1}"#]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        srv.requests().pop().unwrap().header("content-type"),
+        Some("application/json")
+    );
+    // --json beside an Accept item: one Accept, the one given.
+    let out = steady(&["post", &srv.url("/x"), "--json", "{}", "Accept:text/csv"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let seen = srv.requests().pop().unwrap();
+    let accepts: Vec<&str> = seen
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("accept"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(accepts, ["text/csv"]);
+}
+
+#[test]
+fn a_url_or_a_capital_method_where_the_subcommand_goes_gets_the_command_meant() {
+    let srv = echo();
+    let out = steady(&[&srv.url("/x")]);
+    assert_eq!(out.code, 64);
+    assert!(
+        out.stderr
+            .contains(&format!("steady get {}", srv.url("/x"))),
+        "{}",
+        out.stderr
+    );
+    let out = steady(&["GET", &srv.url("/x")]);
+    assert_eq!(out.code, 64);
+    assert!(out.stderr.contains("steady get URL"), "{}", out.stderr);
+    // A flag given twice: the last one counts, as curl.
+    let out = steady(&["get", &srv.url("/x"), "--timeout", "5", "-m", "3"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(srv.total_hits(), 1);
+}
+
+#[test]
+fn insecure_refuses_credentials_only_over_https() {
+    let srv = echo();
+    let out = steady(&["get", &srv.url("/x"), "-k", "-u", "ada:pw", "-s"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, "", "-s silences the warnings too");
+    assert!(srv.requests()[0].header("authorization").is_some());
+}

@@ -118,7 +118,7 @@ impl fmt::Display for StopReason {
                 write!(f, "all {retries} retries used")
             }
             StopReason::UnsafeMethod => f.write_str(
-                "the method is not idempotent and has no Idempotency-Key, so a retry could repeat its effect",
+                "the method is not idempotent and has no Idempotency-Key, so a retry could repeat its effect (--idempotency-key auto makes it safe to retry)",
             ),
             StopReason::RetryAfterTooLong { asked, max } => write!(
                 f,

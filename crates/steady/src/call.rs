@@ -108,7 +108,11 @@ impl Client {
 
     async fn run(&self, request: Request) -> Result<Response, Error> {
         let inner = &*self.inner;
-        inner.trust.check_credentials(request.has_credentials())?;
+        // Unverified certificates matter only over https (a redirect to another scheme
+        // drops the credentials on its way).
+        inner
+            .trust
+            .check_credentials(request.url.scheme() == "https" && request.has_credentials())?;
         if inner.trust.insecure && request.url.scheme() == "https" {
             tracing::warn!(
                 target: "steady::tls",

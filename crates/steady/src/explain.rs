@@ -30,6 +30,10 @@ const MAX_MESSAGE: usize = 300;
 ///     Some("email: is invalid; age: must be positive")
 /// );
 /// assert_eq!(server_message(b"<html><title>502 Bad Gateway</title>", Some("text/html")).as_deref(), Some("502 Bad Gateway"));
+/// assert_eq!(
+///     server_message(b"<html><body><h1>Internal error</h1><p>try later</p></body></html>", Some("text/html")).as_deref(),
+///     Some("Internal error try later")
+/// );
 /// ```
 pub fn server_message(body: &[u8], content_type: Option<&str>) -> Option<String> {
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -45,8 +49,41 @@ pub fn server_message(body: &[u8], content_type: Option<&str>) -> Option<String>
         if let Some(title) = html_title(&text) {
             return Some(truncate(&title));
         }
+        // No title: the page's words, not its markup (`<h1>Internal error</h1>`).
+        let words = one_line(&strip_tags(&text));
+        return (!words.is_empty()).then(|| truncate(&words));
     }
     Some(truncate(&one_line(&text)))
+}
+
+/// The text of HTML without its tags, scripts and styles (entities left as they are).
+fn strip_tags(html: &str) -> String {
+    let lower = html.to_ascii_lowercase();
+    let mut out = String::with_capacity(html.len());
+    let mut i = 0;
+    while i < html.len() {
+        let rest = &lower[i..];
+        if rest.starts_with("<script") || rest.starts_with("<style") {
+            let close = if rest.starts_with("<script") {
+                "</script>"
+            } else {
+                "</style>"
+            };
+            i = rest
+                .find(close)
+                .map_or(html.len(), |at| i + at + close.len());
+            continue;
+        }
+        if rest.starts_with('<') {
+            i = rest.find('>').map_or(html.len(), |at| i + at + 1);
+            out.push(' ');
+            continue;
+        }
+        let next = rest.find('<').map_or(html.len(), |at| i + at);
+        out.push_str(&html[i..next]);
+        i = next;
+    }
+    out
 }
 
 pub(crate) fn from_headers(body: &[u8], headers: &HeaderMap) -> Option<String> {

@@ -47,7 +47,8 @@ const CREDENTIAL_WORDS: [&str; 11] = [
 
 /// Whether a header's name says it carries a credential: it contains one of `key`,
 /// `token`, `secret`, `password`, `auth`, `session`, `cookie`, `signature`,
-/// `credential` or `csrf` (any case). Such a header's value is `****` in every log,
+/// `credential` or `csrf`, or has `jwt`, `bearer`, `pwd`, `pass`, `hmac`, `sig` or
+/// `otp` as a part between dashes (any case). Such a header's value is `****` in every log,
 /// error and report, and is not sent across origins on a redirect. Not counted:
 /// `Idempotency-Key` (a request id, not a secret), and the `*-Authenticate` challenges
 /// a server sends (they name a scheme, not a secret).
@@ -58,7 +59,9 @@ const CREDENTIAL_WORDS: [&str; 11] = [
 /// assert!(is_credential_header("x-auth-token"));
 /// assert!(is_credential_header("Authorization"));
 /// assert!(!is_credential_header("Idempotency-Key"));
+/// assert!(is_credential_header("X-Jwt"));
 /// assert!(!is_credential_header("Content-Type"));
+/// assert!(!is_credential_header("X-Design"));
 /// ```
 pub fn is_credential_header(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
@@ -66,7 +69,14 @@ pub fn is_credential_header(name: &str) -> bool {
         return false;
     }
     CREDENTIAL_WORDS.iter().any(|word| name.contains(word))
+        || name
+            .split(['-', '_'])
+            .any(|part| CREDENTIAL_PARTS.contains(&part))
 }
+
+/// Short words that say "credential" only as a whole part of a name (`X-Jwt`,
+/// `X-Api-Pass`, `X-Sig`), not inside another word (`X-Design`).
+const CREDENTIAL_PARTS: [&str; 7] = ["jwt", "bearer", "pwd", "pass", "hmac", "sig", "otp"];
 
 /// The secrets of one request, to scrub from anything derived from its exchange.
 #[derive(Debug, Clone, Default)]

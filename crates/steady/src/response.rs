@@ -105,10 +105,20 @@ impl Response {
                 format!(" at {path}")
             };
             let e = e.into_inner();
-            Error::new(Kind::Semantic(
+            // The message carries serde's words; attached as the source too, `{:#}`
+            // would say them twice.
+            self.semantic_error(
                 crate::ErrorKind::TypeMismatch,
                 format!("the body does not fit the expected type{at}: {e}"),
-            ))
+            )
+        })
+    }
+
+    /// A semantic failure found in this response after the call (a type that does not
+    /// fit, a page without its records): the response, its attempts, no server message
+    /// (the body is data, not the server's words).
+    pub(crate) fn semantic_error(&self, kind: crate::ErrorKind, message: String) -> Error {
+        Error::new(Kind::Semantic(kind, message))
             .with_scrubber(self.scrubber.clone())
             .with_request(&self.method, self.scrubber.url(&self.url))
             .with_response(
@@ -117,14 +127,13 @@ impl Response {
                 self.headers.clone(),
                 self.body.clone(),
             )
+            .without_server_message()
             .with_outcome(
                 self.attempts.clone(),
                 self.elapsed,
                 crate::attempt::StopReason::NotRetryable,
                 false,
             )
-            .with_source(e)
-        })
     }
 
     /// How many attempts the call took.

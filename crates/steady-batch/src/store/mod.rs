@@ -371,8 +371,21 @@ impl Store {
             }
             (Some(_), false) => {
                 let (rows, _, _) = self.counts()?;
+                let total: i64 = self
+                    .conn
+                    .query_row("SELECT total FROM runs ORDER BY id DESC LIMIT 1", [], |r| {
+                        r.get(0)
+                    })
+                    .unwrap_or(i64::MAX);
+                if rows as i64 >= total {
+                    return Err(format!(
+                        "{} already holds a finished run ({rows} results): read them with steady results {}; to run the input again, choose another --db",
+                        self.path.display(),
+                        self.path.display()
+                    ));
+                }
                 return Err(format!(
-                    "{} already holds a run ({rows} results); add --resume to finish it, or choose another --db",
+                    "{} already holds an unfinished run ({rows} of {total} results); add --resume to finish it, or choose another --db",
                     self.path.display()
                 ));
             }

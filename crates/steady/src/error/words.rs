@@ -41,10 +41,13 @@ impl Error {
             ),
             Kind::TooManyRedirects(max) => format!("more than {max} redirects"),
             Kind::RedirectRefused(why) => format!("redirect refused: {why}"),
-            Kind::Semantic(_, problem) => format!(
-                "{} but the body is not what was asked for: {problem}",
-                self.inner.status.map(status_words).unwrap_or_default()
-            ),
+            Kind::Semantic(_, problem) => match self.inner.status {
+                Some(status) => format!(
+                    "{} but the body is not what was asked for: {problem}",
+                    status_words(status)
+                ),
+                None => format!("the body is not what was asked for: {problem}"),
+            },
             Kind::Guard(_, message) => format!("not sent: {message}"),
         };
         self.inner.scrubber.scrub(&text)
@@ -114,7 +117,7 @@ impl Error {
                 None => "Follow redirects, or call the new location directly.".into(),
             },
             Kind::TooManyRedirects(_) => {
-                "The redirects loop or chain too long: check the URL with redirects off.".into()
+                "The redirects loop or chain too long: look at them with --no-follow, or allow more with --max-redirects N.".into()
             }
             Kind::RedirectRefused(_) => {
                 "Call the new location directly if you trust it, with credentials meant for it."
@@ -142,10 +145,10 @@ impl Error {
                 "Too many calls are in flight to this host: lower the concurrency or raise the bulkhead's limit.".into()
             }
             Kind::Guard(GuardKind::Concurrency, _) => {
-                "The host has shown room for fewer calls at once than are waiting: allow a longer deadline, or send fewer calls at once.".into()
+                "The host has shown room for fewer calls at once than are waiting: allow a longer deadline (--timeout), or send fewer calls at once.".into()
             }
             Kind::Guard(..) => {
-                "The host's rate limit leaves no time before the deadline: allow a longer deadline or send fewer requests.".into()
+                "The host's rate limit leaves no time before the deadline: allow a longer deadline (--timeout) or send fewer requests.".into()
             }
         }
     }
@@ -380,12 +383,12 @@ fn fault_hint(fault: Fault) -> &'static str {
     match fault {
         Fault::Dns => "Check the host name in the URL and the machine's DNS and network.",
         Fault::Refused => "Check that the service is running and that the URL's host and port are right.",
-        Fault::ConnectTimeout => "The host did not answer: check the network, firewall or VPN, or allow a longer connect timeout.",
+        Fault::ConnectTimeout => "The host did not answer: check the network, firewall or VPN, or allow a longer connect timeout (--connect-timeout).",
         Fault::Connect => "Check the network and the URL's host.",
         Fault::Tls => "Check the server's certificate and the host name; a private CA needs its certificate given explicitly.",
         Fault::Reset | Fault::Closed => "The connection dropped: the service or a proxy in between is unstable; try again later.",
-        Fault::ReadTimeout => "The server is overloaded or stuck: try again later, or allow a longer read timeout.",
-        Fault::Deadline => "The whole call ran out of time: try again later, or allow a longer deadline.",
+        Fault::ReadTimeout => "The server is overloaded or stuck: try again later, or allow a longer read timeout (--read-timeout).",
+        Fault::Deadline => "The whole call ran out of time: try again later, or allow a longer deadline (--timeout, -m).",
         Fault::BodyTooLarge => "If a response this large is expected, raise the limit with --max-body SIZE (ClientBuilder::max_body), or stream it to a file with -o FILE.",
         Fault::Protocol => "The server sent a malformed response: report it to the service's owners.",
     }

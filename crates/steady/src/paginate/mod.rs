@@ -185,23 +185,33 @@ impl Paginate {
         }
         let resp = request.send().await?;
         let shown = crate::redact::redact_url(resp.url());
-        let body: Value = serde_json::from_slice(resp.bytes())
-            .map_err(|e| semantic(format!("page {} ({shown}) is not JSON: {e}", self.number)))?;
+        let body: Value = serde_json::from_slice(resp.bytes()).map_err(|e| {
+            resp.semantic_error(
+                crate::ErrorKind::Pagination,
+                format!("page {} ({shown}) is not JSON: {e}", self.number),
+            )
+        })?;
         let records = match self.records.query(&body).all().as_slice() {
             [Value::Array(items)] => items.clone(),
             [] => {
-                return Err(semantic(format!(
-                    "page {} ({shown}): the records path {} matches nothing in the body",
-                    self.number, self.records_text
-                )))
+                return Err(resp.semantic_error(
+                    crate::ErrorKind::Pagination,
+                    format!(
+                        "page {} ({shown}): the records path {} matches nothing in the body",
+                        self.number, self.records_text
+                    ),
+                ))
             }
             [other] if !other.is_array() => {
-                return Err(semantic(format!(
-                    "page {} ({shown}): the records path {} is {}, not a list",
-                    self.number,
-                    self.records_text,
-                    kind_of(other)
-                )))
+                return Err(resp.semantic_error(
+                    crate::ErrorKind::Pagination,
+                    format!(
+                        "page {} ({shown}): the records path {} is {}, not a list",
+                        self.number,
+                        self.records_text,
+                        kind_of(other)
+                    ),
+                ))
             }
             many => many.iter().map(|v| (*v).clone()).collect(),
         };
@@ -252,10 +262,6 @@ fn kind_of(value: &Value) -> &'static str {
         Value::Array(_) => "a list",
         Value::Object(_) => "an object",
     }
-}
-
-fn semantic(message: String) -> Error {
-    Error::new(Kind::Semantic(crate::ErrorKind::Pagination, message))
 }
 
 fn pagination_loop(message: String) -> Error {
