@@ -311,7 +311,11 @@ fn init_logging(verbose: u8, target: &str) {
         // -s: nothing at all.
         (None, 0) if output::silent() => EnvFilter::new("off"),
         (None, 0) => EnvFilter::new(ALWAYS),
-        (None, 1) => EnvFilter::new(format!("{ALWAYS},{target}=info")),
+        // Attempts that went well and the heads are DEBUG in the library (a service
+        // keeps INFO quiet); -v shows them.
+        (None, 1) => EnvFilter::new(format!(
+            "{ALWAYS},{target}=info,steady::attempt=debug,steady::headers=debug"
+        )),
         // `steady=debug` is less specific than ALWAYS, which would hide the cache's
         // debug events.
         (None, _) if target == "steady" => EnvFilter::new("steady=debug"),

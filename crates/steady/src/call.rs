@@ -61,17 +61,17 @@ const PROBE_POLL: Duration = Duration::from_millis(100);
 const BUDGET_POLL: Duration = Duration::from_millis(250);
 
 impl Client {
-    /// One call; its end told to the listeners.
+    /// One call, in its span; its end told to telemetry and the listeners.
     pub(crate) async fn execute(&self, request: Request) -> Result<Response, Error> {
-        if !self.inner.listeners.any() {
-            return self.run(request).await;
-        }
-        let (method, url, host) = (
-            request.method.clone(),
-            request.scrubber().url(&request.url),
-            host_key(&request.url),
-        );
-        let result = self.run(request).await;
+        use tracing::Instrument as _;
+        let method = request.method.clone();
+        let host = host_key(&request.url);
+        let url = request.scrubber().url(&request.url);
+        let span = crate::telemetry::call_span(&method, &url, &host);
+        let result = self
+            .run(request, host.clone(), url.clone())
+            .instrument(span.clone())
+            .await;
         let (status, error, attempts, duration, verdict) = match &result {
             Ok(resp) => (
                 Some(resp.status()),
@@ -88,25 +88,30 @@ impl Client {
                 err.attempt_log().last().map(|a| a.verdict()),
             ),
         };
+        crate::telemetry::record_outcome(&span, status, error.map(|e| e.name()));
         let info = CallInfo {
             method: &method,
             url: &url,
             host: &host,
         };
-        self.inner.listeners.tell(
-            &info,
-            &Event::CallEnded {
-                status,
-                error,
-                attempts,
-                duration,
-                verdict,
-            },
-        );
+        let event = Event::CallEnded {
+            status,
+            error,
+            attempts,
+            duration,
+            verdict,
+        };
+        crate::telemetry::on_event(&info, &event);
+        self.inner.listeners.tell(&info, &event);
         result
     }
 
-    async fn run(&self, request: Request) -> Result<Response, Error> {
+    async fn run(
+        &self,
+        request: Request,
+        host: String,
+        shown_url: String,
+    ) -> Result<Response, Error> {
         let inner = &*self.inner;
         // Unverified certificates matter only over https (a redirect to another scheme
         // drops the credentials on its way).
@@ -124,8 +129,8 @@ impl Client {
         let mut call = Call {
             client: self,
             request: &request,
-            host: host_key(&request.url),
-            shown_url: scrubber.url(&request.url),
+            host,
+            shown_url,
             deadline: Deadline::new(
                 clock.now(),
                 request.deadline.unwrap_or(inner.timeouts.deadline),
@@ -229,8 +234,19 @@ impl Client {
                 attempt: number,
                 resend_count: number - 1,
             });
+            let span = crate::telemetry::attempt_span(
+                &request.method,
+                &call.shown_url,
+                &call.host,
+                number - 1,
+            );
             let started = clock.now();
-            let result = call.attempt(&wire, part.as_mut()).await;
+            let result = {
+                use tracing::Instrument as _;
+                call.attempt(&wire, part.as_mut())
+                    .instrument(span.clone())
+                    .await
+            };
             let duration = clock.now().saturating_duration_since(started);
             drop(permit);
             if let Some(place) = place {
@@ -429,7 +445,11 @@ impl Client {
                     Err(f) => scrubber.url(&f.url),
                 },
             };
-            log_attempt(request.method.as_str(), &call.shown_url, &attempt);
+            crate::telemetry::record_outcome(
+                &span,
+                attempt.status(),
+                crate::telemetry::error_type_of(&attempt).as_deref(),
+            );
             call.tell(Event::AttemptEnded(&attempt));
             if let Decision::Retry { wait, reason } = attempt.decision() {
                 call.tell(Event::RetryScheduled {
@@ -521,36 +541,39 @@ impl Call<'_> {
         }
     }
 
-    /// Tells the client's listeners of `event` (nothing is built without one).
+    /// Tells telemetry (logs, metrics) and the client's listeners of `event`.
     fn tell(&self, event: Event<'_>) {
+        let info = self.info();
+        crate::telemetry::on_event(&info, &event);
         let listeners = &self.client.inner.listeners;
         if listeners.any() {
-            listeners.tell(&self.info(), &event);
+            listeners.tell(&info, &event);
         }
     }
 
     /// A guard's decision: into the call's guard log, `-v` (through `tracing`) and the
     /// listeners, from one place.
     fn event(&mut self, guard: GuardKind, said: Said, message: String) {
-        tracing::info!(target: "steady::guard", guard = guard.name(), "{} {}: {message}", guard.name(), self.shown_url);
         let wait = match said {
             Said::Wait(wait) => Some(wait),
             Said::Refused | Said::Note => None,
         };
-        if self.client.inner.listeners.any() {
-            let event = match (said, WaitCause::of_guard(guard)) {
-                (Said::Wait(duration), Some(cause)) => Event::Waited { cause, duration },
-                (Said::Refused, _) => Event::GuardRefused {
-                    guard,
-                    message: &message,
-                },
-                _ => Event::GuardNote {
-                    guard,
-                    message: &message,
-                },
-            };
-            self.tell(event);
-        }
+        let event = match (said, WaitCause::of_guard(guard)) {
+            (Said::Wait(duration), Some(cause)) => Event::Waited {
+                cause,
+                duration,
+                message: &message,
+            },
+            (Said::Refused, _) => Event::GuardRefused {
+                guard,
+                message: &message,
+            },
+            _ => Event::GuardNote {
+                guard,
+                message: &message,
+            },
+        };
+        self.tell(event);
         self.guard_log.push(GuardEvent {
             at: self.elapsed(),
             guard,
@@ -560,7 +583,6 @@ impl Call<'_> {
     }
 
     fn transition(&mut self, t: Transition) {
-        tracing::warn!(target: "steady::breaker", "circuit for {} {}", self.host, t.message);
         self.tell(Event::BreakerTransition {
             from: t.from,
             to: t.to,
@@ -905,39 +927,4 @@ fn final_error(
             }
         }
     }
-}
-
-fn log_attempt(method: &str, url: &str, attempt: &Attempt) {
-    let layer = attempt
-        .layer()
-        .map(|l| format!(" ({l})"))
-        .unwrap_or_default();
-    let note = attempt
-        .note()
-        .map(|n| format!(" [{n}]"))
-        .unwrap_or_default();
-    let decision = match attempt.decision() {
-        Decision::Done => String::new(),
-        _ => format!("; {}", attempt.why()),
-    };
-    tracing::info!(
-        target: "steady::attempt",
-        attempt = attempt.number(),
-        of = attempt.of(),
-        method = %method,
-        url = %url,
-        status = attempt.status().map(|s| s.as_u16()),
-        fault = attempt.fault().map(|f| f.name()),
-        duration_ms = attempt.duration().as_millis() as u64,
-        "attempt {}/{} {} {} -> {}{} in {}{}{}",
-        attempt.number(),
-        attempt.of(),
-        method,
-        url,
-        attempt.outcome(),
-        layer,
-        human(attempt.duration()),
-        decision,
-        note,
-    );
 }

@@ -5,8 +5,8 @@
 //! alert on a spent retry budget or export spans needs the decision itself (the
 //! breaker went from closed to open, for this reason), not a sentence to parse. steady
 //! builds its own outputs from the same values: the attempt log of a [`Response`] or
-//! an [`Error`], `-v` on the command line (through `tracing`) and the metrics of
-//! [`crate::telemetry`].
+//! an [`Error`], `-v` on the command line (through `tracing`), its spans and its
+//! metrics ([`crate::telemetry`]).
 //!
 //! A listener's methods default to doing nothing; with no listener, no event is built
 //! (the call checks a length, nothing more). Listeners are called on the task that
@@ -145,6 +145,8 @@ pub enum Event<'a> {
         cause: WaitCause,
         /// How long (planned: a wait polled in steps may end earlier).
         duration: Duration,
+        /// What the guard said, in words.
+        message: &'a str,
     },
     /// A guard refused the call or its retry: nothing more is sent.
     GuardRefused {

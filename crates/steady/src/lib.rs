@@ -92,6 +92,7 @@ mod response;
 pub mod retry;
 mod secret;
 pub mod semantic;
+pub mod telemetry;
 pub mod timeout;
 mod tls;
 mod transport;

@@ -254,7 +254,7 @@ impl Wire<'_> {
                     }
                 }
             }
-            if tracing::enabled!(target: "steady::headers", tracing::Level::INFO) {
+            if tracing::enabled!(target: "steady::headers", tracing::Level::DEBUG) {
                 let line = format!("> {method} {}", crate::redact::redact_url(&url));
                 // Host and Content-Length are hyper's, from the URL and the body.
                 let mut shown = headers.clone();
@@ -295,7 +295,7 @@ impl Wire<'_> {
                 jar.set_cookies(&mut set, &url);
             }
             let version = response.version();
-            if tracing::enabled!(target: "steady::headers", tracing::Level::INFO) {
+            if tracing::enabled!(target: "steady::headers", tracing::Level::DEBUG) {
                 let line = format!("< {version:?} {status}");
                 self.log_head(&line, response.headers(), request, '<');
             }
@@ -661,7 +661,7 @@ impl Wire<'_> {
             };
             text.push_str(&format!("\n{mark} {name}: {shown}"));
         }
-        tracing::info!(target: "steady::headers", "{text}");
+        tracing::debug!(target: "steady::headers", "{text}");
     }
 }
 

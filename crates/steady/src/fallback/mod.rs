@@ -211,19 +211,18 @@ impl FallbackRequest {
             .map(|r| (r.method.clone(), r.url.clone()));
         let outcome = self.answer().await;
         if let (Ok(outcome), Some((method, url))) = (&outcome, request) {
-            if outcome.source != Source::Network && client.inner.listeners.any() {
+            if outcome.source != Source::Network {
                 let (shown, host) = (crate::redact_url(&url), crate::guard::host_key(&url));
                 let info = crate::event::CallInfo {
                     method: &method,
                     url: &shown,
                     host: &host,
                 };
-                client.inner.listeners.tell(
-                    &info,
-                    &crate::event::Event::FallbackUsed {
-                        source: outcome.source.name(),
-                    },
-                );
+                let event = crate::event::Event::FallbackUsed {
+                    source: outcome.source.name(),
+                };
+                crate::telemetry::on_event(&info, &event);
+                client.inner.listeners.tell(&info, &event);
             }
         }
         outcome
