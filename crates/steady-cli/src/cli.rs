@@ -663,6 +663,19 @@ pub struct CommonArgs {
     pub checks: CheckArgs,
     #[command(flatten)]
     pub fallbacks: FallbackArgs,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Telemetry")]
+pub struct TelemetryArgs {
+    /// Write the run's metrics to FILE in Prometheus' text format (node_exporter's
+    /// textfile collector): every attempt's duration, retries, guard waits and
+    /// refusals, breaker transitions, fallbacks. Written atomically every 5s during a
+    /// run and once at its end.
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

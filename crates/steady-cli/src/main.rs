@@ -10,6 +10,7 @@ mod demo;
 mod exit;
 mod items;
 mod manual;
+mod metrics_file;
 mod output;
 mod sync;
 
@@ -86,6 +87,33 @@ fn curl_hint(err: &clap::Error) -> Option<String> {
 }
 
 fn run(cli: Cli, fallback_order: &[FallbackFlag]) -> anyhow::Result<ExitCode> {
+    let metrics = match &cli.command {
+        cli::Command::Get(a)
+        | cli::Command::Head(a)
+        | cli::Command::Post(a)
+        | cli::Command::Put(a)
+        | cli::Command::Patch(a)
+        | cli::Command::Delete(a)
+        | cli::Command::Options(a) => a.common.telemetry.metrics.clone(),
+        cli::Command::Request(r) => r.call.common.telemetry.metrics.clone(),
+        cli::Command::Batch(a) => a.common.telemetry.metrics.clone(),
+        cli::Command::Sync(a) => a.common.telemetry.metrics.clone(),
+        _ => None,
+    };
+    let metrics = match metrics {
+        Some(path) => Some(metrics_file::MetricsFile::start(&path)?),
+        None => None,
+    };
+    let code = run_job(cli, fallback_order);
+    if let Some(metrics) = metrics {
+        if let Err(e) = metrics.finish() {
+            output::warning(&format!("--metrics: cannot write the file: {e}"));
+        }
+    }
+    code
+}
+
+fn run_job(cli: Cli, fallback_order: &[FallbackFlag]) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -42,13 +42,71 @@
 //! Prometheus exporter names them `http_client_request_duration_seconds`,
 //! `steady_client_retries_total`, and so on.
 
-use metrics::{counter, gauge, histogram};
+use metrics::{
+    counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit,
+};
 
 use crate::breaker::Phase;
 use crate::event::{CallInfo, Event};
 
 /// The name of the attempt histogram.
 pub const REQUEST_DURATION: &str = "http.client.request.duration";
+
+/// Tells the installed recorder what each of steady's metrics is: its unit and a line
+/// of help. Call it once, after installing a recorder, for exporters that name metrics
+/// by their unit (Prometheus: `http_client_request_duration_seconds`) or show help.
+///
+/// ```
+/// // With metrics-exporter-prometheus, say:
+/// // let handle = PrometheusBuilder::new().with_recommended_naming(true).install_recorder()?;
+/// steady::telemetry::describe();
+/// ```
+pub fn describe() {
+    describe_histogram!(
+        REQUEST_DURATION,
+        Unit::Seconds,
+        "Duration of HTTP client requests (one per attempt)."
+    );
+    describe_counter!(
+        "steady.client.retries",
+        Unit::Count,
+        "Retries steady scheduled, by cause and what failed."
+    );
+    describe_counter!(
+        "steady.client.guard.waits",
+        Unit::Count,
+        "Waits for a guard (breaker probe, budget, rate limits, concurrency)."
+    );
+    describe_histogram!(
+        "steady.client.guard.wait.duration",
+        Unit::Seconds,
+        "How long calls waited for a guard."
+    );
+    describe_counter!(
+        "steady.client.guard.refusals",
+        Unit::Count,
+        "Calls or retries a guard refused: nothing was sent."
+    );
+    describe_counter!(
+        "steady.client.breaker.transitions",
+        Unit::Count,
+        "Circuit breaker phase changes."
+    );
+    describe_gauge!(
+        "steady.client.breaker.state",
+        "The circuit of each host: 0 closed, 1 half-open, 2 open."
+    );
+    describe_counter!(
+        "steady.client.fallbacks",
+        Unit::Count,
+        "Answers served by a fallback, by source."
+    );
+    describe_gauge!(
+        "steady.client.concurrency.limit",
+        "The adaptive concurrency limit of each host."
+    );
+    describe_counter!("steady.client.calls", Unit::Count, "Calls, by outcome.");
+}
 
 /// The host and port of a host key (`scheme://host:port`).
 fn address(host: &str) -> (&str, &str) {
