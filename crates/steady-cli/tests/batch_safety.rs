@@ -430,7 +430,7 @@ fn a_cache_that_cannot_be_used_is_bypassed_with_a_warning_and_a_read_only_one_st
     assert!(out.stdout.contains("live"), "{}", out.stdout);
     assert!(
         out.stderr.starts_with(&format!(
-            "steady: warning: the cache {g} is not usable: file is not a database; bypassed"
+            "steady: warning: the cache {g} is not a SQLite database; bypassed"
         )),
         "{}",
         out.stderr

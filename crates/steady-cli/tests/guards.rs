@@ -217,7 +217,7 @@ fn bad_guard_flags_are_usage_errors() {
         (&["--hedge-after", "p200"], "'p200' is not a percentile"),
         (
             &["--state", "/nonexistent/dir/state.db"],
-            "cannot open the state file /nonexistent/dir/state.db",
+            "cannot create the state file /nonexistent/dir/state.db: the folder /nonexistent/dir does not exist",
         ),
     ];
     for (flags, message) in cases {

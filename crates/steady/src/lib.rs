@@ -92,6 +92,8 @@ mod response;
 pub mod retry;
 mod secret;
 pub mod semantic;
+#[cfg(feature = "state")]
+pub mod store;
 pub mod telemetry;
 pub mod timeout;
 mod tls;

@@ -69,13 +69,9 @@ impl Hosts {
     }
 }
 
+/// The host of `url` as the guards key it (one host, one key).
 fn key(url: &Url) -> String {
-    format!(
-        "{}://{}:{}",
-        url.scheme(),
-        url.host_str().unwrap_or(""),
-        url.port_or_known_default().unwrap_or(0)
-    )
+    steady::guard::host_key(url)
 }
 
 /// Judges the failed call of an item that began at `began`, after `again` extra

@@ -1,27 +1,14 @@
-//! One live run per database: `DB.lock`, an advisory lock held for the whole run.
-//!
-//! Why a lock file and not a row in the database: two processes resuming the same run
-//! both see "running" in the `runs` table, and a row cannot tell a live run from one
-//! left by `kill -9`. The operating system can: an advisory lock (`flock`) is released
-//! the moment its process dies, however it dies, so a stale run resumes at once and a
-//! live one is refused at once. The file holds who took the lock (process id, host,
-//! since when, the command), for the message that refuses the second run; it is left
-//! in place after the run (removing it would race with a run starting meanwhile).
-//!
-//! The lock is on a file of its own, never on the database: SQLite's own locks are
-//! POSIX record locks, which a process loses when it closes *any* descriptor of the
-//! file, so a second descriptor on the database must not exist.
+//! One live run per database: `DB.lock`, steady's run lock
+//! ([`steady::store::RunLock`]: an advisory lock the operating system releases when
+//! the process dies) held for the whole run, naming who holds it.
 
-use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
+
+use steady::store::LockError;
 
 /// Held while a run is live; released when dropped, or when the process dies.
 #[derive(Debug)]
-pub struct RunLock {
-    _file: File,
-    path: PathBuf,
-}
+pub struct RunLock(steady::store::RunLock);
 
 impl RunLock {
     /// The lock file of the database `db`: `DB.lock` beside it.
@@ -37,34 +24,6 @@ impl RunLock {
     /// When another live process holds it (the message names the process, its host and
     /// since when), or the lock file cannot be created.
     pub fn acquire(db: &Path) -> Result<RunLock, String> {
-        let path = Self::path_for(db);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| format!("cannot create the run lock {}: {e}", path.display()))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
-                let holder = holder.trim();
-                let holder = if holder.is_empty() {
-                    "another process".to_owned()
-                } else {
-                    holder.to_owned()
-                };
-                return Err(format!(
-                    "refused: a run on {} is live: {holder}. Two runs on one database would send items twice; wait for it to end or stop it (Ctrl-C). A run killed with kill -9 holds no lock, and --resume continues it at once",
-                    db.display()
-                ));
-            }
-            Err(TryLockError::Error(e)) => {
-                return Err(format!("cannot lock {}: {e}", path.display()));
-            }
-        }
         let holder = format!(
             "process {} on {} since {} ({})\n",
             std::process::id(),
@@ -72,18 +31,26 @@ impl RunLock {
             super::now_rfc3339(),
             command_line()
         );
-        let written = file
-            .set_len(0)
-            .and_then(|()| file.rewind())
-            .and_then(|()| file.write_all(holder.as_bytes()))
-            .and_then(|()| file.flush());
-        written.map_err(|e| format!("cannot write the run lock {}: {e}", path.display()))?;
-        Ok(RunLock { _file: file, path })
+        match steady::store::RunLock::acquire(&Self::path_for(db), &holder) {
+            Ok(lock) => Ok(RunLock(lock)),
+            Err(LockError::Held(holder)) => {
+                let holder = if holder.is_empty() {
+                    "another process".to_owned()
+                } else {
+                    holder
+                };
+                Err(format!(
+                    "refused: a run on {} is live: {holder}. Two runs on one database would send items twice; wait for it to end or stop it (Ctrl-C). A run killed with kill -9 holds no lock, and --resume continues it at once",
+                    db.display()
+                ))
+            }
+            Err(LockError::Io(why)) => Err(why),
+        }
     }
 
     /// The lock file.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.0.path()
     }
 }
 

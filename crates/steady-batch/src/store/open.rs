@@ -58,33 +58,22 @@ pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 /// Opens (or creates) `path` for a run. An existing file is checked first, before
 /// anything is written: it must be SQLite, intact and steady's.
 pub(super) fn read_write(path: &Path) -> Result<Connection, String> {
-    let shown = path.display();
     // As -o: a folder that does not exist is a typo more often than a wish, and
-    // nothing is created before the run is known to go ahead.
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.is_dir() {
-            return Err(format!(
-                "cannot create the database {shown}: the folder {} does not exist (create it first: mkdir -p {})",
-                dir.display(),
-                dir.display()
-            ));
-        }
-    }
+    // nothing is created before the run is known to go ahead (steady::store refuses it).
     let existing = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
-    let conn =
-        Connection::open(path).map_err(|e| format!("cannot open the database {shown}: {e}"))?;
-    conn.busy_timeout(DEFAULT_LOCK_TIMEOUT.min(Duration::from_secs(2)))
-        .map_err(|e| describe(path, &e))?;
-    if existing {
+    let profile = steady::store::Profile::new("database")
+        .busy_timeout(DEFAULT_LOCK_TIMEOUT.min(Duration::from_secs(2)));
+    let conn = if existing {
+        // Checked before anything is written (WAL mode is a write).
+        let conn = Connection::open(path).map_err(|e| describe(path, &e))?;
         check(&conn, path)?;
-    }
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(|e| describe(path, &e))?;
-    conn.pragma_update(None, "synchronous", "NORMAL")
-        .map_err(|e| describe(path, &e))?;
+        drop(conn);
+        steady::store::open(path, &profile)?
+    } else {
+        steady::store::open(path, &profile)?
+    };
     conn.execute_batch(SCHEMA).map_err(|e| describe(path, &e))?;
-    conn.pragma_update(None, "application_id", APPLICATION_ID)
-        .map_err(|e| describe(path, &e))?;
+    steady::store::set_application_id(&conn, path, APPLICATION_ID)?;
     // Prove that a write goes through now, not after half the run.
     conn.execute_batch("BEGIN IMMEDIATE; COMMIT;")
         .map_err(|e| describe(path, &e))?;
@@ -111,19 +100,16 @@ pub(super) fn read_only(path: &Path) -> Result<Connection, String> {
         }
         Ok(_) => {}
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let probe =
-        |conn: &Connection| conn.query_row("PRAGMA application_id", [], |r| r.get::<_, i32>(0));
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| describe(path, &e))?;
-    let conn = match probe(&conn) {
-        Ok(_) => conn,
-        Err(e) if cannot_share(&e) && !wal_file(path).exists() => {
-            let uri = format!("file:{}?immutable=1", uri_path(path));
-            Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
-                .map_err(|e| describe(path, &e))?
+    let conn = steady::store::read_only(path, "PRAGMA application_id").map_err(|why| {
+        // SQLite's own error, in the words of a batch database (what to do next).
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        match Connection::open_with_flags(path, flags)
+            .and_then(|c| c.query_row("PRAGMA application_id", [], |r| r.get::<_, i32>(0)))
+        {
+            Err(e) => describe(path, &e),
+            Ok(_) => why,
         }
-        Err(e) => return Err(describe(path, &e)),
-    };
+    })?;
     check(&conn, path)?;
     Ok(conn)
 }
@@ -205,47 +191,5 @@ pub(crate) fn describe(path: &Path, err: &rusqlite::Error) -> String {
         Some(ErrorCode::CannotOpen) => format!("cannot open the database {shown} ({err})"),
         Some(ErrorCode::SystemIoFailure) => format!("an I/O error on {shown} ({err})"),
         _ => format!("database {shown}: {err}"),
-    }
-}
-
-/// Whether a read-only open failed only because SQLite could not set up the WAL
-/// shared memory (a folder the reader cannot write).
-fn cannot_share(err: &rusqlite::Error) -> bool {
-    matches!(
-        err.sqlite_error_code(),
-        Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly)
-    )
-}
-
-fn wal_file(path: &Path) -> std::path::PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push("-wal");
-    name.into()
-}
-
-/// `path` for a `file:` URI: `%`, `?` and `#` percent-encoded.
-fn uri_path(path: &Path) -> String {
-    let mut out = String::new();
-    for c in path.to_string_lossy().chars() {
-        match c {
-            '%' => out.push_str("%25"),
-            '?' => out.push_str("%3f"),
-            '#' => out.push_str("%23"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn uri_paths_escape_what_a_uri_would_read() {
-        assert_eq!(
-            uri_path(Path::new("/a b/c?d#e%f.db")),
-            "/a b/c%3fd%23e%25f.db"
-        );
     }
 }

@@ -5,6 +5,9 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
+/// How a sync's database is opened (steady's one SQLite profile).
+const PROFILE: steady::store::Profile = steady::store::Profile::new("database");
+
 /// The database of a sync.
 pub(crate) struct Store {
     /// `None` until the first page is in, when the file did not exist.
@@ -15,7 +18,7 @@ pub(crate) struct Store {
     types: Vec<ColumnType>,
     typed: Vec<(String, ColumnType)>,
     path: std::path::PathBuf,
-    lock: Option<std::fs::File>,
+    lock: Option<steady::store::RunLock>,
 }
 
 fn not_created(path: &Path) -> String {
@@ -41,6 +44,7 @@ impl Store {
         // Names checked by `super::Store::open`.
         let columns: Vec<String> = typed_columns.iter().map(|(c, _)| c.clone()).collect();
         let types: Vec<ColumnType> = typed_columns.iter().map(|(_, t)| *t).collect();
+        // As -o: a folder that does not exist is refused before anything is fetched.
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             if !dir.is_dir() {
                 return Err(format!(
@@ -54,10 +58,7 @@ impl Store {
         // Nothing is created until the first page is in (`begin`): a run whose first
         // page fails leaves the database as it was, or absent.
         let conn = if path.exists() {
-            let conn = Connection::open(path).map_err(db_error(path))?;
-            conn.busy_timeout(std::time::Duration::from_secs(10))
-                .map_err(db_error(path))?;
-            Some(conn)
+            Some(steady::store::open(path, &PROFILE)?)
         } else {
             None
         };
@@ -122,10 +123,7 @@ impl Store {
     /// the staging table.
     fn create_tables(&mut self) -> Result<(), String> {
         if self.conn.is_none() {
-            let conn = Connection::open(&self.path).map_err(db_error(&self.path))?;
-            conn.busy_timeout(std::time::Duration::from_secs(10))
-                .map_err(db_error(&self.path))?;
-            self.conn = Some(conn);
+            self.conn = Some(steady::store::open(&self.path, &PROFILE)?);
         }
         let (table, stage) = (self.table.clone(), self.stage.clone());
         let extra: String = self
@@ -135,8 +133,6 @@ impl Store {
             .collect();
         let path = self.path.clone();
         let conn = self.db()?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(db_error(&path))?;
         conn.execute_batch(&format!(
             "CREATE TABLE IF NOT EXISTS steady_sync_state (
                 table_name TEXT PRIMARY KEY, since TEXT, fingerprint TEXT, next_url TEXT,
@@ -156,29 +152,17 @@ impl Store {
     pub fn lock(&mut self) -> Result<(), String> {
         let mut name = self.path.as_os_str().to_owned();
         name.push(format!(".sync-{}.lock", self.table));
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&name)
-            .map_err(|e| {
-                format!(
-                    "cannot create the lock file {}: {e}",
-                    Path::new(&name).display()
-                )
-            })?;
-        match file.try_lock() {
-            Ok(()) => {
-                self.lock = Some(file);
+        let holder = format!("steady sync, process {}\n", std::process::id());
+        match steady::store::RunLock::acquire(Path::new(&name), &holder) {
+            Ok(lock) => {
+                self.lock = Some(lock);
                 Ok(())
             }
-            Err(std::fs::TryLockError::WouldBlock) => Err(super::already_running(
+            Err(steady::store::LockError::Held(_)) => Err(super::already_running(
                 &self.table,
                 &self.path.display().to_string(),
             )),
-            Err(std::fs::TryLockError::Error(e)) => {
-                Err(format!("cannot lock {}: {e}", Path::new(&name).display()))
-            }
+            Err(steady::store::LockError::Io(why)) => Err(why),
         }
     }
 

@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
 /// What the caller allows the cache fallback to serve.
@@ -277,46 +277,22 @@ fn open(path: &Path) -> Result<Opened, String> {
     }
 }
 
-/// The cache read-only: a WAL file whose folder cannot hold the shared-memory file is
-/// read as immutable when no writer is live (no `-wal` file).
+/// The cache read-only ([`crate::store::read_only`]).
 fn open_read_only(path: &Path) -> Option<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let usable = |conn: &Connection| {
-        conn.query_row("SELECT count(*) FROM responses", [], |r| r.get::<_, i64>(0))
-            .is_ok()
-    };
-    if let Ok(conn) = Connection::open_with_flags(path, flags) {
-        if usable(&conn) {
-            return Some(conn);
-        }
-    }
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    if !path.exists() || Path::new(&wal).exists() {
+    if !path.exists() {
         return None;
     }
-    let uri = format!(
-        "file:{}?immutable=1",
-        path.to_string_lossy()
-            .replace('%', "%25")
-            .replace('?', "%3f")
-            .replace('#', "%23")
-    );
-    let conn = Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI).ok()?;
-    usable(&conn).then_some(conn)
+    crate::store::read_only(path, "SELECT count(*) FROM responses").ok()
 }
 
 fn open_read_write(path: &Path) -> Result<Connection, String> {
     let shown = path.display();
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
-    let conn = Connection::open(path).map_err(|e| format!("cannot open the cache {shown}: {e}"))?;
-    conn.busy_timeout(Duration::from_secs(1))
-        .map_err(|e| format!("the cache {shown}: {e}"))?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(|e| format!("the cache {shown} is not usable: {e}"))?;
+    // A short busy timeout: a cache is a convenience, and a call must not wait long
+    // for another process's write to it.
+    let profile = crate::store::Profile::new("cache")
+        .busy_timeout(Duration::from_secs(1))
+        .create_folder();
+    let conn = crate::store::open(path, &profile)?;
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS responses (
             key TEXT PRIMARY KEY,

@@ -119,8 +119,15 @@ impl GuardStore for MemoryStore {
     }
 }
 
-/// The key of a host: `scheme://host:port`.
-pub(crate) fn host_key(url: &reqwest::Url) -> String {
+/// The key every per-host guard state is kept under: `scheme://host:port`, the port
+/// written even when it is the scheme's default (`https://api.example.com:443`), so
+/// that one host has one key wherever its URLs come from.
+///
+/// ```
+/// let url = steady::Url::parse("https://api.example.com/v1/items").unwrap();
+/// assert_eq!(steady::guard::host_key(&url), "https://api.example.com:443");
+/// ```
+pub fn host_key(url: &reqwest::Url) -> String {
     use std::fmt::Write;
     // Built by hand: `format!` of the whole costs several times as much, once a call.
     let (scheme, host) = (url.scheme(), url.host_str().unwrap_or(""));

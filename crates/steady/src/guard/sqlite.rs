@@ -9,7 +9,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
@@ -30,14 +29,7 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, String> {
         let path = path.as_ref().to_owned();
         let shown = path.display().to_string();
-        let conn = Connection::open(&path)
-            .map_err(|e| format!("cannot open the state file {shown}: {e}"))?;
-        conn.busy_timeout(Duration::from_secs(5))
-            .map_err(|e| format!("state file {shown}: {e}"))?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| format!("state file {shown} is not usable: {e}"))?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(|e| format!("state file {shown}: {e}"))?;
+        let conn = crate::store::open(&path, &crate::store::Profile::new("state file"))?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS hosts (
                 host TEXT PRIMARY KEY,
