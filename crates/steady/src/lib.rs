@@ -61,9 +61,6 @@
 //! ```
 
 mod attempt;
-pub mod breaker;
-pub mod budget;
-pub mod bulkhead;
 mod call;
 pub mod classify;
 mod client;
@@ -76,28 +73,29 @@ pub mod duration;
 mod error;
 pub mod event;
 pub mod explain;
-pub mod fallback;
 pub mod guard;
-pub mod hedge;
-pub mod limit;
 pub mod multipart;
 pub mod paginate;
+mod policy;
 pub mod proxy;
-pub mod rate;
 pub mod redact;
 pub mod redirect;
 pub mod report;
 mod request;
 mod response;
-pub mod retry;
 mod secret;
-pub mod semantic;
 #[cfg(feature = "state")]
 pub mod store;
 pub mod telemetry;
-pub mod timeout;
 mod tls;
 mod transport;
+
+/// The adaptive concurrency limit (also [`concurrency`]).
+pub use policy::concurrency as limit;
+/// Time limits: the deadline, the connect and read timeouts (also [`deadline`]).
+pub use policy::deadline as timeout;
+pub use policy::deadline;
+pub use policy::{breaker, budget, bulkhead, concurrency, fallback, hedge, rate, retry, semantic};
 
 pub use attempt::{Attempt, Decision, StopReason, WaitReason};
 pub use breaker::Breaker;
