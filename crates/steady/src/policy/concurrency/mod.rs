@@ -44,7 +44,7 @@ mod hosts;
 
 pub use aimd::Signal;
 pub(crate) use aimd::Window;
-pub(crate) use hosts::Limits;
+pub(crate) use hosts::{Limits, Permit};
 
 use std::time::Duration;
 
