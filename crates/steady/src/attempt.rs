@@ -10,9 +10,8 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::classify::{Fault, Verdict};
+use crate::classify::{Fault, Layer, Verdict};
 use crate::duration::human;
-use crate::error::Layer;
 
 /// What steady did after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,7 +262,7 @@ impl Attempt {
     /// What came back, in words: `503 Service Unavailable`, `connection refused`.
     pub fn outcome(&self) -> String {
         match (self.status, self.fault) {
-            (_, Some(fault)) => crate::error::fault_words(fault).to_owned(),
+            (_, Some(fault)) => fault.words().to_owned(),
             (Some(status), None) => status_words(status),
             (None, None) => "no response".to_owned(),
         }

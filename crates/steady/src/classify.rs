@@ -43,9 +43,47 @@
 //! # Ok::<(), steady::Error>(())
 //! ```
 
+use std::fmt;
+
 use bytes::Bytes;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
+
+/// Where a call failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Layer {
+    /// No complete response: DNS, refused, reset, TLS, timeout.
+    Transport,
+    /// A complete response whose status says the call failed (4xx, 5xx, a 3xx not
+    /// followed).
+    Http,
+    /// A 2xx whose body is not what was asked for.
+    Semantic,
+    /// Not sent because a guard (circuit breaker, budget) refused it.
+    Guard,
+    /// The request could not be built (bad URL, bad header, bad credential).
+    Usage,
+}
+
+impl Layer {
+    /// The stable lowercase name: `transport`, `http`, `semantic`, `guard`, `usage`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Transport => "transport",
+            Layer::Http => "http",
+            Layer::Semantic => "semantic",
+            Layer::Guard => "guard",
+            Layer::Usage => "usage",
+        }
+    }
+}
+
+impl fmt::Display for Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// The verdict on one attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +139,26 @@ impl Fault {
             Fault::Deadline => "deadline",
             Fault::BodyTooLarge => "body_too_large",
             Fault::Protocol => "protocol",
+        }
+    }
+
+    /// A fault in words.
+    /// The fault in words, for messages.
+    pub(crate) fn words(self) -> &'static str {
+        match self {
+            Fault::Dns => "DNS lookup failed: the host name does not resolve",
+            Fault::Refused => "connection refused: nothing listens at that address and port",
+            Fault::ConnectTimeout => "connect timeout: no connection within the connect timeout",
+            Fault::Connect => "could not connect",
+            Fault::Tls => "TLS handshake failed",
+            Fault::Reset => "connection reset before a complete response",
+            Fault::Closed => "connection closed before a complete response",
+            Fault::ReadTimeout => {
+                "read timeout: the server went silent for longer than the read timeout"
+            }
+            Fault::Deadline => "deadline exceeded: the call ran out of time",
+            Fault::BodyTooLarge => "response body larger than the maximum allowed",
+            Fault::Protocol => "the server broke the HTTP protocol",
         }
     }
 

@@ -83,6 +83,7 @@ pub mod redirect;
 pub mod report;
 mod request;
 mod response;
+mod seconds;
 mod secret;
 #[cfg(feature = "state")]
 pub mod store;

@@ -19,8 +19,8 @@ use crate::{Client, Error, Response, Secret};
 /// break) are remembered and reported by `send` before anything is sent.
 #[must_use = "a request does nothing until it is sent"]
 pub struct RequestBuilder {
-    client: Client,
-    request: Result<Request, Error>,
+    pub(crate) client: Client,
+    pub(crate) request: Result<Request, Error>,
 }
 
 /// A request ready to be sent, possibly several times.
@@ -455,16 +455,6 @@ impl RequestBuilder {
             r.max_body = Some(bytes);
             Ok(())
         })
-    }
-
-    /// Adds a fallback for outages; the request then ends in a
-    /// [`crate::fallback::Outcome`] that says where its answer came from.
-    pub fn fallback(self, fallback: crate::fallback::Fallback) -> crate::fallback::FallbackRequest {
-        crate::fallback::FallbackRequest {
-            client: self.client,
-            request: self.request,
-            fallbacks: vec![fallback],
-        }
     }
 
     /// Sends the request: every attempt, wait and redirect under one deadline.

@@ -23,47 +23,11 @@ use crate::redact::Scrubber;
 mod kind;
 mod words;
 
-pub(crate) use words::fault_words;
-
 pub use kind::ErrorKind;
 
 pub(crate) type BoxError = Box<dyn StdError + Send + Sync>;
 
-/// Where a call failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Layer {
-    /// No complete response: DNS, refused, reset, TLS, timeout.
-    Transport,
-    /// A complete response whose status says the call failed (4xx, 5xx, a 3xx not
-    /// followed).
-    Http,
-    /// A 2xx whose body is not what was asked for.
-    Semantic,
-    /// Not sent because a guard (circuit breaker, budget) refused it.
-    Guard,
-    /// The request could not be built (bad URL, bad header, bad credential).
-    Usage,
-}
-
-impl Layer {
-    /// The stable lowercase name: `transport`, `http`, `semantic`, `guard`, `usage`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Layer::Transport => "transport",
-            Layer::Http => "http",
-            Layer::Semantic => "semantic",
-            Layer::Guard => "guard",
-            Layer::Usage => "usage",
-        }
-    }
-}
-
-impl fmt::Display for Layer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use crate::classify::Layer;
 
 #[derive(Debug, Clone)]
 pub(crate) enum Kind {

@@ -20,14 +20,14 @@ impl Error {
             Kind::Usage(message) | Kind::Save(message) => message.clone(),
             Kind::Fault(fault @ (Fault::Protocol | Fault::BodyTooLarge)) => match self.root_cause()
             {
-                Some(why) => format!("{}: {why}", fault_words(*fault)),
-                None => fault_words(*fault).to_owned(),
+                Some(why) => format!("{}: {why}", Fault::words(*fault)),
+                None => Fault::words(*fault).to_owned(),
             },
             Kind::Fault(fault @ Fault::Tls) => match self.tls_problem() {
-                Some(problem) => format!("{}: {}", fault_words(*fault), problem.words()),
-                None => fault_words(*fault).to_owned(),
+                Some(problem) => format!("{}: {}", Fault::words(*fault), problem.words()),
+                None => Fault::words(*fault).to_owned(),
             },
-            Kind::Fault(fault) => fault_words(*fault).to_owned(),
+            Kind::Fault(fault) => Fault::words(*fault).to_owned(),
             Kind::Status => format!(
                 "HTTP {}",
                 self.inner.status.map(status_words).unwrap_or_default()
@@ -357,25 +357,6 @@ impl TlsProblem {
             TlsProblem::SelfSigned => "If this is the server you mean (a development server, an appliance), trust exactly its certificate with --cacert FILE (ClientBuilder::root_certificates_pem); get the file from its owners, not from the connection.",
             TlsProblem::Other(_) => "Check the server's certificate chain (openssl s_client -connect HOST:443 -showcerts).",
         }
-    }
-}
-
-/// A fault in words.
-pub(crate) fn fault_words(fault: Fault) -> &'static str {
-    match fault {
-        Fault::Dns => "DNS lookup failed: the host name does not resolve",
-        Fault::Refused => "connection refused: nothing listens at that address and port",
-        Fault::ConnectTimeout => "connect timeout: no connection within the connect timeout",
-        Fault::Connect => "could not connect",
-        Fault::Tls => "TLS handshake failed",
-        Fault::Reset => "connection reset before a complete response",
-        Fault::Closed => "connection closed before a complete response",
-        Fault::ReadTimeout => {
-            "read timeout: the server went silent for longer than the read timeout"
-        }
-        Fault::Deadline => "deadline exceeded: the call ran out of time",
-        Fault::BodyTooLarge => "response body larger than the maximum allowed",
-        Fault::Protocol => "the server broke the HTTP protocol",
     }
 }
 

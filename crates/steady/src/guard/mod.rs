@@ -37,7 +37,6 @@
 
 #[cfg(feature = "state")]
 mod redis;
-pub(crate) mod seconds;
 #[cfg(feature = "state")]
 mod sqlite;
 

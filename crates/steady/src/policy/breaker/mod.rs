@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::guard::seconds::Seconds;
+use crate::seconds::Seconds;
 
 /// Circuit breaker settings. See the [module docs](self) for defaults and reasons.
 #[derive(Debug, Clone, PartialEq)]

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::guard::seconds::Seconds;
+use crate::seconds::Seconds;
 
 /// Retry budget settings. See the [module docs](self).
 #[derive(Debug, Clone, PartialEq)]

@@ -432,3 +432,16 @@ impl Client {
         ))
     }
 }
+
+/// Fallbacks are a request's: `client.get(url).fallback(Fallback::cache())`.
+impl crate::RequestBuilder {
+    /// Adds a fallback for outages; the request then ends in a
+    /// [`Outcome`] that says where its answer came from.
+    pub fn fallback(self, fallback: Fallback) -> FallbackRequest {
+        FallbackRequest {
+            client: self.client,
+            request: self.request,
+            fallbacks: vec![fallback],
+        }
+    }
+}
