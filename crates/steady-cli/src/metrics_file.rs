@@ -57,7 +57,7 @@ impl MetricsFile {
         let writer = std::thread::spawn(move || {
             while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(EVERY) {
                 h.run_upkeep();
-                if let Err(e) = write(&file, &h.render()) {
+                if let Err(e) = steady::atomic::write(&file, h.render().as_bytes()) {
                     crate::output::warning(&format!(
                         "--metrics {}: cannot write it: {e}",
                         file.display()
@@ -77,7 +77,7 @@ impl MetricsFile {
 
     fn write_now(&self) -> std::io::Result<()> {
         self.handle.run_upkeep();
-        write(&self.path, &self.handle.render())
+        steady::atomic::write(&self.path, self.handle.render().as_bytes())
     }
 
     /// Stops the writer and writes the file a last time.
@@ -88,23 +88,4 @@ impl MetricsFile {
         }
         self.write_now()
     }
-}
-
-/// `text` into `path`, atomically: a temporary file beside it, renamed into place.
-fn write(path: &Path, text: &str) -> std::io::Result<()> {
-    let folder = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = folder.join(format!(
-        ".{}.{}.tmp",
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
 }

@@ -9,19 +9,13 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use steady_chaos::{Reply, ScriptServer};
+use support::fs::temp_dir;
 use support::{command, steady};
 
 fn echo() -> ScriptServer {
     ScriptServer::builder()
         .fallback(Reply::json(200, r#"{"ok": true}"#))
         .start()
-}
-
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("steady-curl-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[test]

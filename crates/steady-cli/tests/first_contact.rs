@@ -9,19 +9,13 @@ use std::io::Write;
 use std::process::Stdio;
 
 use steady_chaos::{Reply, ScriptServer};
+use support::fs::temp_dir;
 use support::{command, steady};
 
 fn server() -> ScriptServer {
     ScriptServer::builder()
         .fallback(Reply::json(201, r#"{"id": 7}"#))
         .start()
-}
-
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("steady-first-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[test]

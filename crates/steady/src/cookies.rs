@@ -11,7 +11,6 @@
 //!
 //! [`ClientBuilder::cookie_jar`]: crate::ClientBuilder::cookie_jar
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
@@ -175,7 +174,7 @@ impl CookieJar {
                 ));
             }
         }
-        write_private(path, text.as_bytes()).map_err(|e| {
+        crate::atomic::write_private(path, text.as_bytes()).map_err(|e| {
             Error::usage(format!(
                 "cannot write the cookie file {}: {e}",
                 path.display()
@@ -213,7 +212,7 @@ impl CookieJar {
             cookie_store::serde::json::save_incl_expired_and_nonpersistent(&store, &mut text)
                 .map_err(|e| fail(&e))?;
         }
-        write_private(path, &text).map_err(|e| fail(&e))
+        crate::atomic::write_private(path, &text).map_err(|e| fail(&e))
     }
 
     /// How many unexpired cookies the jar holds.
@@ -261,33 +260,4 @@ impl CookieJar {
         value.set_sensitive(true);
         Some(value)
     }
-}
-
-/// Writes `bytes` to `path` with mode 0600: to a temporary file beside it, synced, then
-/// renamed into place, so `path` is the old file or the new one, never half of one.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let written = options.open(&tmp).and_then(|mut f| {
-        f.write_all(bytes)?;
-        f.sync_all()
-    });
-    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    Ok(())
 }

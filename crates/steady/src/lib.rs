@@ -60,6 +60,7 @@
 //! # }
 //! ```
 
+pub mod atomic;
 mod attempt;
 mod call;
 pub mod classify;

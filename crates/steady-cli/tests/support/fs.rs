@@ -100,3 +100,11 @@ pub fn digest(path: &Path) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+/// A fresh folder for one test, under the system's temporary folder.
+pub fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("steady-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
