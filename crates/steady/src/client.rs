@@ -146,6 +146,13 @@ impl Client {
         crate::redact::is_credential_header(name.as_str()) || self.inner.sensitive.contains(name)
     }
 
+    /// The client's clock ([`ClientBuilder::clock`]): what its deadline, waits and
+    /// guard windows are measured with, for code beside the client that must agree with
+    /// it (a job runner deciding when to try again).
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
     /// The client's time limits.
     pub fn timeouts(&self) -> Timeouts {
         self.inner.timeouts

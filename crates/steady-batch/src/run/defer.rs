@@ -128,7 +128,10 @@ pub(crate) fn judge(
 /// How long a deferred item waits before it goes again: until its host's next probe
 /// when the circuit is open, else 1 to 1.5 s.
 pub(crate) fn wait_for(client: &Client, url: &str) -> Duration {
-    let now = std::time::SystemTime::now()
+    // The client's clock: the probe time in the guard state is on it.
+    let now = client
+        .clock()
+        .wall()
         .duration_since(std::time::SystemTime::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
