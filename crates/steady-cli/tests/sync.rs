@@ -774,3 +774,32 @@ fn a_continued_run_numbers_its_pages_after_the_committed_ones() {
         resumed.stderr
     );
 }
+
+#[test]
+fn a_failed_first_page_leaves_a_database_of_someone_elses_byte_for_byte() {
+    let api = Arc::new(Mutex::new(Api {
+        users: users(5),
+        fail: Some((1, "503")),
+        ..Api::default()
+    }));
+    let server = start(Arc::clone(&api));
+    let url = server.url("/users");
+    let db = db("foreign");
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('theirs');")
+            .unwrap();
+    }
+    let before = std::fs::read(&db).unwrap();
+    let out = steady(&sync_args(&url, &db, &[]));
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("nothing was written to"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), before, "not a byte changed");
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    assert!(!Path::new(&wal).exists(), "not switched to WAL");
+}

@@ -8,8 +8,9 @@
 //! an [`Error`], `-v` on the command line (through `tracing`), its spans and its
 //! metrics ([`crate::telemetry`]).
 //!
-//! A listener's methods default to doing nothing; with no listener, no event is built
-//! (the call checks a length, nothing more). Listeners are called on the task that
+//! A listener's methods default to doing nothing. Events are plain values borrowed
+//! from the call (no allocation); with no listener, only steady's own telemetry reads
+//! them. Listeners are called on the task that
 //! runs the call, in order: keep them quick (count, enqueue), never block.
 //!
 //! ```
@@ -126,7 +127,9 @@ pub enum Event<'a> {
     },
     /// An attempt ended, and what steady decided next (in [`Attempt::decision`]).
     AttemptEnded(&'a Attempt),
-    /// Another attempt will be made after `delay`.
+    /// Another attempt was decided, after `delay`. A guard may still refuse it when
+    /// its time comes ([`Event::GuardRefused`] then follows, and the call ends with
+    /// the failure that was to be retried).
     RetryScheduled {
         /// The attempt that will be made.
         attempt: u32,

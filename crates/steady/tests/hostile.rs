@@ -104,10 +104,13 @@ async fn stacked_codings_are_undone_in_reverse_order_up_to_three() {
         "{}",
         err.what()
     );
-    assert_eq!(
-        server.hits("/four"),
-        4,
-        "a broken response is retried as a reset; every attempt broken ends as protocol"
+    // A broken response is retried as a reset: every attempt the server answered got
+    // the same broken answer, and the call ends as protocol after its 4 attempts.
+    assert_eq!(err.attempts(), 4);
+    let hits = server.hits("/four");
+    assert!(
+        (answered_broken(&err)..=4).contains(&hits),
+        "every attempt that met the broken answer reached the server, and no more than 4: {hits}"
     );
 }
 
@@ -231,13 +234,21 @@ async fn protocol_error(head: &str, body: &str) -> steady::Error {
     let err = client().get(&server.url("/x")).send().await.unwrap_err();
     assert_eq!(err.layer(), Layer::Transport);
     assert_eq!(err.fault(), Some(Fault::Protocol), "{err:?}");
-    assert_eq!(
-        server.total_hits(),
-        4,
-        "retried as a reset: the default 3 retries, then the protocol failure"
-    );
+    // Retried as a reset: the default 3 retries, then the protocol failure. (On a
+    // loaded machine an attempt may also end otherwise, a 500 ms read timeout before
+    // the server read it: the server then saw fewer requests, never more.)
     assert_eq!(err.attempts(), 4);
+    let hits = server.total_hits();
+    assert!((answered_broken(&err)..=4).contains(&hits), "{hits}");
     err
+}
+
+/// The attempts that met a broken answer: those the server saw.
+fn answered_broken(err: &steady::Error) -> usize {
+    err.attempt_log()
+        .iter()
+        .filter(|a| a.fault() == Some(Fault::Protocol))
+        .count()
 }
 
 /// Broken responses that a real server sends once (WireMock's faults): retried like a

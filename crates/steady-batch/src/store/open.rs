@@ -66,6 +66,8 @@ pub(super) fn read_write(path: &Path) -> Result<Connection, String> {
     let conn = if existing {
         // Checked before anything is written (WAL mode is a write).
         let conn = Connection::open(path).map_err(|e| describe(path, &e))?;
+        conn.busy_timeout(profile.busy_timeout)
+            .map_err(|e| describe(path, &e))?;
         check(&conn, path)?;
         drop(conn);
         steady::store::open(path, &profile)?

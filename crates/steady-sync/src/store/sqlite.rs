@@ -6,7 +6,8 @@ use std::path::Path;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 /// How a sync's database is opened (steady's one SQLite profile).
-const PROFILE: steady::store::Profile = steady::store::Profile::new("database");
+const PROFILE: steady::store::Profile =
+    steady::store::Profile::new("database").busy_timeout(std::time::Duration::from_secs(10));
 
 /// The database of a sync.
 pub(crate) struct Store {
@@ -57,8 +58,13 @@ impl Store {
         }
         // Nothing is created until the first page is in (`begin`): a run whose first
         // page fails leaves the database as it was, or absent.
+        // An existing file is only read here: WAL mode (a write) waits until the first
+        // page is in, so a run that fails first, or a foreign database, is left as it was.
         let conn = if path.exists() {
-            Some(steady::store::open(path, &PROFILE)?)
+            let conn = Connection::open(path).map_err(db_error(path))?;
+            conn.busy_timeout(PROFILE.busy_timeout)
+                .map_err(db_error(path))?;
+            Some(conn)
         } else {
             None
         };
@@ -122,8 +128,14 @@ impl Store {
     /// Creates the database and what is missing in it: steady's tables, the live and
     /// the staging table.
     fn create_tables(&mut self) -> Result<(), String> {
-        if self.conn.is_none() {
-            self.conn = Some(steady::store::open(&self.path, &PROFILE)?);
+        match &self.conn {
+            None => self.conn = Some(steady::store::open(&self.path, &PROFILE)?),
+            Some(conn) => {
+                conn.pragma_update(None, "journal_mode", "WAL")
+                    .map_err(db_error(&self.path))?;
+                conn.pragma_update(None, "synchronous", "NORMAL")
+                    .map_err(db_error(&self.path))?;
+            }
         }
         let (table, stage) = (self.table.clone(), self.stage.clone());
         let extra: String = self

@@ -269,6 +269,18 @@ impl Call<'_> {
             Said::Wait(wait) => Some(wait),
             Said::Refused | Said::Note => None,
         };
+        // Hedging has typed events of its own (HedgeSent, HedgeWon): its notes go to
+        // the guard log and -v only.
+        if guard == GuardKind::Hedge {
+            tracing::info!(target: "steady::guard", guard = guard.name(), "{} {}: {message}", guard.name(), self.shown_url);
+            self.guard_log.push(GuardEvent {
+                at: self.elapsed(),
+                guard,
+                wait,
+                message,
+            });
+            return;
+        }
         let event = match (said, WaitCause::of_guard(guard)) {
             (Said::Wait(duration), Some(cause)) => Event::Waited {
                 cause,

@@ -30,7 +30,7 @@ use std::time::Duration;
 use super::{Call, Failed, Said};
 use crate::attempt::StopReason;
 use crate::error::Kind;
-use crate::event::Event;
+use crate::event::{Event, WaitCause};
 use crate::guard::GuardKind;
 use reqwest::StatusCode;
 
@@ -86,27 +86,49 @@ impl Call<'_> {
                 }
                 Stage::Bulkhead => {
                     if let Some(bulkheads) = &guards.bulkheads {
-                        places.bulkhead = Some(
-                            bulkheads
-                                .acquire(&self.host, self.left())
-                                .await
-                                .map_err(|message| self.refuse(GuardKind::Bulkhead, message))?,
-                        );
+                        let since = self.client.inner.clock.now();
+                        let permit = bulkheads.acquire(&self.host, self.left()).await;
+                        self.waited(WaitCause::Bulkhead, since);
+                        places.bulkhead =
+                            Some(permit.map_err(|m| self.refuse(GuardKind::Bulkhead, m))?);
                     }
                 }
                 Stage::Concurrency => {
                     if let Some(limits) = &guards.limits {
-                        places.concurrency = Some(
-                            limits
-                                .acquire(&self.host, self.left())
-                                .await
-                                .map_err(|message| self.refuse(GuardKind::Concurrency, message))?,
-                        );
+                        let since = self.client.inner.clock.now();
+                        let permit = limits.acquire(&self.host, self.left()).await;
+                        self.waited(WaitCause::Concurrency, since);
+                        match permit {
+                            Ok(permit) => places.concurrency = Some(permit),
+                            Err(message) => {
+                                // The bulkhead's place goes back before the refusal is told.
+                                drop(places.bulkhead.take());
+                                return Err(self.refuse(GuardKind::Concurrency, message));
+                            }
+                        }
                     }
                 }
             }
         }
         Ok(places)
+    }
+
+    /// A wait for a place (bulkhead, concurrency), told when it was one.
+    fn waited(&mut self, cause: WaitCause, since: std::time::Instant) {
+        let duration = self
+            .client
+            .inner
+            .clock
+            .now()
+            .saturating_duration_since(since);
+        if duration >= Duration::from_millis(1) {
+            let message = format!("waited {} for a place", crate::duration::human(duration));
+            self.tell(Event::Waited {
+                cause,
+                duration,
+                message: &message,
+            });
+        }
     }
 
     fn refuse(&mut self, guard: GuardKind, message: String) -> Refusal {

@@ -208,11 +208,11 @@ impl FallbackRequest {
             .request
             .as_ref()
             .ok()
-            .map(|r| (r.method.clone(), r.url.clone()));
+            .map(|r| (r.method.clone(), r.scrubber().url(&r.url), r.url.clone()));
         let outcome = self.answer().await;
-        if let (Ok(outcome), Some((method, url))) = (&outcome, request) {
+        if let (Ok(outcome), Some((method, shown, url))) = (&outcome, request) {
             if outcome.source != Source::Network {
-                let (shown, host) = (crate::redact_url(&url), crate::guard::host_key(&url));
+                let host = crate::guard::host_key(&url);
                 let info = crate::event::CallInfo {
                     method: &method,
                     url: &shown,
