@@ -39,7 +39,7 @@ proptest! {
         let negative = format!("-{n}s");
         prop_assert!(steady::duration::parse_duration(&negative).is_err());
         let bad = format!("{n}{junk}");
-        if !["min", "mins", "secs", "day", "days", "hrs"].contains(&junk.as_str()) {
+        if !["sec", "secs", "min", "mins", "hrs", "day", "days"].contains(&junk.as_str()) {
             let e = steady::duration::parse_duration(&bad).unwrap_err();
             prop_assert!(e.contains(&junk), "{}", e);
         }
