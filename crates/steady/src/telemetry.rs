@@ -258,7 +258,7 @@ pub(crate) fn on_event(call: &CallInfo<'_>, event: &Event<'_>) {
 }
 
 /// `error.type` of an attempt: its fault, or the status of a failed answer.
-fn attempt_error_type(attempt: &crate::Attempt) -> Option<metrics::SharedString> {
+pub(crate) fn attempt_error_type(attempt: &crate::Attempt) -> Option<metrics::SharedString> {
     if let Some(fault) = attempt.fault() {
         return Some(metrics::SharedString::from(fault.name()));
     }
@@ -398,11 +398,6 @@ pub(crate) fn record_outcome(
     if let Some(error_type) = error_type {
         span.record("error.type", error_type);
     }
-}
-
-/// `error.type` of an attempt, for its span.
-pub(crate) fn error_type_of(attempt: &crate::Attempt) -> Option<metrics::SharedString> {
-    attempt_error_type(attempt)
 }
 
 #[cfg(test)]

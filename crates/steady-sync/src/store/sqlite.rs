@@ -178,13 +178,16 @@ impl Store {
         }
     }
 
-    /// The run in progress for the table, if any.
-    pub fn checkpoint(&self) -> Result<Option<Checkpoint>, String> {
-        let Some(conn) = self
-            .conn
+    /// The connection, when the database has steady's state table.
+    fn state_conn(&self) -> Option<&Connection> {
+        self.conn
             .as_ref()
             .filter(|_| self.has_state().unwrap_or(false))
-        else {
+    }
+
+    /// The run in progress for the table, if any.
+    pub fn checkpoint(&self) -> Result<Option<Checkpoint>, String> {
+        let Some(conn) = self.state_conn() else {
             return Ok(None);
         };
         conn.query_row(
@@ -208,11 +211,7 @@ impl Store {
 
     /// The incremental cursor the last complete run stored.
     pub fn since(&self) -> Result<Option<String>, String> {
-        let Some(conn) = self
-            .conn
-            .as_ref()
-            .filter(|_| self.has_state().unwrap_or(false))
-        else {
+        let Some(conn) = self.state_conn() else {
             return Ok(None);
         };
         conn.query_row(

@@ -126,7 +126,7 @@ impl Call<'_> {
         crate::telemetry::record_outcome(
             span,
             attempt.status(),
-            crate::telemetry::error_type_of(&attempt).as_deref(),
+            crate::telemetry::attempt_error_type(&attempt).as_deref(),
         );
         self.tell(Event::AttemptEnded(&attempt));
         if let Decision::Retry { wait, reason } = attempt.decision() {

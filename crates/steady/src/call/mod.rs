@@ -69,10 +69,11 @@ impl Client {
         use tracing::Instrument as _;
         let method = request.method.clone();
         let host = host_key(&request.url);
-        let url = request.scrubber().url(&request.url);
+        let scrubber = request.scrubber();
+        let url = scrubber.url(&request.url);
         let span = crate::telemetry::call_span(&method, &url, &host);
         let result = self
-            .run(request, host.clone(), url.clone())
+            .run(request, scrubber, host.clone(), url.clone())
             .instrument(span.clone())
             .await;
         let (status, error, attempts, duration, verdict) = match &result {
@@ -112,6 +113,7 @@ impl Client {
     async fn run(
         &self,
         request: Request,
+        scrubber: crate::redact::Scrubber,
         host: String,
         shown_url: String,
     ) -> Result<Response, Error> {
@@ -128,7 +130,6 @@ impl Client {
             );
         }
         let clock = &inner.clock;
-        let scrubber = request.scrubber();
         let mut call = Call::new(self, &request, host, shown_url);
         let wire = Wire {
             http: &inner.http,
@@ -273,30 +274,23 @@ impl Call<'_> {
         // the guard log and -v only.
         if guard == GuardKind::Hedge {
             tracing::info!(target: "steady::guard", guard = guard.name(), "{} {}: {message}", guard.name(), self.shown_url);
-            self.guard_log.push(GuardEvent {
-                at: self.elapsed(),
-                guard,
-                wait,
-                message,
+        } else {
+            self.tell(match (said, WaitCause::of_guard(guard)) {
+                (Said::Wait(duration), Some(cause)) => Event::Waited {
+                    cause,
+                    duration,
+                    message: &message,
+                },
+                (Said::Refused, _) => Event::GuardRefused {
+                    guard,
+                    message: &message,
+                },
+                _ => Event::GuardNote {
+                    guard,
+                    message: &message,
+                },
             });
-            return;
         }
-        let event = match (said, WaitCause::of_guard(guard)) {
-            (Said::Wait(duration), Some(cause)) => Event::Waited {
-                cause,
-                duration,
-                message: &message,
-            },
-            (Said::Refused, _) => Event::GuardRefused {
-                guard,
-                message: &message,
-            },
-            _ => Event::GuardNote {
-                guard,
-                message: &message,
-            },
-        };
-        self.tell(event);
         self.guard_log.push(GuardEvent {
             at: self.elapsed(),
             guard,
