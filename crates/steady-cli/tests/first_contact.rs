@@ -497,3 +497,51 @@ fn a_redis_that_cannot_be_reached_is_a_warning_in_steadys_voice() {
     assert!(!out.stderr.contains("hunter2"));
     assert_eq!(srv.total_hits(), 1, "the call went on with local guards");
 }
+
+/// A FIFO at `path`, and a thread that reads whatever is written to it until the
+/// writer closes it.
+fn fifo(path: &std::path::Path) -> std::thread::JoinHandle<Vec<u8>> {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let path = path.to_owned();
+    std::thread::spawn(move || std::fs::read(path).unwrap())
+}
+
+#[test]
+fn a_destination_that_is_not_a_file_is_written_never_replaced() {
+    // `-o /dev/null` as root once renamed a regular file over the device: a FIFO stands
+    // for it here.
+    use std::os::unix::fs::FileTypeExt;
+    let srv = ScriptServer::builder()
+        .route("/export.csv", [Reply::text("a,b\n1,2\n")])
+        .route(
+            "/login",
+            [Reply::json(200, "{}").header("Set-Cookie", "sid=abc; Path=/")],
+        )
+        .start();
+    let dir = temp_dir("fifo");
+    let out = dir.join("out.fifo");
+    let reader = fifo(&out);
+    let run = steady(&["get", &srv.url("/export.csv"), "-o", out.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Checked before the join: a FIFO replaced by a file would leave its reader waiting.
+    assert!(
+        std::fs::metadata(&out).unwrap().file_type().is_fifo(),
+        "still a FIFO"
+    );
+    assert_eq!(reader.join().unwrap(), b"a,b\n1,2\n");
+    let jar = dir.join("jar.fifo");
+    let reader = fifo(&jar);
+    let run = steady(&["get", &srv.url("/login"), "-c", jar.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        std::fs::metadata(&jar).unwrap().file_type().is_fifo(),
+        "still a FIFO"
+    );
+    assert!(String::from_utf8(reader.join().unwrap())
+        .unwrap()
+        .contains("\tsid\tabc"));
+}

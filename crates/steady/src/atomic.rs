@@ -1,6 +1,7 @@
 //! Files written whole or not at all: to a temporary file beside the destination,
 //! synced, then renamed into place, so a reader (node_exporter, the next run, curl)
-//! sees the old file or the new one, never half of one.
+//! sees the old file or the new one, never half of one. A destination that is not a
+//! regular file (`/dev/null`, a FIFO) is written as it is, never replaced.
 
 use std::io::Write;
 use std::path::Path;
@@ -22,6 +23,14 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 fn write_with(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()> {
+    // `/dev/null`, a FIFO: written as it is; a rename would put a regular file where
+    // the device was.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)?
+            .write_all(bytes);
+    }
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

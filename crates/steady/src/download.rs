@@ -42,6 +42,15 @@ pub(crate) enum Part {
         out: Shared,
         written: Arc<AtomicU64>,
     },
+    /// A destination that is not a regular file (`/dev/null`, a FIFO, a terminal):
+    /// written as it is, never replaced by a rename (which would put a regular file
+    /// where the device was). Like a stream, a body cut short is not retried once
+    /// bytes are out, and the checks that read the body back do not run.
+    Device {
+        out: Shared,
+        written: Arc<AtomicU64>,
+        destination: PathBuf,
+    },
 }
 
 /// A writer shared by the attempts of a call ([`crate::RequestBuilder::stream_to`]).
@@ -91,6 +100,17 @@ impl Part {
         if destination.is_dir() {
             return Err(save_error(destination, "it is a folder"));
         }
+        if std::fs::metadata(destination).is_ok_and(|m| !m.is_file()) {
+            let device = std::fs::OpenOptions::new()
+                .write(true)
+                .open(destination)
+                .map_err(|e| save_error(destination, &reason(&e)))?;
+            return Ok(Part::Device {
+                out: Shared::new(Box::new(device)),
+                written: Arc::default(),
+                destination: destination.to_owned(),
+            });
+        }
         let folder = match destination.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
@@ -132,7 +152,9 @@ impl Part {
     /// Bytes already written to the stream (none can be taken back).
     pub(crate) fn streamed(&self) -> u64 {
         match self {
-            Part::Stream { written, .. } => written.load(Ordering::Relaxed),
+            Part::Stream { written, .. } | Part::Device { written, .. } => {
+                written.load(Ordering::Relaxed)
+            }
             Part::File { .. } => 0,
         }
     }
@@ -149,10 +171,12 @@ impl Part {
                     file.as_file().try_clone()?,
                 )))
             }
-            Part::Stream { out, written } => Ok(Box::new(Tee {
-                out: out.clone(),
-                written: Arc::clone(written),
-            })),
+            Part::Stream { out, written } | Part::Device { out, written, .. } => {
+                Ok(Box::new(Tee {
+                    out: out.clone(),
+                    written: Arc::clone(written),
+                }))
+            }
         }
     }
 
@@ -160,14 +184,14 @@ impl Part {
     pub(crate) fn path(&self) -> Option<&Path> {
         match self {
             Part::File { file, .. } => Some(file.path()),
-            Part::Stream { .. } => None,
+            Part::Stream { .. } | Part::Device { .. } => None,
         }
     }
 
     /// The destination (`-` for a stream).
     pub(crate) fn destination(&self) -> &Path {
         match self {
-            Part::File { destination, .. } => destination,
+            Part::File { destination, .. } | Part::Device { destination, .. } => destination,
             Part::Stream { .. } => Path::new("-"),
         }
     }
@@ -177,6 +201,7 @@ impl Part {
     pub(crate) fn persist(self) -> Result<Option<PathBuf>, Error> {
         let (file, destination) = match self {
             Part::File { file, destination } => (file, destination),
+            Part::Device { destination, .. } => return Ok(Some(destination)),
             Part::Stream { .. } => return Ok(None),
         };
         file.as_file()
