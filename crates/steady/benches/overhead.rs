@@ -22,6 +22,7 @@ fn overhead(c: &mut Criterion) {
         rt,
         steady,
         raw,
+        ..
     } = setup();
 
     // Each measurement runs its iterations inside one `block_on`, as a program does.

@@ -35,6 +35,7 @@ fn main() {
         rt,
         steady,
         raw,
+        hyper,
     } = setup();
 
     let raw_one = || async {
@@ -78,6 +79,22 @@ fn main() {
             assert_eq!(set.join_all().await.iter().sum::<usize>(), 64 * BODY.len());
         }
     };
+    // hyper-util's pooled client alone: what any client built on hyper can reach.
+    let uri: hyper::Uri = url.parse().unwrap();
+    let hyper_fans = || async {
+        use http_body_util::BodyExt as _;
+        for _ in 0..FANS {
+            let mut set = tokio::task::JoinSet::new();
+            for _ in 0..64 {
+                let (hyper, uri) = (hyper.clone(), uri.clone());
+                set.spawn(async move {
+                    let resp = hyper.get(uri).await.unwrap();
+                    resp.into_body().collect().await.unwrap().to_bytes().len()
+                });
+            }
+            assert_eq!(set.join_all().await.iter().sum::<usize>(), 64 * BODY.len());
+        }
+    };
     let clock = |f: &dyn Fn()| {
         let t = Instant::now();
         f();
@@ -89,7 +106,8 @@ fn main() {
         match only.as_str() {
             "steady" => (0..rounds).for_each(|_| rt.block_on(steady_fans())),
             "reqwest" => (0..rounds).for_each(|_| rt.block_on(raw_fans())),
-            other => panic!("ONLY={other}: steady or reqwest"),
+            "hyper" => (0..rounds).for_each(|_| rt.block_on(hyper_fans())),
+            other => panic!("ONLY={other}: steady, reqwest or hyper"),
         }
         let calls = rounds as f64 * f64::from(FANS * 64);
         println!("{only}: {:.0} calls/s", calls / t.elapsed().as_secs_f64());

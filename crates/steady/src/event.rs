@@ -112,6 +112,19 @@ impl WaitCause {
             GuardKind::Hedge => return None,
         })
     }
+
+    /// The guard that made the call wait, when a guard did (not a retry's backoff).
+    pub(crate) fn guard(self) -> Option<GuardKind> {
+        Some(match self {
+            WaitCause::BreakerProbe => GuardKind::Breaker,
+            WaitCause::Budget => GuardKind::Budget,
+            WaitCause::RateLimit => GuardKind::RateLimit,
+            WaitCause::ServerLimit => GuardKind::ServerLimit,
+            WaitCause::Bulkhead => GuardKind::Bulkhead,
+            WaitCause::Concurrency => GuardKind::Concurrency,
+            WaitCause::Backoff | WaitCause::RetryAfter => return None,
+        })
+    }
 }
 
 /// One decision of a call.

@@ -52,6 +52,11 @@ pub struct Setup {
     pub rt: tokio::runtime::Runtime,
     pub steady: steady::Client,
     pub raw: reqwest::Client,
+    /// hyper-util's pooled client, with nothing around it.
+    pub hyper: hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        http_body_util::Empty<Bytes>,
+    >,
 }
 
 /// Starts the server and builds a steady client with its defaults and a bare reqwest
@@ -74,10 +79,13 @@ pub fn setup() -> Setup {
             .read_timeout(timeouts.read);
     }
     let raw = raw.build().unwrap();
+    let hyper = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http();
     Setup {
         url,
         rt,
         steady,
         raw,
+        hyper,
     }
 }

@@ -253,44 +253,33 @@ impl Call<'_> {
         }
     }
 
-    /// Tells telemetry (logs, metrics) and the client's listeners of `event`.
-    fn tell(&self, event: Event<'_>) {
+    /// Tells telemetry (logs, metrics, `-v`) and the client's listeners of `event`, and
+    /// keeps the guards' decisions among them in the call's guard log: one event, every
+    /// view of it.
+    fn tell(&mut self, event: Event<'_>) {
         let info = self.info();
         crate::telemetry::on_event(&info, &event);
         let listeners = &self.client.inner.listeners;
         if listeners.any() {
             listeners.tell(&info, &event);
         }
-    }
-
-    /// A guard's decision: into the call's guard log, `-v` (through `tracing`) and the
-    /// listeners, from one place.
-    fn event(&mut self, guard: GuardKind, said: Said, message: String) {
-        let wait = match said {
-            Said::Wait(wait) => Some(wait),
-            Said::Refused | Said::Note => None,
+        let (guard, wait, message) = match event {
+            Event::Waited {
+                cause,
+                duration,
+                message,
+            } => match cause.guard() {
+                Some(guard) => (guard, Some(duration), message.to_owned()),
+                None => return,
+            },
+            Event::GuardRefused { guard, message } | Event::GuardNote { guard, message } => {
+                (guard, None, message.to_owned())
+            }
+            Event::BreakerTransition { reason, .. } => {
+                (GuardKind::Breaker, None, format!("circuit {reason}"))
+            }
+            _ => return,
         };
-        // Hedging has typed events of its own (HedgeSent, HedgeWon): its notes go to
-        // the guard log and -v only.
-        if guard == GuardKind::Hedge {
-            tracing::info!(target: "steady::guard", guard = guard.name(), "{} {}: {message}", guard.name(), self.shown_url);
-        } else {
-            self.tell(match (said, WaitCause::of_guard(guard)) {
-                (Said::Wait(duration), Some(cause)) => Event::Waited {
-                    cause,
-                    duration,
-                    message: &message,
-                },
-                (Said::Refused, _) => Event::GuardRefused {
-                    guard,
-                    message: &message,
-                },
-                _ => Event::GuardNote {
-                    guard,
-                    message: &message,
-                },
-            });
-        }
         self.guard_log.push(GuardEvent {
             at: self.elapsed(),
             guard,
@@ -299,17 +288,42 @@ impl Call<'_> {
         });
     }
 
+    /// A guard's decision, as its event.
+    fn event(&mut self, guard: GuardKind, said: Said, message: String) {
+        if guard == GuardKind::Hedge {
+            // Hedging has typed events of its own (HedgeSent, HedgeWon): its notes go
+            // to the guard log and -v only.
+            tracing::info!(target: "steady::guard", guard = guard.name(), "{} {}: {message}", guard.name(), self.shown_url);
+            self.guard_log.push(GuardEvent {
+                at: self.elapsed(),
+                guard,
+                wait: None,
+                message,
+            });
+            return;
+        }
+        self.tell(match (said, WaitCause::of_guard(guard)) {
+            (Said::Wait(duration), Some(cause)) => Event::Waited {
+                cause,
+                duration,
+                message: &message,
+            },
+            (Said::Refused, _) => Event::GuardRefused {
+                guard,
+                message: &message,
+            },
+            _ => Event::GuardNote {
+                guard,
+                message: &message,
+            },
+        });
+    }
+
     fn transition(&mut self, t: Transition) {
         self.tell(Event::BreakerTransition {
             from: t.from,
             to: t.to,
             reason: &t.message,
-        });
-        self.guard_log.push(GuardEvent {
-            at: self.elapsed(),
-            guard: GuardKind::Breaker,
-            wait: None,
-            message: format!("circuit {}", t.message),
         });
     }
 
