@@ -52,7 +52,7 @@ pub struct Client {
 }
 
 pub(crate) struct ClientInner {
-    pub(crate) http: reqwest::Client,
+    pub(crate) http: crate::transport::Http,
     pub(crate) timeouts: Timeouts,
     pub(crate) retry: Retry,
     pub(crate) redirects: Redirects,
@@ -544,18 +544,29 @@ impl ClientBuilder {
                 ))
             })?;
         // steady sets User-Agent and Accept on each request itself, so that `-v` shows
-        // every header sent.
-        let http = reqwest::Client::builder()
-            .connect_timeout(self.timeouts.connect)
-            // The read timeout is steady's own: one timer per attempt with the deadline
-            // (`transport::Heard`), not reqwest's timer per read.
-            .redirect(reqwest::redirect::Policy::none())
-            // hyper's default, stated: a response with more headers is a protocol error.
-            .http1_max_headers(100);
-        let http = self.proxies.apply(self.trust.apply(http))?;
-
-        let http = http.build().map_err(|e| {
-            Error::usage(format!("the HTTP client cannot be built: {e}")).with_source(e)
+        // every header sent. Direct requests with certificates checked go through
+        // hyper-util's pool; proxies and --insecure through reqwest's client
+        // (`transport::http`).
+        let tls = if self.proxies.any() {
+            None
+        } else {
+            self.trust.config()
+        };
+        let http = crate::transport::Http::new(self.timeouts.connect, tls, || {
+            let http = reqwest::Client::builder()
+                .connect_timeout(self.timeouts.connect)
+                // The read timeout is steady's own: one timer per attempt with the
+                // deadline (`transport::Heard`), not reqwest's timer per read.
+                .redirect(reqwest::redirect::Policy::none())
+                // hyper's default, stated: a response with more headers is a protocol
+                // error.
+                .http1_max_headers(100);
+            self.proxies
+                .apply(self.trust.apply(http))?
+                .build()
+                .map_err(|e| {
+                    Error::usage(format!("the HTTP client cannot be built: {e}")).with_source(e)
+                })
         })?;
         #[cfg(feature = "state")]
         let store: Box<dyn GuardStore> = match (self.state_file, self.store) {

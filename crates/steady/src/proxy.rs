@@ -46,6 +46,28 @@ fn env(names: &[&str]) -> Option<(String, String)> {
 }
 
 impl Proxies {
+    /// Whether any proxy may apply to this client's requests (else they all go
+    /// direct, and steady's own hyper client carries them).
+    pub(crate) fn any(&self) -> bool {
+        let bypass = match &self.bypass {
+            Some(list) => Some(list.clone()),
+            None => env(&["NO_PROXY", "no_proxy"]).map(|(_, v)| v),
+        };
+        if bypass.as_deref().map(str::trim) == Some("*") {
+            return false;
+        }
+        self.explicit.is_some()
+            || env(&[
+                "http_proxy",
+                "HTTP_PROXY",
+                "https_proxy",
+                "HTTPS_PROXY",
+                "all_proxy",
+                "ALL_PROXY",
+            ])
+            .is_some()
+    }
+
     /// Onto reqwest's builder.
     ///
     /// # Errors

@@ -61,17 +61,27 @@ impl Trust {
         Ok(certs)
     }
 
+    /// The rustls configuration for this trust: the given roots only, or the system's
+    /// plus the given ones. `None` when certificate checks are off, or the system's
+    /// verifier cannot be set up (reqwest's own configuration then applies).
+    pub(crate) fn config(&self) -> Option<rustls::ClientConfig> {
+        if self.insecure {
+            return None;
+        }
+        if self.only {
+            return if self.roots_der.is_empty() {
+                None
+            } else {
+                given_only(&self.roots_der)
+            };
+        }
+        platform(&self.roots_der)
+    }
+
     /// Onto reqwest's builder.
     pub(crate) fn apply(&self, mut builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
-        if self.only && !self.insecure && !self.roots_der.is_empty() {
-            if let Some(config) = given_only(&self.roots_der) {
-                return builder.tls_backend_preconfigured(config);
-            }
-        }
-        if !self.insecure && !self.only {
-            if let Some(config) = platform(&self.roots_der) {
-                return builder.tls_backend_preconfigured(config);
-            }
+        if let Some(config) = self.config() {
+            return builder.tls_backend_preconfigured(config);
         }
         if !self.roots.is_empty() {
             builder = if self.only {

@@ -52,7 +52,8 @@ pub struct Setup {
     pub rt: tokio::runtime::Runtime,
     pub steady: steady::Client,
     pub raw: reqwest::Client,
-    /// hyper-util's pooled client, with nothing around it.
+    /// hyper-util's pooled client, with nothing around it (`paired` only).
+    #[allow(dead_code)]
     pub hyper: hyper_util::client::legacy::Client<
         hyper_util::client::legacy::connect::HttpConnector,
         http_body_util::Empty<Bytes>,

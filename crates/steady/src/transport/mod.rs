@@ -1,12 +1,17 @@
 //! One attempt on the wire: send, follow redirects, read the body within its limit,
 //! and name the fault when there is no complete response.
 //!
-//! reqwest does the HTTP; this module decides what its errors mean. reqwest reports
-//! "error sending request" for DNS failures, refused connections and TLS failures
-//! alike, so the fault is read from the error's source chain (`io::ErrorKind`, the
-//! resolver's and rustls' errors) and falls back on reqwest's own flags.
+//! hyper (or reqwest, [`http`]) does the HTTP; this module decides what its errors
+//! mean. Both report DNS failures, refused connections and TLS failures as one kind of
+//! "connect" error, so the fault is read from the error's source chain
+//! (`io::ErrorKind`, the resolver's and rustls' errors) and falls back on the client's
+//! own flags.
 
-use std::error::Error as StdError;
+mod http;
+
+pub(crate) use http::Http;
+use http::{Answer, HttpError};
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -104,7 +109,7 @@ impl Failure {
 }
 
 pub(crate) struct Wire<'a> {
-    pub(crate) http: &'a reqwest::Client,
+    pub(crate) http: &'a Http,
     pub(crate) redirects: Redirects,
     pub(crate) max_body: u64,
     /// The read (idle) timeout.
@@ -266,20 +271,14 @@ impl Wire<'_> {
                 }
                 self.log_head(&line, &shown, request, '>');
             }
-            let mut builder = self
+            let response = self
                 .http
-                .request(method.clone(), url.clone())
-                .headers(headers);
-            if let Some(body) = &body {
-                builder = builder.body(body.clone());
-            }
-            let response = builder
-                .send()
+                .send(method.clone(), &url, headers, body.clone())
                 .await
                 .map_err(|e| failure(e, url.clone(), hops == 0))?;
             heard.now();
-            let status = response.status();
-            let sets_cookies = response.headers().contains_key(reqwest::header::SET_COOKIE);
+            let status = response.status;
+            let sets_cookies = response.headers.contains_key(reqwest::header::SET_COOKIE);
             let jar = match self.cookies {
                 Some(jar) => Some(jar),
                 None if sets_cookies && status.is_redirection() => {
@@ -288,19 +287,16 @@ impl Wire<'_> {
                 None => None,
             };
             if let Some(jar) = jar.filter(|_| sets_cookies) {
-                let mut set = response
-                    .headers()
-                    .get_all(reqwest::header::SET_COOKIE)
-                    .iter();
+                let mut set = response.headers.get_all(reqwest::header::SET_COOKIE).iter();
                 jar.set_cookies(&mut set, &url);
             }
-            let version = response.version();
+            let version = response.version;
             if tracing::enabled!(target: "steady::headers", tracing::Level::DEBUG) {
                 let line = format!("< {version:?} {status}");
-                self.log_head(&line, response.headers(), request, '<');
+                self.log_head(&line, &response.headers, request, '<');
             }
             let location = response
-                .headers()
+                .headers
                 .get(LOCATION)
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
             if status.is_redirection() {
@@ -327,7 +323,7 @@ impl Wire<'_> {
                             return Ok(Exchange {
                                 version,
                                 status,
-                                headers: response.headers().clone(),
+                                headers: response.headers,
                                 body: Bytes::new(),
                                 url,
                                 redirect_problem: Some(problem),
@@ -357,7 +353,7 @@ impl Wire<'_> {
                 }
             }
             let mut response = response;
-            let mut headers = std::mem::take(response.headers_mut());
+            let mut headers = std::mem::take(&mut response.headers);
             let codings =
                 decode::codings(&headers).map_err(|why| Failure::protocol(why, url.clone()))?;
             // A stream takes only a body no check needs whole: once out, it is out.
@@ -402,7 +398,7 @@ impl Wire<'_> {
 
     async fn read_body(
         &self,
-        mut response: reqwest::Response,
+        mut response: Answer,
         url: &Url,
         codings: &[Coding],
         max: u64,
@@ -456,7 +452,7 @@ impl Wire<'_> {
     #[allow(clippy::too_many_arguments)]
     async fn download(
         &self,
-        response: reqwest::Response,
+        response: Answer,
         headers: &HeaderMap,
         url: &Url,
         codings: &[Coding],
@@ -518,7 +514,7 @@ impl Wire<'_> {
     /// counting sink) into `output`; the limit counts decoded bytes.
     async fn stream(
         &self,
-        mut response: reqwest::Response,
+        mut response: Answer,
         url: &Url,
         codings: &[Coding],
         max: u64,
@@ -555,8 +551,8 @@ impl Wire<'_> {
     }
 }
 
-/// Names the fault behind a reqwest error.
-fn failure(err: reqwest::Error, url: Url, first_hop: bool) -> Failure {
+/// Names the fault behind the client's error.
+fn failure(err: HttpError, url: Url, first_hop: bool) -> Failure {
     let fault = fault_of(&err);
     if fault == Fault::Protocol && chain_text(&err).contains("message head is too large") {
         // hyper's limits: 100 headers, and a head of about 400 KiB.
@@ -566,15 +562,15 @@ fn failure(err: reqwest::Error, url: Url, first_hop: bool) -> Failure {
         );
     }
     Failure {
-        source: Some(Box::new(err.without_url())),
+        source: Some(err.into_source()),
         ..Failure::new(fault, url, first_hop)
     }
 }
 
 /// Every message in the error's source chain, joined.
-fn chain_text(err: &reqwest::Error) -> String {
-    let mut text = err.to_string();
-    let mut source: Option<&(dyn StdError + 'static)> = err.source();
+fn chain_text(err: &HttpError) -> String {
+    let mut text = String::new();
+    let mut source = err.parts().0;
     while let Some(cause) = source {
         text.push_str(": ");
         text.push_str(&cause.to_string());
@@ -583,8 +579,8 @@ fn chain_text(err: &reqwest::Error) -> String {
     text
 }
 
-pub(crate) fn fault_of(err: &reqwest::Error) -> Fault {
-    let mut source: Option<&(dyn StdError + 'static)> = err.source();
+fn fault_of(err: &HttpError) -> Fault {
+    let (mut source, is_connect, is_timeout) = err.parts();
     let mut text = String::new();
     while let Some(cause) = source {
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {
@@ -592,10 +588,18 @@ pub(crate) fn fault_of(err: &reqwest::Error) -> Fault {
             match io.kind() {
                 ConnectionRefused => return Fault::Refused,
                 ConnectionReset | ConnectionAborted | BrokenPipe => return Fault::Reset,
-                TimedOut if err.is_connect() => return Fault::ConnectTimeout,
+                TimedOut if is_connect => return Fault::ConnectTimeout,
                 TimedOut => return Fault::ReadTimeout,
-                UnexpectedEof if !err.is_connect() => return Fault::Closed,
+                UnexpectedEof if !is_connect => return Fault::Closed,
                 _ => {}
+            }
+            // An io::Error hides the error it wraps from `source()` (rustls' inside
+            // hyper-rustls's): look at it directly.
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+            {
+                return Fault::Tls;
             }
         }
         if cause.downcast_ref::<rustls::Error>().is_some() {
@@ -605,8 +609,8 @@ pub(crate) fn fault_of(err: &reqwest::Error) -> Fault {
         text.push('|');
         source = cause.source();
     }
-    if err.is_timeout() {
-        return if err.is_connect() {
+    if is_timeout {
+        return if is_connect {
             Fault::ConnectTimeout
         } else {
             Fault::ReadTimeout
@@ -618,7 +622,7 @@ pub(crate) fn fault_of(err: &reqwest::Error) -> Fault {
     if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
         return Fault::Tls;
     }
-    if err.is_connect() {
+    if is_connect {
         return Fault::Connect;
     }
     if text.contains("connection closed before message completed")

@@ -1,0 +1,206 @@
+//! The HTTP client under steady's transport: hyper-util's pooled client, or reqwest's.
+//!
+//! Why steady talks to hyper itself: it follows redirects, keeps cookies, decodes
+//! bodies, bounds them and times every read on its own (`super`), so what it needs
+//! underneath is a connection pool speaking HTTP/1.1 and HTTP/2 over TCP or rustls,
+//! and nothing more. hyper-util's client is exactly that. reqwest, built on the same
+//! client, wraps each call in its own request and response types, parses each URL
+//! again and runs a layer stack steady leaves idle: at 64 calls in flight that was a
+//! quarter of steady's time (BENCHMARKS.md, section 1).
+//!
+//! reqwest stays for what steady does not do itself: proxies (CONNECT tunnels, proxy
+//! credentials, per-scheme choices and bypass lists) and certificate checks turned
+//! off (`--insecure`).
+
+use std::error::Error as StdError;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode, Url, Version};
+
+type Pool =
+    hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// The client that carries steady's requests.
+// One per client, inside its Arc: the size of the larger variant costs nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone)]
+pub(crate) enum Http {
+    /// hyper-util's pool over TCP and rustls: every direct request.
+    Hyper(Pool),
+    /// reqwest's client: requests through a proxy, or with certificate checks off.
+    Reqwest(reqwest::Client),
+}
+
+impl std::fmt::Debug for Http {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Http::Hyper(_) => "Http::Hyper",
+            Http::Reqwest(_) => "Http::Reqwest",
+        })
+    }
+}
+
+/// A response head, and its body still to read.
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) version: Version,
+    pub(crate) headers: HeaderMap,
+    body: Body,
+}
+
+enum Body {
+    Hyper(hyper::body::Incoming),
+    Reqwest(reqwest::Body),
+}
+
+/// Why the client gave no response, or no whole body.
+#[derive(Debug)]
+pub(crate) enum HttpError {
+    /// The request failed before a response head (hyper-util's pool).
+    Send(hyper_util::client::legacy::Error),
+    /// The body broke off (hyper).
+    Body(hyper::Error),
+    /// reqwest's error, either way.
+    Reqwest(reqwest::Error),
+    /// The URL is not one hyper can send.
+    Uri(hyper::http::uri::InvalidUri),
+}
+
+impl Http {
+    /// hyper-util's pool with `tls` when no proxy applies and certificates are
+    /// checked; reqwest's client from `fallback` otherwise.
+    ///
+    /// # Errors
+    /// reqwest's builder failed (only on the reqwest path).
+    pub(crate) fn new(
+        connect_timeout: Duration,
+        tls: Option<rustls::ClientConfig>,
+        fallback: impl FnOnce() -> Result<reqwest::Client, crate::Error>,
+    ) -> Result<Http, crate::Error> {
+        let Some(mut tls) = tls else {
+            return fallback().map(Http::Reqwest);
+        };
+        // hyper-rustls offers the protocols it is built with (h2, http/1.1).
+        tls.alpn_protocols.clear();
+        let mut tcp = HttpConnector::new();
+        tcp.set_connect_timeout(Some(connect_timeout));
+        tcp.set_nodelay(true);
+        tcp.set_keepalive(Some(Duration::from_secs(15)));
+        tcp.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(tcp);
+        let pool = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            // hyper's default, stated: a response with more headers is a protocol error.
+            .http1_max_headers(100)
+            .build(connector);
+        Ok(Http::Hyper(pool))
+    }
+
+    /// Sends one request; answers its head.
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        url: &Url,
+        headers: HeaderMap,
+        body: Option<Bytes>,
+    ) -> Result<Answer, HttpError> {
+        match self {
+            Http::Hyper(pool) => {
+                let uri: hyper::Uri = url.as_str().parse().map_err(HttpError::Uri)?;
+                let mut request = hyper::Request::new(Full::new(body.unwrap_or_default()));
+                *request.method_mut() = method;
+                *request.uri_mut() = uri;
+                *request.headers_mut() = headers;
+                let response = pool.request(request).await.map_err(HttpError::Send)?;
+                let (head, body) = response.into_parts();
+                Ok(Answer {
+                    status: head.status,
+                    version: head.version,
+                    headers: head.headers,
+                    body: Body::Hyper(body),
+                })
+            }
+            Http::Reqwest(client) => {
+                let mut builder = client.request(method, url.clone()).headers(headers);
+                if let Some(body) = body {
+                    builder = builder.body(body);
+                }
+                let response = builder.send().await.map_err(HttpError::Reqwest)?;
+                let (head, body) = hyper::Response::from(response).into_parts();
+                Ok(Answer {
+                    status: head.status,
+                    version: head.version,
+                    headers: head.headers,
+                    body: Body::Reqwest(body),
+                })
+            }
+        }
+    }
+}
+
+impl Answer {
+    /// The body's length when the server announced it (before any is read).
+    pub(crate) fn content_length(&self) -> Option<u64> {
+        use hyper::body::Body as _;
+        match &self.body {
+            Body::Hyper(body) => body.size_hint().exact(),
+            Body::Reqwest(body) => body.size_hint().exact(),
+        }
+    }
+
+    /// The next piece of the body; `None` at its end.
+    pub(crate) async fn chunk(&mut self) -> Result<Option<Bytes>, HttpError> {
+        loop {
+            let frame = match &mut self.body {
+                Body::Hyper(body) => body.frame().await.map(|f| f.map_err(HttpError::Body)),
+                Body::Reqwest(body) => body.frame().await.map(|f| f.map_err(HttpError::Reqwest)),
+            };
+            match frame {
+                None => return Ok(None),
+                Some(frame) => {
+                    // Trailers carry no body bytes.
+                    if let Ok(data) = frame?.into_data() {
+                        return Ok(Some(data));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl HttpError {
+    /// The chain of causes to read the fault from, and what the client itself knew:
+    /// whether the error came while connecting, and whether it was a timeout.
+    pub(crate) fn parts(&self) -> (Option<&(dyn StdError + 'static)>, bool, bool) {
+        match self {
+            // hyper's own words ("connection closed before message completed") are
+            // the first link; the pool's ("client error (Connect)") say nothing more.
+            HttpError::Send(e) => (e.source(), e.is_connect(), false),
+            HttpError::Body(e) => (Some(e), false, e.is_timeout()),
+            HttpError::Reqwest(e) => (e.source(), e.is_connect(), e.is_timeout()),
+            HttpError::Uri(e) => (Some(e), false, false),
+        }
+    }
+
+    /// The error to keep as the failure's source (reqwest's without its URL, which
+    /// steady shows redacted itself).
+    pub(crate) fn into_source(self) -> crate::error::BoxError {
+        match self {
+            HttpError::Send(e) => Box::new(e),
+            HttpError::Body(e) => Box::new(e),
+            HttpError::Reqwest(e) => Box::new(e.without_url()),
+            HttpError::Uri(e) => Box::new(e),
+        }
+    }
+}
