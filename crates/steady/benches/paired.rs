@@ -7,7 +7,10 @@
 //!
 //! `cargo bench -p steady --bench paired` (`ROUNDS=N` to change the default 15). Prints
 //! a table, and one JSON line last for bench/run.sh. `ONLY=steady` or `ONLY=reqwest`
-//! runs one client's fans alone, for a profiler (`perf record`, `strace -c`).
+//! runs one client's fans alone, for a profiler (`perf record`, `strace -c`); `hyper`
+//! runs hyper-util's client alone, the floor any client on hyper stands on.
+//! `INSTRUMENTED=1` gives steady a listener and installs a Prometheus metrics recorder,
+//! as a service would run it.
 
 #![allow(missing_docs)]
 
@@ -133,7 +136,18 @@ fn main() {
     }
     let (r1, s1, r64, s64) = (median(r1), median(s1), median(r64), median(s64));
     let (ratio1, ratio64) = (median(ratio1), median(ratio64));
-    println!("{rounds} paired rounds, medians:");
+    let instrumented = std::env::var("INSTRUMENTED").is_ok();
+    println!(
+        "{rounds} paired rounds, medians{}:",
+        if instrumented {
+            format!(
+                " (steady with a listener and a metrics recorder: {} events told)",
+                support::EVENTS.0.load(std::sync::atomic::Ordering::Relaxed)
+            )
+        } else {
+            String::new()
+        }
+    );
     println!("one at a time: reqwest {r1:.1} us/call, steady {s1:.1} us/call: +{:.1} us, throughput {ratio1:.2}x", s1 - r1);
     println!(
         "64 at once:    reqwest {:.0} calls/s, steady {:.0} calls/s: throughput {ratio64:.2}x",
@@ -144,6 +158,7 @@ fn main() {
         "{}",
         serde_json::json!({
             "rounds": rounds,
+            "instrumented": instrumented,
             "one_call_us": {"reqwest": (r1 * 10.0).round() / 10.0, "steady": (s1 * 10.0).round() / 10.0},
             "one_call_added_us": ((s1 - r1) * 10.0).round() / 10.0,
             "one_call_throughput_ratio": (ratio1 * 100.0).round() / 100.0,

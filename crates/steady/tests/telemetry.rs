@@ -59,3 +59,41 @@ async fn the_debugging_recorder_sees_the_attempt_histogram_with_its_labels_and_t
     );
     assert_eq!(retries, 1);
 }
+
+/// The attempt histograms one local recorder saw, for one call to `url`.
+async fn attempts_seen_by_a_new_local_recorder(url: &str) -> usize {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let client = fast().0.build().unwrap();
+    client.get(url).send().await.unwrap();
+    snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter_map(|(key, _, _, value)| match value {
+            DebugValue::Histogram(v) if key.key().name() == "http.client.request.duration" => {
+                Some(v.len())
+            }
+            _ => None,
+        })
+        .sum()
+}
+
+#[tokio::test]
+async fn each_local_recorder_sees_its_own_calls_even_at_a_reused_address() {
+    // Made in the same frame one after the other, the two recorders most likely share
+    // an address: steady keeps metric handles only for recorders that live as long as
+    // the program, so the second still sees its call.
+    let server = ScriptServer::builder()
+        .fallback(Reply::json(200, "{}"))
+        .start();
+    let url = server.url("/x");
+    for round in 1..=3 {
+        assert_eq!(
+            attempts_seen_by_a_new_local_recorder(&url).await,
+            1,
+            "round {round}"
+        );
+    }
+}

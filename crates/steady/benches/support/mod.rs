@@ -46,6 +46,20 @@ pub fn server() -> SocketAddr {
     rx.recv().unwrap()
 }
 
+/// A listener that counts the events it is told (`INSTRUMENTED` runs).
+#[derive(Default)]
+pub struct Events(pub std::sync::atomic::AtomicU64);
+
+impl steady::event::Listener for Events {
+    fn on_event(&self, _: &steady::event::CallInfo<'_>, _: &steady::event::Event<'_>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The events told in an `INSTRUMENTED` run.
+pub static EVENTS: std::sync::LazyLock<std::sync::Arc<Events>> =
+    std::sync::LazyLock::new(Default::default);
+
 /// What both benchmarks compare: the server's URL, one runtime, and the two clients.
 pub struct Setup {
     pub url: String,
@@ -71,7 +85,16 @@ pub fn setup() -> Setup {
         .build()
         .unwrap();
     // Built first: it installs rustls' crypto provider, which reqwest then uses too.
-    let steady = steady::Client::builder().build().unwrap();
+    let mut steady = steady::Client::builder();
+    if std::env::var("INSTRUMENTED").is_ok() {
+        // What a service runs with: a listener on every event, and a metrics recorder
+        // (the one `--metrics` installs) taking every histogram and counter.
+        steady = steady.listener(EVENTS.clone());
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .install_recorder()
+            .unwrap();
+    }
+    let steady = steady.build().unwrap();
     let mut raw = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
     if std::env::var("RAW_TIMEOUTS").is_ok() {
         let timeouts = steady::timeout::Timeouts::default();
