@@ -6,8 +6,8 @@ use std::time::Duration;
 use reqwest::header::RETRY_AFTER;
 use reqwest::StatusCode;
 
-use super::{Call, Failed, Said};
 use crate::breaker::Health;
+use crate::call::{Call, Failed, Said};
 use crate::classify::{AttemptView, Fault, Verdict};
 use crate::guard::{wall_ms, GuardKind};
 use crate::rate::parse_rate_limit_headers;
@@ -15,16 +15,16 @@ use crate::retry::{parse_retry_after, RetryAfter};
 use crate::transport::{Exchange, Failure};
 
 /// What the checks and the classifier made of an attempt.
-pub(super) struct Judged {
-    pub(super) problem: Option<crate::semantic::Problem>,
-    pub(super) verdict: Verdict,
+pub(crate) struct Judged {
+    pub(crate) problem: Option<crate::semantic::Problem>,
+    pub(crate) verdict: Verdict,
     /// A note for the attempt log (a semantic problem, a Retry-After ignored).
-    pub(super) note: Option<String>,
-    pub(super) retry_after: Option<Duration>,
+    pub(crate) note: Option<String>,
+    pub(crate) retry_after: Option<Duration>,
 }
 
 impl Judged {
-    pub(super) fn into_failed(self, result: Result<Exchange, Failure>) -> Failed {
+    pub(crate) fn into_failed(self, result: Result<Exchange, Failure>) -> Failed {
         Failed {
             result,
             semantic_problem: self.problem,
@@ -36,7 +36,7 @@ impl Judged {
 impl Call<'_> {
     /// Judges an attempt: the request's checks on a response they apply to, the
     /// classifier's verdict, and the server's `Retry-After`.
-    pub(super) fn judge(&self, result: &Result<Exchange, Failure>) -> Judged {
+    pub(crate) fn judge(&self, result: &Result<Exchange, Failure>) -> Judged {
         let inner = &self.client.inner;
         let request = self.request;
         let problem = match result {
@@ -123,7 +123,7 @@ impl Call<'_> {
     /// What the attempt tells the guards about the host: its health (the breaker
     /// hears of a probe at once, of any other call when it ends), the limits its
     /// headers announce, its latency (for hedging's delay).
-    pub(super) fn inform_guards(
+    pub(crate) fn inform_guards(
         &mut self,
         result: &Result<Exchange, Failure>,
         judged: &Judged,
@@ -157,7 +157,7 @@ impl Call<'_> {
     }
 
     /// What an attempt says about the host's health.
-    pub(super) fn health(&self, result: &Result<Exchange, Failure>, semantic: bool) -> Health {
+    pub(crate) fn health(&self, result: &Result<Exchange, Failure>, semantic: bool) -> Health {
         match result {
             Err(f) if f.fault == Fault::BodyTooLarge => Health::Success,
             Err(_) => Health::Failure,

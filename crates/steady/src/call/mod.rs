@@ -7,10 +7,7 @@
 //! bounds every wait. Every decision is an [`Event`] told to telemetry and the
 //! listeners from one place ([`Call::tell`]).
 
-mod admit;
-mod decide;
-mod hedged;
-mod judge;
+pub(crate) mod judge;
 pub(crate) mod stack;
 
 use std::time::Duration;
@@ -27,37 +24,37 @@ use crate::transport::{Exchange, Failure, Wire};
 use crate::{Client, Error, Response};
 
 /// The result of the last failed attempt, kept while steady decides and waits.
-struct Failed {
-    result: Result<Exchange, Failure>,
-    semantic_problem: Option<crate::semantic::Problem>,
-    verdict: Verdict,
+pub(crate) struct Failed {
+    pub(crate) result: Result<Exchange, Failure>,
+    pub(crate) semantic_problem: Option<crate::semantic::Problem>,
+    pub(crate) verdict: Verdict,
 }
 
 /// The per-call bookkeeping shared by the steps below.
-struct Call<'a> {
-    client: &'a Client,
-    request: &'a Request,
-    host: String,
-    shown_url: String,
-    deadline: Deadline,
-    log: Vec<Attempt>,
-    guard_log: Vec<GuardEvent>,
+pub(crate) struct Call<'a> {
+    pub(crate) client: &'a Client,
+    pub(crate) request: &'a Request,
+    pub(crate) host: String,
+    pub(crate) shown_url: String,
+    pub(crate) deadline: Deadline,
+    pub(crate) log: Vec<Attempt>,
+    pub(crate) guard_log: Vec<GuardEvent>,
     /// The call's health, told to the breaker once, when the call ends.
-    pending: Option<Health>,
+    pub(crate) pending: Option<Health>,
     /// The hash of the URL's path, for the breaker's view of which URLs fail.
-    url_key: u64,
+    pub(crate) url_key: u64,
     /// The current attempt is the half-open circuit's probe.
-    probe: bool,
+    pub(crate) probe: bool,
     /// The next attempt still has to take its retry from the budget (it was spent
     /// when the retry was decided, and the call waits for it).
-    owes_budget: bool,
+    pub(crate) owes_budget: bool,
     /// The wait before the last retry (decorrelated jitter grows from it).
-    previous_wait: Option<Duration>,
+    pub(crate) previous_wait: Option<Duration>,
 }
 
 /// What a guard's event says: the call waits this long, is refused, or only a note.
 #[derive(Debug, Clone, Copy)]
-enum Said {
+pub(crate) enum Said {
     Wait(Duration),
     Refused,
     Note,
@@ -232,7 +229,7 @@ impl<'a> Call<'a> {
 }
 
 impl Call<'_> {
-    fn elapsed(&self) -> Duration {
+    pub(crate) fn elapsed(&self) -> Duration {
         self.client
             .inner
             .clock
@@ -240,12 +237,12 @@ impl Call<'_> {
             .saturating_duration_since(self.deadline.start)
     }
 
-    fn left(&self) -> Duration {
+    pub(crate) fn left(&self) -> Duration {
         self.deadline.left(self.client.inner.clock.now())
     }
 
     /// The call's identity, for listeners.
-    fn info(&self) -> CallInfo<'_> {
+    pub(crate) fn info(&self) -> CallInfo<'_> {
         CallInfo {
             method: &self.request.method,
             url: &self.shown_url,
@@ -256,7 +253,7 @@ impl Call<'_> {
     /// Tells telemetry (logs, metrics, `-v`) and the client's listeners of `event`, and
     /// keeps the guards' decisions among them in the call's guard log: one event, every
     /// view of it.
-    fn tell(&mut self, event: Event<'_>) {
+    pub(crate) fn tell(&mut self, event: Event<'_>) {
         let info = self.info();
         crate::telemetry::on_event(&info, &event);
         let listeners = &self.client.inner.listeners;
@@ -289,7 +286,7 @@ impl Call<'_> {
     }
 
     /// A guard's decision, as its event.
-    fn event(&mut self, guard: GuardKind, said: Said, message: String) {
+    pub(crate) fn event(&mut self, guard: GuardKind, said: Said, message: String) {
         if guard == GuardKind::Hedge {
             // Hedging has typed events of its own (HedgeSent, HedgeWon): its notes go
             // to the guard log and -v only.
@@ -319,7 +316,7 @@ impl Call<'_> {
         });
     }
 
-    fn transition(&mut self, t: Transition) {
+    pub(crate) fn transition(&mut self, t: Transition) {
         self.tell(Event::BreakerTransition {
             from: t.from,
             to: t.to,
@@ -328,7 +325,7 @@ impl Call<'_> {
     }
 
     /// Tells the breaker how the call went, once, when it ends.
-    fn settle(&mut self) {
+    pub(crate) fn settle(&mut self) {
         let Some(health) = self.pending.take() else {
             return;
         };

@@ -22,19 +22,23 @@
 //! Hedging and the transport are one attempt; the semantic checks run on what came
 //! back, before the retry policy decides.
 //!
-//! A new guard before the attempt is a folder under `policy/` and one line in
-//! [`BEFORE_ATTEMPT`].
+//! Where each stage's code lives: the guards' shared look (budget owed, breaker, rate)
+//! in `guard/stage.rs`; `policy/bulkhead/stage.rs`, `policy/concurrency/stage.rs`,
+//! `policy/hedge/stage.rs` (the attempt), `policy/retry/stage.rs` (what follows an
+//! attempt: the retry decision and the budget a retry takes); the transport in
+//! `transport/`; the judging on the way back up in `call/judge.rs`.
+//!
+//! A new guard before the attempt is a folder under `policy/` with its `stage.rs`, a
+//! variant of [`Stage`] and one line in [`BEFORE_ATTEMPT`].
 
 use std::time::Duration;
 
-use super::{Call, Failed, Said};
 use crate::attempt::StopReason;
+use crate::call::{Call, Failed, Said};
 use crate::error::Kind;
 use crate::event::{Event, WaitCause};
 use crate::guard::GuardKind;
-use reqwest::StatusCode;
 
-use crate::classify::Fault;
 use crate::transport::{Exchange, Failure, Wire};
 use crate::Error;
 
@@ -55,13 +59,13 @@ pub(crate) const BEFORE_ATTEMPT: [Stage; 3] = [Stage::Guards, Stage::Bulkhead, S
 
 /// The places an attempt holds while it is out.
 #[derive(Default)]
-pub(super) struct Places {
+pub(crate) struct Places {
     bulkhead: Option<tokio::sync::OwnedSemaphorePermit>,
     concurrency: Option<crate::limit::Permit>,
 }
 
 /// Why an attempt did not go: the guard, its words, and the stop reason for a retry.
-pub(super) struct Refusal {
+pub(crate) struct Refusal {
     guard: GuardKind,
     message: String,
     stop: StopReason,
@@ -70,8 +74,7 @@ pub(super) struct Refusal {
 impl Call<'_> {
     /// Takes the attempt down the stack: each stage in [`BEFORE_ATTEMPT`] admits it
     /// (perhaps after a wait within the deadline) or refuses it.
-    pub(super) async fn enter(&mut self, number: u32) -> Result<Places, Refusal> {
-        let guards = &self.client.inner.guards;
+    pub(crate) async fn enter(&mut self, number: u32) -> Result<Places, Refusal> {
         let mut places = Places::default();
         for stage in BEFORE_ATTEMPT {
             match stage {
@@ -84,37 +87,22 @@ impl Call<'_> {
                             stop,
                         })?
                 }
-                Stage::Bulkhead => {
-                    if let Some(bulkheads) = &guards.bulkheads {
-                        let since = self.client.inner.clock.now();
-                        let permit = bulkheads.acquire(&self.host, self.left()).await;
-                        self.waited(WaitCause::Bulkhead, since);
-                        places.bulkhead =
-                            Some(permit.map_err(|m| self.refuse(GuardKind::Bulkhead, m))?);
+                Stage::Bulkhead => places.bulkhead = self.bulkhead_place().await?,
+                Stage::Concurrency => match self.concurrency_place().await {
+                    Ok(place) => places.concurrency = place,
+                    Err(refusal) => {
+                        // The bulkhead's place goes back before the refusal is told.
+                        drop(places.bulkhead.take());
+                        return Err(self.tell_refusal(refusal));
                     }
-                }
-                Stage::Concurrency => {
-                    if let Some(limits) = &guards.limits {
-                        let since = self.client.inner.clock.now();
-                        let permit = limits.acquire(&self.host, self.left()).await;
-                        self.waited(WaitCause::Concurrency, since);
-                        match permit {
-                            Ok(permit) => places.concurrency = Some(permit),
-                            Err(message) => {
-                                // The bulkhead's place goes back before the refusal is told.
-                                drop(places.bulkhead.take());
-                                return Err(self.refuse(GuardKind::Concurrency, message));
-                            }
-                        }
-                    }
-                }
+                },
             }
         }
         Ok(places)
     }
 
     /// A wait for a place (bulkhead, concurrency), told when it was one.
-    fn waited(&mut self, cause: WaitCause, since: std::time::Instant) {
+    pub(crate) fn waited(&mut self, cause: WaitCause, since: std::time::Instant) {
         let duration = self
             .client
             .inner
@@ -131,7 +119,12 @@ impl Call<'_> {
         }
     }
 
-    fn refuse(&mut self, guard: GuardKind, message: String) -> Refusal {
+    /// A place refused by `guard`: told, and the refusal the call ends with.
+    pub(crate) fn refuse(&mut self, guard: GuardKind, message: String) -> Refusal {
+        self.tell_refusal((guard, message))
+    }
+
+    fn tell_refusal(&mut self, (guard, message): (GuardKind, String)) -> Refusal {
         self.event(guard, Said::Refused, message.clone());
         Refusal {
             guard,
@@ -142,7 +135,7 @@ impl Call<'_> {
 
     /// The error of a refused attempt: the last real failure with the reason when a
     /// retry was refused, else the guard's own.
-    pub(super) fn refused(
+    pub(crate) fn refused(
         &mut self,
         refusal: Refusal,
         failed: Option<Failed>,
@@ -160,7 +153,7 @@ impl Call<'_> {
     }
 
     /// The attempt itself, in its span.
-    pub(super) async fn send(
+    pub(crate) async fn send(
         &mut self,
         wire: &Wire<'_>,
         part: Option<&mut crate::download::Part>,
@@ -180,10 +173,12 @@ impl Call<'_> {
         let result = self.attempt(wire, part).instrument(span.clone()).await;
         (result, span)
     }
+}
 
+impl Call<'_> {
     /// Back up the stack: the places given back, the adaptive limit told how the host
     /// did.
-    pub(super) fn leave(
+    pub(crate) fn leave(
         &mut self,
         places: Places,
         result: &Result<Exchange, Failure>,
@@ -191,29 +186,7 @@ impl Call<'_> {
     ) {
         drop(places.bulkhead);
         if let Some(place) = places.concurrency {
-            if let Some((from, to)) = place.finish(load_signal(result), duration) {
-                self.tell(Event::ConcurrencyLimitChanged { from, to });
-            }
+            self.concurrency_done(place, result, duration);
         }
-    }
-}
-
-/// What an attempt says about the host's load, for the adaptive limit.
-fn load_signal(result: &Result<Exchange, Failure>) -> crate::limit::Signal {
-    use crate::limit::Signal;
-    match result {
-        Ok(ex)
-            if matches!(
-                ex.status,
-                StatusCode::SERVICE_UNAVAILABLE
-                    | StatusCode::TOO_MANY_REQUESTS
-                    | StatusCode::GATEWAY_TIMEOUT
-            ) =>
-        {
-            Signal::Overload
-        }
-        Ok(_) => Signal::Success,
-        Err(f) if matches!(f.fault, Fault::ConnectTimeout | Fault::ReadTimeout) => Signal::Overload,
-        Err(_) => Signal::Neutral,
     }
 }

@@ -39,6 +39,7 @@
 mod redis;
 #[cfg(feature = "state")]
 mod sqlite;
+pub(crate) mod stage;
 
 use std::collections::HashMap;
 use std::fmt;

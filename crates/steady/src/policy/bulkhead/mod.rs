@@ -7,6 +7,8 @@
 //! fails fast with layer `guard`. Off by default; in-process only (it counts this
 //! process's calls).
 
+pub(crate) mod stage;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -41,6 +41,7 @@
 
 mod aimd;
 mod hosts;
+pub(crate) mod stage;
 
 pub use aimd::Signal;
 pub(crate) use aimd::Window;

@@ -88,6 +88,8 @@ impl Hedge {
     }
 }
 
+pub(crate) mod stage;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,6 +20,7 @@
 mod backoff;
 mod idempotency;
 mod retry_after;
+pub(crate) mod stage;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! One attempt, hedged when the client hedges and the request may be replayed: a
 //! second request after a delay, the first answer wins, the other is cancelled.
 
-use super::{Call, Said};
+use crate::call::{Call, Said};
 use crate::download::Part;
 use crate::duration::human;
 use crate::event::Event;
@@ -12,7 +12,7 @@ use crate::transport::{Exchange, Failure, Wire};
 impl Call<'_> {
     /// One attempt, hedged when the client hedges and the request may be replayed
     /// (never a download: two attempts cannot share its file).
-    pub(super) async fn attempt(
+    pub(crate) async fn attempt(
         &mut self,
         wire: &Wire<'_>,
         part: Option<&mut Part>,

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use super::{Call, Said};
 use crate::attempt::StopReason;
+use crate::call::{Call, Said};
 use crate::duration::human;
 use crate::guard::{wall_ms, Admit, GuardKind};
 
@@ -19,7 +19,7 @@ impl Call<'_> {
     /// one lets the call wait for its probe when that comes before the deadline), then
     /// pauses and the client's pace. `Err` carries the refusing guard, its message and
     /// the stop reason for a retry.
-    pub(super) async fn admit(
+    pub(crate) async fn admit(
         &mut self,
         number: u32,
     ) -> Result<(), (GuardKind, String, StopReason)> {

@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::judge::Judged;
-use super::{Call, Failed, Said};
 use crate::attempt::{Attempt, Decision, StopReason};
+use crate::call::judge::Judged;
+use crate::call::{Call, Failed, Said};
 use crate::classify::Verdict;
 use crate::download::Part;
 use crate::duration::human;
@@ -19,7 +19,7 @@ use crate::Error;
 impl Call<'_> {
     /// The retry policy's decision on attempt `number`, with the budget a retry
     /// takes (or waits for, within the deadline).
-    pub(super) fn decide(
+    pub(crate) fn decide(
         &mut self,
         number: u32,
         result: &Result<Exchange, Failure>,
@@ -90,7 +90,7 @@ impl Call<'_> {
 
     /// The attempt's line: into the log, its span, telemetry and the listeners.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn record(
+    pub(crate) fn record(
         &mut self,
         number: u32,
         of: u32,
@@ -148,7 +148,7 @@ impl Call<'_> {
     }
 
     /// The error for a failed attempt that ends the call with `stop`.
-    pub(super) fn fail(
+    pub(crate) fn fail(
         &mut self,
         failed: Failed,
         stop: StopReason,
