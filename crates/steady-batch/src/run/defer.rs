@@ -18,9 +18,7 @@
 //!   outcome (HTTP 503 after its retries), in seconds, not after `--max-wait`;
 //! - anything else (a 4xx, a semantic failure, a TLS or protocol error): its outcome.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use steady::breaker::Phase;
 use steady::classify::Fault;
@@ -39,51 +37,19 @@ pub(crate) enum Next {
     Again,
 }
 
-/// When each host last answered an item successfully.
-#[derive(Debug, Default)]
-pub(crate) struct Hosts {
-    last_ok: Mutex<HashMap<String, Instant>>,
+/// Now on the client's clock, in ms since the epoch: the time the guard state keeps.
+pub(crate) fn now_ms(client: &Client) -> u64 {
+    client
+        .clock()
+        .wall()
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
-impl Hosts {
-    /// Notes a success of the host of `url`.
-    pub(crate) fn succeeded(&self, url: &Url) {
-        let key = key(url);
-        let now = Instant::now();
-        let mut hosts = self.last_ok.lock().expect("hosts");
-        match hosts.get_mut(&key) {
-            Some(at) => *at = now,
-            None => {
-                hosts.insert(key, now);
-            }
-        }
-    }
-
-    /// Whether the host of `url` succeeded after `since`.
-    fn up_since(&self, url: &Url, since: Instant) -> bool {
-        self.last_ok
-            .lock()
-            .expect("hosts")
-            .get(&key(url))
-            .is_some_and(|at| *at > since)
-    }
-}
-
-/// The host of `url` as the guards key it (one host, one key).
-fn key(url: &Url) -> String {
-    steady::guard::host_key(url)
-}
-
-/// Judges the failed call of an item that began at `began`, after `again` extra
-/// rounds.
-pub(crate) fn judge(
-    client: &Client,
-    hosts: &Hosts,
-    err: &Error,
-    url: &Url,
-    began: Instant,
-    again: u32,
-) -> Next {
+/// Judges the failed call of an item that began at `began_ms` ([`now_ms`]), after
+/// `again` extra rounds.
+pub(crate) fn judge(client: &Client, err: &Error, url: &Url, began_ms: u64, again: u32) -> Next {
     if !is_outage(err) {
         return Next::Final;
     }
@@ -108,13 +74,16 @@ pub(crate) fn judge(
     if matches!(err.fault(), Some(Fault::Tls | Fault::Protocol)) {
         return Next::Final;
     }
-    let circuit = client
-        .host_state(url.as_str())
-        .is_ok_and(|s| s.breaker.phase() != Phase::Closed);
-    if circuit {
+    let state = client.host_state(url.as_str()).ok();
+    if state
+        .as_ref()
+        .is_some_and(|s| s.breaker.phase() != Phase::Closed)
+    {
         return Next::Defer { down: true };
     }
-    let others_up = hosts.up_since(url, began);
+    // The library's notion of a host that answers: a call to it succeeded (in this
+    // process, or in any sharing the guard state) since this item's call began.
+    let others_up = state.is_some_and(|s| s.breaker.last_success_ms() >= began_ms);
     if err.layer() == Layer::Transport && !others_up {
         return Next::Defer { down: true };
     }
@@ -129,12 +98,7 @@ pub(crate) fn judge(
 /// when the circuit is open, else 1 to 1.5 s.
 pub(crate) fn wait_for(client: &Client, url: &str) -> Duration {
     // The client's clock: the probe time in the guard state is on it.
-    let now = client
-        .clock()
-        .wall()
-        .duration_since(std::time::SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
+    let now = now_ms(client);
     let probe = client
         .host_state(url)
         .ok()

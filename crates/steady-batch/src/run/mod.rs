@@ -42,7 +42,7 @@ use crate::writer::{writer, Msg, Unsaved};
 mod defer;
 mod shared;
 
-use defer::{host_of, Hosts, Next};
+use defer::{host_of, Next};
 
 /// What to do with a failed item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -282,7 +282,6 @@ impl Running {
             user_stop: stop.clone(),
             semaphore,
             key_seed: sha256.to_owned(),
-            hosts: Hosts::default(),
         });
         Ok(Running {
             job,
@@ -427,7 +426,6 @@ struct Job {
     user_stop: watch::Receiver<bool>,
     semaphore: Arc<Semaphore>,
     key_seed: String,
-    hosts: Hosts,
 }
 
 impl Job {
@@ -444,22 +442,12 @@ impl Job {
         let mut waited_for_host = false;
         loop {
             let started = now_rfc3339();
-            let began = Instant::now();
+            let began = defer::now_ms(&self.client);
             let left = (spent > 0).then(|| retries.saturating_sub(spent));
             let sent = Box::pin(self.send(&item, left)).await;
             let next = match &sent {
-                Ok(_) => {
-                    self.hosts.succeeded(&item.parsed_url);
-                    Next::Final
-                }
-                Err(err) => defer::judge(
-                    &self.client,
-                    &self.hosts,
-                    err,
-                    &item.parsed_url,
-                    began,
-                    again,
-                ),
+                Ok(_) => Next::Final,
+                Err(err) => defer::judge(&self.client, err, &item.parsed_url, began, again),
             };
             let down = match next {
                 Next::Final => {

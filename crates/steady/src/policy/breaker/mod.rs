@@ -257,6 +257,14 @@ impl BreakerState {
         &self.reason
     }
 
+    /// When a call to the host last succeeded (the client's wall clock, ms since the
+    /// epoch; 0: never). Kept whether or not the client has a breaker, and shared like
+    /// the rest of the state: a batch asks it whether its host answered anyone while an
+    /// item failed, which tells a host that is down from an item that fails.
+    pub fn last_success_ms(&self) -> u64 {
+        self.last_success_ms
+    }
+
     /// When an open circuit lets a probe through (wall clock, ms since the epoch).
     pub fn probe_at_ms(&self) -> u64 {
         self.since_ms.saturating_add(self.open_for_ms)
