@@ -42,4 +42,4 @@ pub use fault::{FaultKind, FaultSpec};
 pub use reply::Reply;
 pub use script::{Recorded, ScriptServer, ScriptServerBuilder};
 #[cfg(feature = "tls")]
-pub use tls::{Cert, TlsServer};
+pub use tls::{Cert, ClientIdentity, TlsServer};

@@ -3,7 +3,8 @@
 //! the refusal to send credentials over unverified TLS. Each connection gets one
 //! fixed JSON answer; the server records the head of every request that got through
 //! the handshake, and counts handshakes that failed. [`TlsServer::h2`] speaks HTTP/2
-//! (hyper) to clients that offer it.
+//! (hyper) to clients that offer it; [`TlsServer::requiring_client_certificate`] asks
+//! for a client certificate (mutual TLS) and hands out the identity that passes.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -76,6 +77,12 @@ impl TlsServer {
 
     fn start_with(kind: Cert, answer: String) -> TlsServer {
         let (config, ca_pem) = server_config(kind, &[]);
+        TlsServer::serve(config, ca_pem, answer)
+    }
+
+    /// Serves `answer` to every request over TLS with `config` (one thread per
+    /// connection).
+    fn serve(config: Arc<rustls::ServerConfig>, ca_pem: String, answer: String) -> TlsServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("address");
         let heads = Arc::new(Mutex::new(Vec::new()));
@@ -211,6 +218,64 @@ impl TlsServer {
         }
     }
 
+    /// Starts a server that requires a client certificate (mutual TLS) issued by a CA
+    /// made on the spot, and answers `200` with `body` to clients that present one.
+    /// Returns the server and the client's identity: its certificate and key, PEM.
+    /// A client without the identity fails the handshake (counted in
+    /// [`TlsServer::failed_handshakes`]).
+    ///
+    /// # Panics
+    /// As [`TlsServer::start`].
+    pub fn requiring_client_certificate(body: &str) -> (TlsServer, ClientIdentity) {
+        let (chain, key, server_pem) = server_cert(Cert::SelfSigned);
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA");
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "steady test client CA");
+        let ca_key = rcgen::KeyPair::generate().expect("key");
+        let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).expect("CA certificate");
+        let mut client_params =
+            rcgen::CertificateParams::new(Vec::<String>::new()).expect("client");
+        client_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "steady test client");
+        let client_key = rcgen::KeyPair::generate().expect("key");
+        let client_cert = client_params
+            .signed_by(&client_key, &ca)
+            .expect("client certificate");
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.der().clone()).expect("client CA");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .expect("client verifier");
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("protocol versions")
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(chain, key)
+            .expect("server certificate");
+        let server = TlsServer::serve(
+            Arc::new(config),
+            server_pem,
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        );
+        (
+            server,
+            ClientIdentity {
+                cert_pem: client_cert.pem(),
+                key_pem: client_key.serialize_pem(),
+            },
+        )
+    }
+
     /// `https://localhost:PORT` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("https://localhost:{}{path}", self.addr.port())
@@ -232,9 +297,39 @@ impl TlsServer {
     }
 }
 
+/// A client's certificate and key, PEM (for a client's `Identity`).
+#[derive(Debug, Clone)]
+pub struct ClientIdentity {
+    /// The certificate, issued by the server's client CA.
+    pub cert_pem: String,
+    /// Its private key (PKCS #8).
+    pub key_pem: String,
+}
+
 /// A server configuration with a certificate of `kind`, made now, offering `alpn`;
 /// and the certificate as PEM.
 fn server_config(kind: Cert, alpn: &[&[u8]]) -> (Arc<rustls::ServerConfig>, String) {
+    let (chain, key, pem) = server_cert(kind);
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("server certificate");
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    (Arc::new(config), pem)
+}
+
+/// A server certificate of `kind`, made now: the chain, the key, and the certificate
+/// as PEM.
+fn server_cert(
+    kind: Cert,
+) -> (
+    Vec<rustls::pki_types::CertificateDer<'static>>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+    String,
+) {
     let names = match kind {
         Cert::OtherName => vec!["other.example".to_owned()],
         Cert::CaForIp => vec!["127.0.0.1".to_owned()],
@@ -251,13 +346,5 @@ fn server_config(kind: Cert, alpn: &[&[u8]]) -> (Arc<rustls::ServerConfig>, Stri
     let signing_key = rcgen::KeyPair::generate().expect("key");
     let cert = params.self_signed(&signing_key).expect("certificate");
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(signing_key.serialize_der().into());
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("protocol versions")
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.der().clone()], key)
-        .expect("server certificate");
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    (Arc::new(config), cert.pem())
+    (vec![cert.der().clone()], key, cert.pem())
 }

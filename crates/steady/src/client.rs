@@ -225,6 +225,8 @@ pub struct ClientBuilder {
     store: Option<Box<dyn GuardStore>>,
     trust: crate::tls::Trust,
     proxies: crate::proxy::Proxies,
+    /// The application's own reqwest client ([`ClientBuilder::reqwest_client`]).
+    own_http: Option<reqwest::Client>,
     cookies: Option<Arc<crate::cookies::CookieJar>>,
     sensitive: Vec<reqwest::header::HeaderName>,
     listeners: crate::event::Listeners,
@@ -249,6 +251,7 @@ impl Default for ClientBuilder {
             store: None,
             trust: crate::tls::Trust::default(),
             proxies: crate::proxy::Proxies::default(),
+            own_http: None,
             cookies: None,
             sensitive: Vec::new(),
             listeners: crate::event::Listeners::default(),
@@ -524,12 +527,45 @@ impl ClientBuilder {
         self
     }
 
+    /// Sends every request through the application's own `reqwest::Client`: its TLS
+    /// identity (a client certificate for mutual TLS), root certificates, proxies,
+    /// connection pool, DNS resolver and local address are then the ones it was built
+    /// with. Default: steady's own connection pool.
+    ///
+    /// Everything above the wire still applies: the deadline, the read (idle) timeout,
+    /// retries, the guards, the semantic checks, redirects followed hop by hop with
+    /// credentials stripped off-origin, cookies, decompression and the body limit,
+    /// telemetry and errors explained. What this client's own settings decide instead:
+    /// the connect timeout, and the certificate and proxy settings of this builder
+    /// ([`ClientBuilder::root_certificates_pem`], [`ClientBuilder::proxy`], ...), which
+    /// are not used.
+    ///
+    /// Build it with redirects off (`.redirect(reqwest::redirect::Policy::none())`): a
+    /// client that follows redirects itself does so before steady sees them, so steady
+    /// cannot strip credentials from a hop to another host. Leave reqwest's own
+    /// decompression off (its default) so the body limit counts decoded bytes.
+    ///
+    /// ```no_run
+    /// # fn run(cert_and_key_pem: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+    /// let http = reqwest::Client::builder()
+    ///     .identity(reqwest::Identity::from_pem(cert_and_key_pem)?)
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .pool_max_idle_per_host(4)
+    ///     .build()?;
+    /// let client = steady::Client::builder().reqwest_client(http).build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
+        self.own_http = Some(client);
+        self
+    }
+
     /// Builds the client.
     ///
     /// # Errors
     /// When the TLS backend cannot be initialised or the user agent is not a valid
     /// header value.
-    pub fn build(self) -> Result<Client, Error> {
+    pub fn build(mut self) -> Result<Client, Error> {
         // steady links ring as rustls' crypto provider; install it unless the host
         // application already chose one.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -552,7 +588,8 @@ impl ClientBuilder {
         } else {
             self.trust.config()
         };
-        let http = crate::transport::Http::new(self.timeouts.connect, tls, || {
+        let own = self.own_http.take();
+        let http = crate::transport::Http::new(self.timeouts.connect, tls, own, || {
             let http = reqwest::Client::builder()
                 .connect_timeout(self.timeouts.connect)
                 // The read timeout is steady's own: one timer per attempt with the

@@ -248,3 +248,78 @@ async fn https_speaks_http2_when_the_server_offers_it() {
     }
     assert_eq!(server.heads(), ["HTTP/2.0 GET /x", "HTTP/2.0 GET /x"]);
 }
+
+/// The application's own reqwest client, trusting the test server's certificate, with
+/// `identity` when given.
+fn own_client(
+    server: &TlsServer,
+    identity: Option<&steady_chaos::ClientIdentity>,
+) -> steady::Client {
+    let mut http = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(server.ca_pem().as_bytes()).unwrap()])
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(identity) = identity {
+        let pem = format!("{}{}", identity.cert_pem, identity.key_pem);
+        http = http.identity(reqwest::Identity::from_pem(pem.as_bytes()).unwrap());
+    }
+    fast()
+        .0
+        .reqwest_client(http.build().unwrap())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_own_reqwest_client_presents_its_client_certificate_and_steady_still_retries() {
+    let (server, identity) = TlsServer::requiring_client_certificate(r#"{"ok": true}"#);
+    let resp = own_client(&server, Some(&identity))
+        .get(&server.url("/mine"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text(), r#"{"ok": true}"#);
+    let heads = server.heads();
+    assert_eq!(heads.len(), 1);
+    assert!(heads[0].starts_with("GET /mine HTTP/1.1"), "{}", heads[0]);
+    // steady's headers went out through the application's client.
+    assert!(
+        heads[0]
+            .to_ascii_lowercase()
+            .contains("user-agent: steady/"),
+        "{}",
+        heads[0]
+    );
+    assert_eq!(server.failed_handshakes(), 0);
+
+    // Without the identity the server refuses the handshake: a TLS failure, explained,
+    // and not retried.
+    let err = own_client(&server, None)
+        .get(&server.url("/mine"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.layer(), Layer::Transport);
+    assert_eq!(err.fault(), Some(Fault::Tls), "{err:?}");
+    assert_eq!(err.attempts(), 1);
+    assert_eq!(server.heads().len(), 1, "nothing more was sent");
+}
+
+#[tokio::test]
+async fn the_deadline_bounds_a_call_through_an_own_reqwest_client() {
+    // A server that accepts and never answers: steady's read timeout ends each attempt
+    // (the application's client has none), and the deadline the call.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/slow", listener.local_addr().unwrap());
+    let client = support::fast()
+        .0
+        .read_timeout(std::time::Duration::from_millis(50))
+        .retry(steady::Retry::none())
+        .reqwest_client(reqwest::Client::new())
+        .build()
+        .unwrap();
+    let err = client.get(&url).send().await.unwrap_err();
+    assert_eq!(err.fault(), Some(Fault::ReadTimeout), "{err:?}");
+    assert_eq!(err.attempts(), 1);
+    drop(listener);
+}

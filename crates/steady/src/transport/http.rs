@@ -10,7 +10,9 @@
 //!
 //! reqwest stays for what steady does not do itself: proxies (CONNECT tunnels, proxy
 //! credentials, per-scheme choices and bypass lists) and certificate checks turned
-//! off (`--insecure`).
+//! off (`--insecure`), and carries every request when the application hands steady a
+//! `reqwest::Client` of its own (`ClientBuilder::reqwest_client`: a client
+//! certificate, its own pool, resolver or local address).
 
 use std::error::Error as StdError;
 use std::time::Duration;
@@ -72,16 +74,21 @@ pub(crate) enum HttpError {
 }
 
 impl Http {
-    /// hyper-util's pool with `tls` when no proxy applies and certificates are
-    /// checked; reqwest's client from `fallback` otherwise.
+    /// The application's own reqwest client when it gave one; else hyper-util's pool
+    /// with `tls` when no proxy applies and certificates are checked; else reqwest's
+    /// client from `fallback`.
     ///
     /// # Errors
     /// reqwest's builder failed (only on the reqwest path).
     pub(crate) fn new(
         connect_timeout: Duration,
         tls: Option<rustls::ClientConfig>,
+        own: Option<reqwest::Client>,
         fallback: impl FnOnce() -> Result<reqwest::Client, crate::Error>,
     ) -> Result<Http, crate::Error> {
+        if let Some(own) = own {
+            return Ok(Http::Reqwest(own));
+        }
         let Some(mut tls) = tls else {
             return fallback().map(Http::Reqwest);
         };
