@@ -433,7 +433,7 @@ pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result
         .filter(|c| c.contains('='))
         .collect();
     if !cookies.is_empty() {
-        request = request.header("cookie", &cookies.join("; "));
+        request = request.header("cookie", cookies.join("; "));
     }
     let parts: Vec<(crate::curl::DataKind, &str)> = [
         (crate::curl::DataKind::Data, &curl.data),

@@ -40,7 +40,7 @@ async fn main() -> Result<(), steady::Error> {
         "GET {} (the server fails three times first)",
         api.url("/orders")
     );
-    let resp = client.get(&api.url("/orders")).send().await?;
+    let resp = client.get(api.url("/orders")).send().await?;
     for attempt in resp.attempt_log() {
         let decision = match attempt.decision() {
             Decision::Done => "done".to_owned(),
@@ -65,7 +65,7 @@ async fn main() -> Result<(), steady::Error> {
         api.url("/orders/999")
     );
     let err = client
-        .get(&api.url("/orders/999"))
+        .get(api.url("/orders/999"))
         .send()
         .await
         .expect_err("a 404");

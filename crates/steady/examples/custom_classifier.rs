@@ -36,7 +36,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let first = api()?;
     let default = Client::builder().retry(retry.clone()).build()?;
-    match default.get(&first.url("/items/1")).send().await {
+    match default.get(first.url("/items/1")).send().await {
         Ok(resp) => println!(
             "default classifier: {} after {} attempt(s)",
             resp.status(),
@@ -50,7 +50,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .classifier(RetryConflicts)
         .build()?;
     let second = api()?;
-    let resp = tolerant.get(&second.url("/items/1")).send().await?;
+    let resp = tolerant.get(second.url("/items/1")).send().await?;
     println!(
         "with RetryConflicts: {} after {} attempt(s): {}",
         resp.status(),

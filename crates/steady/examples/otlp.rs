@@ -50,7 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let resp = client.get(&api.url("/orders")).send().await?;
+        let resp = client.get(api.url("/orders")).send().await?;
         println!(
             "GET /orders: {} after {} attempts",
             resp.status(),

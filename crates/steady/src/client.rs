@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use reqwest::{Method, Url};
 
+use crate::convert::IntoUrl;
+
 use crate::breaker::Breaker;
 use crate::budget::RetryBudget;
 use crate::bulkhead::Bulkhead;
@@ -68,6 +70,8 @@ pub(crate) struct ClientInner {
     pub(crate) sensitive: Vec<reqwest::header::HeaderName>,
     /// The `User-Agent` sent unless a request sets its own.
     pub(crate) user_agent: reqwest::header::HeaderValue,
+    /// Sent with every request that does not set them itself.
+    pub(crate) default_headers: reqwest::header::HeaderMap,
     /// Who hears every call's events.
     pub(crate) listeners: crate::event::Listeners,
     #[cfg(feature = "state")]
@@ -99,44 +103,45 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// A request with any method.
-    pub fn request(&self, method: Method, url: &str) -> RequestBuilder {
+    /// A request with any method, to a URL given as text (`&str`, `String`) or parsed
+    /// ([`Url`]). An invalid URL is reported by `send`, before anything is sent.
+    pub fn request(&self, method: Method, url: impl IntoUrl) -> RequestBuilder {
         RequestBuilder::new(self.clone(), method, url)
     }
 
-    /// A request to a URL already parsed (a batch checks its input first): the same
-    /// as [`Client::request`] without parsing the URL again.
+    /// A request to a URL already parsed: the same as [`Client::request`] with a
+    /// [`Url`].
     pub fn request_url(&self, method: Method, url: Url) -> RequestBuilder {
-        RequestBuilder::from_url(self.clone(), method, url)
+        RequestBuilder::new(self.clone(), method, url)
     }
 
     /// A GET request.
-    pub fn get(&self, url: &str) -> RequestBuilder {
+    pub fn get(&self, url: impl IntoUrl) -> RequestBuilder {
         self.request(Method::GET, url)
     }
 
     /// A HEAD request.
-    pub fn head(&self, url: &str) -> RequestBuilder {
+    pub fn head(&self, url: impl IntoUrl) -> RequestBuilder {
         self.request(Method::HEAD, url)
     }
 
     /// A POST request. Retried only with an `Idempotency-Key` or when nothing was sent.
-    pub fn post(&self, url: &str) -> RequestBuilder {
+    pub fn post(&self, url: impl IntoUrl) -> RequestBuilder {
         self.request(Method::POST, url)
     }
 
     /// A PUT request.
-    pub fn put(&self, url: &str) -> RequestBuilder {
+    pub fn put(&self, url: impl IntoUrl) -> RequestBuilder {
         self.request(Method::PUT, url)
     }
 
     /// A PATCH request. Retried only with an `Idempotency-Key` or when nothing was sent.
-    pub fn patch(&self, url: &str) -> RequestBuilder {
+    pub fn patch(&self, url: impl IntoUrl) -> RequestBuilder {
         self.request(Method::PATCH, url)
     }
 
     /// A DELETE request.
-    pub fn delete(&self, url: &str) -> RequestBuilder {
+    pub fn delete(&self, url: impl IntoUrl) -> RequestBuilder {
         self.request(Method::DELETE, url)
     }
 
@@ -227,6 +232,7 @@ pub struct ClientBuilder {
     proxies: crate::proxy::Proxies,
     /// The application's own reqwest client ([`ClientBuilder::reqwest_client`]).
     own_http: Option<reqwest::Client>,
+    default_headers: reqwest::header::HeaderMap,
     cookies: Option<Arc<crate::cookies::CookieJar>>,
     sensitive: Vec<reqwest::header::HeaderName>,
     listeners: crate::event::Listeners,
@@ -252,6 +258,7 @@ impl Default for ClientBuilder {
             trust: crate::tls::Trust::default(),
             proxies: crate::proxy::Proxies::default(),
             own_http: None,
+            default_headers: reqwest::header::HeaderMap::new(),
             cookies: None,
             sensitive: Vec::new(),
             listeners: crate::event::Listeners::default(),
@@ -527,6 +534,42 @@ impl ClientBuilder {
         self
     }
 
+    /// Headers sent with every request that does not set the same header itself
+    /// (`Authorization` for an API, `Accept-Language`, a tracing header). Headers whose
+    /// names say they carry a credential, or named with
+    /// [`ClientBuilder::sensitive_header`], are treated as credentials on every
+    /// request: `****` in logs and errors, kept from other origins on redirects.
+    /// Default: none (steady adds `User-Agent` and `Accept: */*` unless a request sets
+    /// them).
+    pub fn default_headers(mut self, headers: reqwest::header::HeaderMap) -> Self {
+        self.default_headers = headers;
+        self
+    }
+
+    /// Decides every attempt with `classify` instead of the default classifier, as
+    /// [`ClientBuilder::classifier`] does, for a closure whose argument type is then
+    /// inferred:
+    ///
+    /// ```
+    /// use steady::classify::{Classify, DefaultClassifier};
+    /// use steady::Verdict;
+    ///
+    /// // "Also retry 409 Conflict", the rest as steady decides.
+    /// let client = steady::Client::builder()
+    ///     .classify_with(|attempt| match attempt.status() {
+    ///         Some(status) if status.as_u16() == 409 => Verdict::Retryable,
+    ///         _ => DefaultClassifier.classify(attempt),
+    ///     })
+    ///     .build();
+    /// # let _ = client;
+    /// ```
+    pub fn classify_with<F>(self, classify: F) -> Self
+    where
+        F: Fn(&crate::classify::AttemptView<'_>) -> crate::Verdict + Send + Sync + 'static,
+    {
+        self.classifier(classify)
+    }
+
     /// Sends every request through the application's own `reqwest::Client`: its TLS
     /// identity (a client certificate for mutual TLS), root certificates, proxies,
     /// connection pool, DNS resolver and local address are then the ones it was built
@@ -601,9 +644,7 @@ impl ClientBuilder {
             self.proxies
                 .apply(self.trust.apply(http))?
                 .build()
-                .map_err(|e| {
-                    Error::usage(format!("the HTTP client cannot be built: {e}")).with_source(e)
-                })
+                .map_err(|e| Error::usage("the HTTP client cannot be built").with_source(e))
         })?;
         #[cfg(feature = "state")]
         let store: Box<dyn GuardStore> = match (self.state_file, self.store) {
@@ -636,6 +677,7 @@ impl ClientBuilder {
                 rng: Mutex::new(rng),
                 guards: Guards::new(self.guards, store),
                 trust: self.trust,
+                default_headers: self.default_headers,
                 cookies: self.cookies,
                 sensitive: self.sensitive,
                 user_agent,

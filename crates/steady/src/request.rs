@@ -9,6 +9,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION,
 use reqwest::{Method, Url};
 
 use crate::classify::AttemptView;
+use crate::convert::{IntoHeaderName, IntoHeaderValue, IntoUrl};
 use crate::redact::Scrubber;
 use crate::retry::IDEMPOTENCY_KEY;
 use crate::semantic::{Checks, Expectation};
@@ -47,6 +48,38 @@ pub(crate) struct Request {
 }
 
 impl Request {
+    /// Adds a header; one the client counts as a credential is marked sensitive, kept
+    /// from other origins and scrubbed from what comes back.
+    fn add_header(&mut self, client: &Client, name: HeaderName, mut value: HeaderValue) {
+        if client.is_sensitive(&name) {
+            value.set_sensitive(true);
+            if !self.credential_headers.contains(&name) {
+                self.credential_headers.push(name.clone());
+            }
+            if let Ok(text) = value.to_str() {
+                self.secrets.push(Secret::new(text.to_owned()));
+            }
+        }
+        self.headers.append(name, value);
+    }
+
+    /// The client's default headers this request does not set itself
+    /// ([`crate::ClientBuilder::default_headers`]).
+    pub(crate) fn add_defaults(&mut self, client: &Client) {
+        let defaults = &client.inner.default_headers;
+        if defaults.is_empty() {
+            return;
+        }
+        for name in defaults.keys() {
+            if self.headers.contains_key(name) || self.removed.contains(name) {
+                continue;
+            }
+            for value in defaults.get_all(name) {
+                self.add_header(client, name.clone(), value.clone());
+            }
+        }
+    }
+
     /// Whether any credential is set, by a secret or by hand.
     pub(crate) fn has_credentials(&self) -> bool {
         !self.credential_headers.is_empty()
@@ -67,12 +100,8 @@ impl Request {
 }
 
 impl RequestBuilder {
-    pub(crate) fn new(client: Client, method: Method, url: &str) -> Self {
-        Self::with_url(client, method, parse_url(url))
-    }
-
-    pub(crate) fn from_url(client: Client, method: Method, url: Url) -> Self {
-        Self::with_url(client, method, check_url(url))
+    pub(crate) fn new(client: Client, method: Method, url: impl IntoUrl) -> Self {
+        Self::with_url(client, method, url.into_url())
     }
 
     fn with_url(client: Client, method: Method, url: Result<Url, Error>) -> Self {
@@ -108,21 +137,46 @@ impl RequestBuilder {
     /// [`crate::redact::is_credential_header`] and
     /// [`crate::ClientBuilder::sensitive_header`]) is treated as one: `****` in every
     /// log, error and report, and not sent across origins on a redirect.
-    pub fn header(self, name: &str, value: &str) -> Self {
+    pub fn header(self, name: impl IntoHeaderName, value: impl IntoHeaderValue) -> Self {
         let client = self.client.clone();
         self.with(|r| {
-            let (name, mut value) = header_pair(name, value)?;
-            if client.is_sensitive(&name) {
-                value.set_sensitive(true);
-                if !r.credential_headers.contains(&name) {
-                    r.credential_headers.push(name.clone());
+            let name = name.into_header_name()?;
+            let value = value.into_header_value(&name)?;
+            r.add_header(&client, name, value);
+            Ok(())
+        })
+    }
+
+    /// Adds every header of `headers` (appends, as [`RequestBuilder::header`] does for
+    /// each): values pass as they are, bytes that are not UTF-8 included.
+    pub fn headers(self, headers: HeaderMap) -> Self {
+        let client = self.client.clone();
+        self.with(|r| {
+            let mut name = None;
+            for (next, value) in headers {
+                // HeaderMap's owned iterator names a header once, before its first value.
+                if let Some(next) = next {
+                    name = Some(next);
                 }
-                if let Ok(text) = value.to_str() {
-                    r.secrets.push(Secret::new(text.to_owned()));
+                if let Some(name) = &name {
+                    r.add_header(&client, name.clone(), value);
                 }
             }
-            r.headers.append(name, value);
             Ok(())
+        })
+    }
+
+    /// A copy of this request, to send again or to change (`None` when the request
+    /// streams its body into a writer, which two sends cannot share, or when it is
+    /// already invalid: `send` reports why).
+    pub fn try_clone(&self) -> Option<RequestBuilder> {
+        let request = self.request.as_ref().ok()?;
+        if request.stream_to.is_some() {
+            return None;
+        }
+        Some(RequestBuilder {
+            client: self.client.clone(),
+            request: Ok(request.clone()),
         })
     }
 
@@ -131,8 +185,7 @@ impl RequestBuilder {
     /// curl's `-H 'Name:'` does.
     pub fn without_header(self, name: &str) -> Self {
         self.with(|r| {
-            let name = HeaderName::from_bytes(name.trim().as_bytes())
-                .map_err(|_| Error::usage(format!("'{name}' is not a valid header name")))?;
+            let name = crate::convert::header_name(name)?;
             r.headers.remove(&name);
             r.removed.push(name);
             Ok(())
@@ -469,44 +522,4 @@ impl RequestBuilder {
         // copy kilobytes per task.
         Box::pin(self.client.execute(request)).await
     }
-}
-
-fn parse_url(text: &str) -> Result<Url, Error> {
-    let url = Url::parse(text.trim()).map_err(|e| {
-        let shown = crate::redact::redact_text_url(text);
-        Error::usage(format!("'{shown}' is not a valid URL: {e}"))
-    })?;
-    check_url(url)
-}
-
-/// Refuses what steady cannot call: other schemes, no host.
-fn check_url(url: Url) -> Result<Url, Error> {
-    match url.scheme() {
-        "http" | "https" => {}
-        other => {
-            return Err(Error::usage(format!(
-                "unsupported URL scheme '{other}': steady speaks http and https"
-            )))
-        }
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(Error::usage("the URL has no host"));
-    }
-    Ok(url)
-}
-
-fn header_pair(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), Error> {
-    let name = HeaderName::from_bytes(name.trim().as_bytes())
-        .map_err(|_| Error::usage(format!("'{name}' is not a valid header name")))?;
-    if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
-        return Err(Error::usage(format!(
-            "the value of header {name} contains a CR, LF or NUL character; refused before sending"
-        )));
-    }
-    let value = HeaderValue::from_str(value.trim()).map_err(|_| {
-        Error::usage(format!(
-            "the value of header {name} is not valid in a header"
-        ))
-    })?;
-    Ok((name, value))
 }

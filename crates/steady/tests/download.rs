@@ -65,16 +65,12 @@ async fn no_size_limit_applies_to_a_download_unless_asked() {
     let c = fast().0.max_body(1024).build().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("big.bin");
-    c.get(&server.url("/a"))
-        .save_to(&dest)
-        .send()
-        .await
-        .unwrap();
+    c.get(server.url("/a")).save_to(&dest).send().await.unwrap();
     assert_eq!(std::fs::read(&dest).unwrap().len(), body.len());
 
     let limited = dir.path().join("limited.bin");
     let err = c
-        .get(&server.url("/b"))
+        .get(server.url("/b"))
         .save_to(&limited)
         .max_body(1000)
         .send()
@@ -168,7 +164,7 @@ async fn an_error_in_a_200_json_body_is_caught_and_not_saved() {
     // Expectations run on the saved body, read back.
     let items = dir.path().join("items.json");
     let err = c
-        .get(&server.url("/items"))
+        .get(server.url("/items"))
         .save_to(&items)
         .expect("$.items count > 5")
         .send()
@@ -176,7 +172,7 @@ async fn an_error_in_a_200_json_body_is_caught_and_not_saved() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ExpectationFailed);
     assert!(!items.exists());
-    c.get(&server.url("/items"))
+    c.get(server.url("/items"))
         .save_to(&items)
         .expect("$.items count == 2")
         .send()
@@ -197,7 +193,7 @@ async fn expectations_on_a_body_larger_than_the_limit_are_refused_not_skipped() 
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("big.json");
     let err = c
-        .get(&server.url("/a"))
+        .get(server.url("/a"))
         .save_to(&dest)
         .expect("$.pad exists")
         .send()
@@ -211,11 +207,7 @@ async fn expectations_on_a_body_larger_than_the_limit_are_refused_not_skipped() 
     );
     assert!(!dest.exists());
     // Without expectations, a JSON body too large to parse is saved as it is.
-    c.get(&server.url("/b"))
-        .save_to(&dest)
-        .send()
-        .await
-        .unwrap();
+    c.get(server.url("/b")).save_to(&dest).send().await.unwrap();
     assert_eq!(std::fs::read(&dest).unwrap().len(), 5011);
 }
 
@@ -258,7 +250,7 @@ async fn a_folder_that_cannot_hold_the_file_fails_before_anything_is_sent() {
         err.what()
     );
     let err = c
-        .get(&server.url("/a"))
+        .get(server.url("/a"))
         .save_to(dir.path())
         .send()
         .await
@@ -273,7 +265,7 @@ async fn a_download_cannot_have_fallbacks() {
         .fallback(binary(pattern(10)))
         .start();
     let err = client()
-        .get(&server.url("/a"))
+        .get(server.url("/a"))
         .save_to("out.bin")
         .fallback(steady::Fallback::json(serde_json::json!({})))
         .send()

@@ -82,7 +82,7 @@ async fn a_listener_hears_attempts_retries_and_the_end_in_order() {
     let recorder = Arc::new(Recorder::default());
     let (builder, _) = fast();
     let client = builder.listener(recorder.clone()).build().unwrap();
-    client.get(&server.url("/x")).send().await.unwrap();
+    client.get(server.url("/x")).send().await.unwrap();
     assert_eq!(
         recorder.lines(),
         [
@@ -112,9 +112,9 @@ async fn a_listener_sees_a_breaker_open_half_open_and_close_in_order() {
         .build()
         .unwrap();
     for _ in 0..5 {
-        client.get(&server.url("/x")).send().await.unwrap_err();
+        client.get(server.url("/x")).send().await.unwrap_err();
     }
-    client.get(&server.url("/x")).send().await.unwrap();
+    client.get(server.url("/x")).send().await.unwrap();
     let breaker: Vec<String> = recorder
         .lines()
         .into_iter()
@@ -147,7 +147,7 @@ async fn several_listeners_each_hear_every_event_and_a_refusal_is_typed() {
         .build()
         .unwrap();
     for _ in 0..6 {
-        let _ = client.get(&server.url("/x")).send().await;
+        let _ = client.get(server.url("/x")).send().await;
     }
     assert_eq!(first.lines(), second.lines());
     let lines = first.lines();
@@ -169,7 +169,7 @@ async fn a_fallback_answer_is_an_event() {
         .build()
         .unwrap();
     let outcome = client
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .fallback(Fallback::json(serde_json::json!({"items": []})))
         .send()
         .await

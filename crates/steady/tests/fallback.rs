@@ -39,7 +39,7 @@ async fn fresh_data_is_not_degraded() {
         .0
         .build()
         .unwrap()
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .fallback(Fallback::json(serde_json::json!(1)))
         .send()
         .await
@@ -58,7 +58,7 @@ async fn a_4xx_or_a_semantic_failure_never_falls_back() {
     let client = fast().0.build().unwrap();
     for (path, layer) in [("/missing", Layer::Http), ("/broken", Layer::Semantic)] {
         let err = client
-            .get(&server.url(path))
+            .get(server.url(path))
             .fallback(Fallback::json(serde_json::json!({"default": true})))
             .send()
             .await
@@ -118,9 +118,9 @@ async fn a_guard_refusal_falls_back() {
         .fail_fast(true)
         .build()
         .unwrap();
-    client.get(&server.url("/x")).send().await.unwrap_err();
+    client.get(server.url("/x")).send().await.unwrap_err();
     let outcome = client
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .fallback(Fallback::json(serde_json::json!(0)))
         .send()
         .await
@@ -143,7 +143,7 @@ async fn fallbacks_chain_in_order() {
     let (builder, _) = fast();
     let client = builder.retry(Retry::none()).build().unwrap();
     let outcome = client
-        .get(&down.url("/x"))
+        .get(down.url("/x"))
         .bearer_auth(Secret::new("token-abc"))
         .fallback(Fallback::url(&also_down.url("/x")))
         .fallback(Fallback::url(&up.url("/x")))
@@ -182,7 +182,7 @@ async fn the_cache_serves_the_last_good_answer_with_its_age() {
     let (client, clock) = client_with_cache(&path);
     for _ in 0..2 {
         client
-            .get(&server.url("/x"))
+            .get(server.url("/x"))
             .fallback(Fallback::cache())
             .send()
             .await
@@ -190,7 +190,7 @@ async fn the_cache_serves_the_last_good_answer_with_its_age() {
     }
     clock.sleep(Duration::from_secs(90)).await;
     let outcome = client
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .fallback(Fallback::cache())
         .send()
         .await
@@ -238,7 +238,7 @@ async fn every_cache_control_case() {
             .start();
         let (client, clock) = client_with_cache(&path);
         client
-            .get(&server.url("/x"))
+            .get(server.url("/x"))
             .fallback(Fallback::cache())
             .send()
             .await
@@ -255,7 +255,7 @@ async fn every_cache_control_case() {
             ),
         ] {
             let result = client
-                .get(&server.url("/x"))
+                .get(server.url("/x"))
                 .fallback(Fallback::Cache(policy))
                 .send()
                 .await;
@@ -280,7 +280,7 @@ async fn stale_if_error_and_max_stale_bound_the_age() {
     let (client, clock) = client_with_cache(&path);
     for p in ["/sie", "/plain"] {
         client
-            .get(&server.url(p))
+            .get(server.url(p))
             .fallback(Fallback::cache())
             .send()
             .await
@@ -289,7 +289,7 @@ async fn stale_if_error_and_max_stale_bound_the_age() {
     clock.sleep(Duration::from_secs(61)).await;
     assert!(
         client
-            .get(&server.url("/sie"))
+            .get(server.url("/sie"))
             .fallback(Fallback::cache())
             .send()
             .await
@@ -301,13 +301,13 @@ async fn stale_if_error_and_max_stale_bound_the_age() {
         ..CachePolicy::default()
     });
     assert!(client
-        .get(&server.url("/plain"))
+        .get(server.url("/plain"))
         .fallback(bounded)
         .send()
         .await
         .is_err());
     assert!(client
-        .get(&server.url("/plain"))
+        .get(server.url("/plain"))
         .fallback(Fallback::cache())
         .send()
         .await
@@ -331,14 +331,14 @@ async fn two_credentials_never_share_a_cache_entry() {
         .start();
     let (client, _) = client_with_cache(&path);
     client
-        .get(&server.url("/me"))
+        .get(server.url("/me"))
         .bearer_auth(Secret::new("alice-token"))
         .fallback(Fallback::cache())
         .send()
         .await
         .unwrap();
     let as_bob = client
-        .get(&server.url("/me"))
+        .get(server.url("/me"))
         .bearer_auth(Secret::new("bob-token"))
         .header("X-Fail", "1")
         .fallback(Fallback::cache())
@@ -346,7 +346,7 @@ async fn two_credentials_never_share_a_cache_entry() {
         .await;
     assert!(as_bob.is_err(), "bob never sees alice's cached answer");
     let as_alice = client
-        .get(&server.url("/me"))
+        .get(server.url("/me"))
         .bearer_auth(Secret::new("alice-token"))
         .header("X-Fail", "1")
         .fallback(Fallback::cache())
@@ -378,7 +378,7 @@ async fn a_corrupt_cache_file_is_bypassed_not_a_crash() {
         .start();
     let (client, _) = client_with_cache(&path);
     let fresh = client
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .fallback(Fallback::cache())
         .send()
         .await
@@ -388,7 +388,7 @@ async fn a_corrupt_cache_file_is_bypassed_not_a_crash() {
         "the live answer is served even though it could not be stored"
     );
     let err = client
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .fallback(Fallback::cache())
         .send()
         .await
@@ -415,7 +415,7 @@ async fn a_locked_cache_is_bypassed_after_a_short_wait() {
         .start();
     let (client, _) = client_with_cache(&path);
     client
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .fallback(Fallback::cache())
         .send()
         .await
@@ -425,7 +425,7 @@ async fn a_locked_cache_is_bypassed_after_a_short_wait() {
     let other = rusqlite::Connection::open(&path).unwrap();
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
     let fresh = client
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .fallback(Fallback::cache())
         .send()
         .await
@@ -434,7 +434,7 @@ async fn a_locked_cache_is_bypassed_after_a_short_wait() {
     drop(other);
     // Readers are never blocked (WAL): the older answer is still there to serve.
     let stale = client
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .fallback(Fallback::cache())
         .send()
         .await

@@ -50,11 +50,11 @@ async fn the_breaker_opens_after_five_failed_calls_in_a_row_and_fail_fast_refuse
     let (builder, _) = single();
     let client = builder.build().unwrap();
     for _ in 0..5 {
-        let err = client.get(&server.url("/x")).send().await.unwrap_err();
+        let err = client.get(server.url("/x")).send().await.unwrap_err();
         assert_eq!(err.layer(), Layer::Http);
     }
     assert_eq!(server.hits("/x"), 5);
-    let err = client.get(&server.url("/x")).send().await.unwrap_err();
+    let err = client.get(server.url("/x")).send().await.unwrap_err();
     assert_eq!(
         server.hits("/x"),
         5,
@@ -133,7 +133,7 @@ async fn a_4xx_never_counts_against_the_host() {
     for _ in 0..30 {
         assert_eq!(
             client
-                .get(&server.url("/x"))
+                .get(server.url("/x"))
                 .send()
                 .await
                 .unwrap_err()
@@ -166,7 +166,7 @@ async fn semantic_failures_count_only_when_asked() {
         for _ in 0..5 {
             assert_eq!(
                 client
-                    .get(&server.url("/x"))
+                    .get(server.url("/x"))
                     .send()
                     .await
                     .unwrap_err()
@@ -198,7 +198,7 @@ async fn transport_faults_and_429_count_as_failures() {
     let (builder, _) = single();
     let client = builder.build().unwrap();
     for _ in 0..5 {
-        client.get(&server.url("/x")).send().await.unwrap_err();
+        client.get(server.url("/x")).send().await.unwrap_err();
     }
     assert_eq!(
         client.host_state(&server.url("/")).unwrap().breaker.phase(),
@@ -227,7 +227,7 @@ async fn one_calls_retries_are_one_failed_call_and_never_open_the_circuit() {
         )
         .build()
         .unwrap();
-    let err = client.get(&server.url("/x")).send().await.unwrap_err();
+    let err = client.get(server.url("/x")).send().await.unwrap_err();
     assert_eq!(server.hits("/x"), 11, "every retry was sent");
     assert_eq!(
         err.stop_reason(),
@@ -238,9 +238,9 @@ async fn one_calls_retries_are_one_failed_call_and_never_open_the_circuit() {
     assert_eq!(breaker.phase(), Phase::Closed);
     assert_eq!(breaker.window_failures(), (1, 1), "one call, one failure");
     // The other URLs of the host are untouched; a success resets the streak.
-    client.get(&server.url("/ok")).send().await.unwrap();
-    client.get(&server.url("/x")).send().await.unwrap_err();
-    client.get(&server.url("/x")).send().await.unwrap_err();
+    client.get(server.url("/ok")).send().await.unwrap();
+    client.get(server.url("/x")).send().await.unwrap_err();
+    client.get(server.url("/x")).send().await.unwrap_err();
     let breaker = client.host_state(&server.url("/")).unwrap().breaker;
     assert_eq!(
         (breaker.phase(), breaker.consecutive_failures()),
@@ -276,7 +276,7 @@ async fn one_broken_endpoint_never_opens_the_circuit_for_the_rest_of_the_host() 
         } else {
             "/broken".into()
         };
-        let _ = client.get(&server.url(&path)).send().await;
+        let _ = client.get(server.url(&path)).send().await;
     }
     assert_eq!(server.hits("/broken"), 40, "none turned away");
     let breaker = client.host_state(&server.url("/")).unwrap().breaker;
@@ -285,7 +285,7 @@ async fn one_broken_endpoint_never_opens_the_circuit_for_the_rest_of_the_host() 
         (Phase::Closed, (40, 60))
     );
     // A second URL failing too is the host's trouble.
-    let _ = client.get(&server.url("/also-broken")).send().await;
+    let _ = client.get(server.url("/also-broken")).send().await;
     assert_eq!(
         client.host_state(&server.url("/")).unwrap().breaker.phase(),
         Phase::Open
@@ -299,9 +299,9 @@ async fn a_call_meeting_an_open_circuit_waits_for_the_probe_and_succeeds() {
     let (builder, clock) = waiting();
     let client = builder.build().unwrap();
     for _ in 0..5 {
-        client.get(&server.url("/x")).send().await.unwrap_err();
+        client.get(server.url("/x")).send().await.unwrap_err();
     }
-    let resp = client.get(&server.url("/x")).send().await.unwrap();
+    let resp = client.get(server.url("/x")).send().await.unwrap();
     assert_eq!(server.hits("/x"), 6, "one probe, no request while open");
     // Until the probe: 2s from the opening, less the milliseconds since.
     let slept = clock.slept();
@@ -337,9 +337,9 @@ async fn a_failed_probe_after_a_wait_says_how_long_the_call_waited_for_it() {
     let (builder, clock) = waiting();
     let client = builder.build().unwrap();
     for _ in 0..5 {
-        client.get(&server.url("/x")).send().await.unwrap_err();
+        client.get(server.url("/x")).send().await.unwrap_err();
     }
-    let err = client.get(&server.url("/x")).send().await.unwrap_err();
+    let err = client.get(server.url("/x")).send().await.unwrap_err();
     assert_eq!(server.hits("/x"), 6, "the probe");
     let slept = clock.slept();
     let text = err.explain();
@@ -361,9 +361,9 @@ async fn a_probe_after_the_deadline_fails_the_call_at_once() {
     let (builder, clock) = waiting();
     let client = builder.deadline(Duration::from_secs(1)).build().unwrap();
     for _ in 0..5 {
-        client.get(&server.url("/x")).send().await.unwrap_err();
+        client.get(server.url("/x")).send().await.unwrap_err();
     }
-    let err = client.get(&server.url("/x")).send().await.unwrap_err();
+    let err = client.get(server.url("/x")).send().await.unwrap_err();
     assert_eq!((err.kind(), err.attempts()), (ErrorKind::CircuitOpen, 0));
     assert_eq!(
         clock.slept(),
@@ -382,10 +382,10 @@ async fn a_call_whose_retry_meets_a_failed_probe_waits_for_the_next_one() {
     let (builder, clock) = waiting();
     let client = builder.build().unwrap();
     for _ in 0..5 {
-        client.get(&server.url("/x")).send().await.unwrap_err();
+        client.get(server.url("/x")).send().await.unwrap_err();
     }
     let resp = client
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .retries(1)
         .send()
         .await
@@ -444,13 +444,13 @@ async fn hosts_are_keyed_by_scheme_host_and_port() {
     let (builder, _) = single();
     let client = builder.build().unwrap();
     for _ in 0..5 {
-        client.get(&sick.url("/x")).send().await.unwrap_err();
+        client.get(sick.url("/x")).send().await.unwrap_err();
     }
     assert_eq!(
-        client.get(&sick.url("/x")).send().await.unwrap_err().kind(),
+        client.get(sick.url("/x")).send().await.unwrap_err().kind(),
         ErrorKind::CircuitOpen
     );
-    client.get(&healthy.url("/x")).send().await.unwrap();
+    client.get(healthy.url("/x")).send().await.unwrap();
 }
 
 // ---------------------------------------------------------------------------------
@@ -468,7 +468,7 @@ async fn an_empty_budget_returns_the_failure_at_once_and_says_so() {
         .fail_fast(true)
         .build()
         .unwrap();
-    let err = client.get(&server.url("/x")).send().await.unwrap_err();
+    let err = client.get(server.url("/x")).send().await.unwrap_err();
     assert_eq!(
         server.hits("/x"),
         3,
@@ -504,7 +504,7 @@ async fn a_spent_budget_makes_the_retry_wait_for_it_within_the_deadline() {
         .retry_budget(RetryBudget::new().min_retries(2).ratio(0.0))
         .build()
         .unwrap();
-    let resp = client.get(&server.url("/x")).send().await.unwrap();
+    let resp = client.get(server.url("/x")).send().await.unwrap();
     assert_eq!(
         server.hits("/x"),
         4,
@@ -538,7 +538,7 @@ async fn a_spent_budget_makes_the_retry_wait_for_it_within_the_deadline() {
         .retry_budget(RetryBudget::new().min_retries(2).ratio(0.0))
         .build()
         .unwrap();
-    let err = client.get(&server.url("/x")).send().await.unwrap_err();
+    let err = client.get(server.url("/x")).send().await.unwrap_err();
     assert_eq!(server.hits("/x"), 3);
     assert_eq!(err.stop_reason(), Some(StopReason::BudgetExhausted));
     assert_eq!(
@@ -576,7 +576,7 @@ async fn a_retry_waiting_for_the_budget_goes_on_once_the_host_answers_another_ca
         tokio::spawn(async move { client.get(&url).send().await })
     };
     // Another call succeeds (after 300 ms): the host is back.
-    client.get(&server.url("/ok")).send().await.unwrap();
+    client.get(server.url("/ok")).send().await.unwrap();
     let resp = tokio::time::timeout(Duration::from_secs(5), waiting)
         .await
         .expect("the waiting retry went on well before the 10s window")
@@ -610,9 +610,9 @@ async fn the_budget_grows_with_first_attempts() {
         .build()
         .unwrap();
     for _ in 0..49 {
-        client.get(&server.url("/ok")).send().await.unwrap();
+        client.get(server.url("/ok")).send().await.unwrap();
     }
-    let err = client.get(&server.url("/bad")).send().await.unwrap_err();
+    let err = client.get(server.url("/bad")).send().await.unwrap_err();
     // 50 first attempts in the window allow 10 retries.
     assert_eq!(server.hits("/bad"), 11);
     assert_eq!(err.stop_reason(), Some(StopReason::BudgetExhausted));
@@ -666,7 +666,7 @@ async fn the_client_rate_spaces_requests_evenly() {
     let mut waits = Vec::new();
     let started = std::time::Instant::now();
     for _ in 0..4 {
-        let resp = client.get(&server.url("/x")).send().await.unwrap();
+        let resp = client.get(server.url("/x")).send().await.unwrap();
         waits.extend(resp.guard_log().iter().filter_map(|e| e.wait()));
     }
     // The clock skips the waits but real time passes between calls (more on a busy
@@ -697,8 +697,8 @@ async fn a_permit_past_the_deadline_fails_at_once_as_a_guard() {
         .deadline(Duration::from_secs(10))
         .build()
         .unwrap();
-    client.get(&server.url("/x")).send().await.unwrap();
-    let err = client.get(&server.url("/x")).send().await.unwrap_err();
+    client.get(server.url("/x")).send().await.unwrap();
+    let err = client.get(server.url("/x")).send().await.unwrap_err();
     assert_eq!(
         (err.layer(), err.kind()),
         (Layer::Guard, ErrorKind::RateLimited)
@@ -723,10 +723,10 @@ async fn a_429_with_retry_after_pauses_the_whole_host() {
         .start();
     let (builder, clock) = single();
     let client = builder.build().unwrap();
-    let err = client.get(&server.url("/a")).send().await.unwrap_err();
+    let err = client.get(server.url("/a")).send().await.unwrap_err();
     assert_eq!(err.status().unwrap(), 429);
     let before = clock.slept();
-    let resp = client.get(&server.url("/b")).send().await.unwrap();
+    let resp = client.get(server.url("/b")).send().await.unwrap();
     let paused = clock.slept() - before;
     assert!(
         paused > Duration::from_millis(29_900) && paused <= Duration::from_secs(30),
@@ -746,8 +746,8 @@ async fn a_server_pause_longer_than_the_deadline_fails_the_next_call_at_once() {
         .start();
     let (builder, clock) = single();
     let client = builder.build().unwrap();
-    client.get(&server.url("/a")).send().await.unwrap_err();
-    let err = client.get(&server.url("/b")).send().await.unwrap_err();
+    client.get(server.url("/a")).send().await.unwrap_err();
+    let err = client.get(server.url("/b")).send().await.unwrap_err();
     assert_eq!(
         (err.layer(), err.kind()),
         (Layer::Guard, ErrorKind::RateLimited)
@@ -774,7 +774,7 @@ async fn a_hedge_is_not_sent_when_its_delay_is_past_the_deadline() {
         .deadline(Duration::from_secs(1))
         .build()
         .unwrap();
-    let resp = client.get(&server.url("/x")).send().await.unwrap();
+    let resp = client.get(server.url("/x")).send().await.unwrap();
     assert!(resp.guard_log().is_empty());
     assert_eq!(server.hits("/x"), 1);
 }
@@ -787,8 +787,8 @@ async fn server_limits_can_be_ignored() {
         .start();
     let (builder, clock) = single();
     let client = builder.server_rate_limits(false).build().unwrap();
-    client.get(&server.url("/a")).send().await.unwrap_err();
-    client.get(&server.url("/b")).send().await.unwrap();
+    client.get(server.url("/a")).send().await.unwrap_err();
+    client.get(server.url("/b")).send().await.unwrap();
     assert_eq!(clock.slept(), Duration::ZERO);
 }
 
@@ -811,11 +811,11 @@ async fn zero_remaining_pauses_until_the_reset_in_both_header_styles() {
             .start();
         let (builder, clock) = single();
         let client = builder.build().unwrap();
-        let resp = client.get(&server.url("/x")).send().await.unwrap();
+        let resp = client.get(server.url("/x")).send().await.unwrap();
         assert!(
             guard_messages(resp.guard_log(), GuardKind::ServerLimit)[0].starts_with("host paused")
         );
-        client.get(&server.url("/x")).send().await.unwrap();
+        client.get(server.url("/x")).send().await.unwrap();
         let slept = clock.slept();
         assert!(
             slept > Duration::from_secs(18) && slept <= Duration::from_secs(21),
@@ -838,7 +838,7 @@ async fn few_requests_left_are_spread_until_the_reset() {
     let (builder, clock) = single();
     let client = builder.build().unwrap();
     for _ in 0..3 {
-        client.get(&server.url("/x")).send().await.unwrap();
+        client.get(server.url("/x")).send().await.unwrap();
     }
     // 4 left for 20s: one every 5s (the first paced call goes at once).
     let slept = clock.slept();
@@ -866,7 +866,7 @@ async fn a_hedge_wins_when_the_first_request_is_slow_and_the_loser_is_cancelled(
         .hedge(Hedge::After(Duration::from_millis(50)))
         .build()
         .unwrap();
-    let resp = client.get(&server.url("/x")).send().await.unwrap();
+    let resp = client.get(server.url("/x")).send().await.unwrap();
     // The second leg's answer: the call did not wait for the slow first one.
     assert_eq!(resp.text(), r#"{"leg":2}"#);
     assert_eq!(server.hits("/x"), 2);
@@ -892,9 +892,9 @@ async fn a_fast_first_request_is_never_hedged_and_post_never_is() {
         .hedge(Hedge::After(Duration::from_millis(50)))
         .build()
         .unwrap();
-    client.get(&server.url("/fast")).send().await.unwrap();
+    client.get(server.url("/fast")).send().await.unwrap();
     let resp = client
-        .post(&server.url("/slow"))
+        .post(server.url("/slow"))
         .body("x")
         .send()
         .await
@@ -916,8 +916,8 @@ async fn hedges_spend_the_retry_budget() {
         .retry_budget(RetryBudget::new().min_retries(1).ratio(0.0))
         .build()
         .unwrap();
-    let first = client.get(&server.url("/x")).send().await.unwrap();
-    let second = client.get(&server.url("/x")).send().await.unwrap();
+    let first = client.get(server.url("/x")).send().await.unwrap();
+    let second = client.get(server.url("/x")).send().await.unwrap();
     assert_eq!(guard_messages(first.guard_log(), GuardKind::Hedge).len(), 2);
     let refused = guard_messages(second.guard_log(), GuardKind::Hedge);
     assert!(
@@ -981,7 +981,7 @@ async fn a_state_file_carries_an_open_circuit_to_the_next_process() {
             .state_file(&path)
             .build()
             .unwrap();
-        client.get(&server.url("/x")).send().await.unwrap_err();
+        client.get(server.url("/x")).send().await.unwrap_err();
     }
     assert_eq!(
         server.hits("/x"),
@@ -990,7 +990,7 @@ async fn a_state_file_carries_an_open_circuit_to_the_next_process() {
     );
     let (builder, _) = fast();
     let sixth = builder.state_file(&path).fail_fast(true).build().unwrap();
-    let err = sixth.get(&server.url("/x")).send().await.unwrap_err();
+    let err = sixth.get(server.url("/x")).send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::CircuitOpen);
     assert_eq!(server.hits("/x"), 20);
 }

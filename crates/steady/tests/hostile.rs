@@ -58,7 +58,7 @@ async fn every_supported_coding_is_decoded_and_accepted() {
         .start();
     let c = client();
     for path in ["/gzip", "/x-gzip", "/deflate", "/br", "/zstd", "/identity"] {
-        let resp = c.get(&server.url(path)).send().await.unwrap();
+        let resp = c.get(server.url(path)).send().await.unwrap();
         assert_eq!(&resp.bytes()[..], DATA, "{path}");
         if path != "/identity" {
             assert!(resp.headers().get("content-encoding").is_none(), "{path}");
@@ -91,12 +91,12 @@ async fn stacked_codings_are_undone_in_reverse_order_up_to_three() {
         .route("/four", [encoded("gzip, br, zstd, gzip", four)])
         .start();
     let c = client();
-    let resp = c.get(&server.url("/three")).send().await.unwrap();
+    let resp = c.get(server.url("/three")).send().await.unwrap();
     assert_eq!(&resp.bytes()[..], DATA);
-    let resp = c.get(&server.url("/split")).send().await.unwrap();
+    let resp = c.get(server.url("/split")).send().await.unwrap();
     assert_eq!(&resp.bytes()[..], DATA);
 
-    let err = c.get(&server.url("/four")).send().await.unwrap_err();
+    let err = c.get(server.url("/four")).send().await.unwrap_err();
     assert_eq!(err.layer(), Layer::Transport);
     assert_eq!(err.fault(), Some(Fault::Protocol));
     assert!(
@@ -119,7 +119,7 @@ async fn an_unknown_coding_is_an_error_not_a_compressed_body() {
     let server = ScriptServer::builder()
         .route("/x", [encoded("compress", b"\x1f\x9d\x90".to_vec())])
         .start();
-    let err = client().get(&server.url("/x")).send().await.unwrap_err();
+    let err = client().get(server.url("/x")).send().await.unwrap_err();
     assert_eq!(err.fault(), Some(Fault::Protocol));
     assert!(
         err.what()
@@ -149,7 +149,7 @@ async fn a_decompression_bomb_stops_at_the_limit_in_every_coding() {
     let c = fast().0.max_body(1024 * 1024).build().unwrap();
     for (i, (coding, _)) in bombs.iter().enumerate() {
         let err = c
-            .get(&server.url(&format!("/{i}")))
+            .get(server.url(&format!("/{i}")))
             .send()
             .await
             .unwrap_err();
@@ -181,7 +181,7 @@ async fn corrupt_or_truncated_compressed_data_is_a_protocol_error() {
     let c = client();
     for (i, (coding, _)) in cases.iter().enumerate() {
         let err = c
-            .get(&server.url(&format!("/{i}")))
+            .get(server.url(&format!("/{i}")))
             .send()
             .await
             .unwrap_err();
@@ -203,7 +203,7 @@ async fn an_empty_encoded_body_is_empty_not_an_error() {
             [Reply::status(204).header("Content-Encoding", "gzip")],
         )
         .start();
-    let resp = client().get(&server.url("/x")).send().await.unwrap();
+    let resp = client().get(server.url("/x")).send().await.unwrap();
     assert_eq!(resp.status(), 204);
     assert!(resp.bytes().is_empty());
 }
@@ -220,7 +220,7 @@ async fn a_redirect_body_is_never_decoded() {
         )
         .route("/to", [Reply::json(200, r#"{"ok": true}"#)])
         .start();
-    let resp = client().get(&server.url("/from")).send().await.unwrap();
+    let resp = client().get(server.url("/from")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(server.hits("/to"), 1);
 }
@@ -231,7 +231,7 @@ async fn protocol_error(head: &str, body: &str) -> steady::Error {
     let server = ScriptServer::builder()
         .fallback(Reply::raw(format!("{head}\r\n\r\n{body}").into_bytes()))
         .start();
-    let err = client().get(&server.url("/x")).send().await.unwrap_err();
+    let err = client().get(server.url("/x")).send().await.unwrap_err();
     assert_eq!(err.layer(), Layer::Transport);
     assert_eq!(err.fault(), Some(Fault::Protocol), "{err:?}");
     // Retried as a reset: the default 3 retries, then the protocol failure. (On a
@@ -268,7 +268,7 @@ async fn a_broken_response_once_is_retried_and_the_next_answer_wins() {
         let server = ScriptServer::builder()
             .route(&path, [first, Reply::json(200, r#"{"ok": true}"#)])
             .start();
-        let resp = client().get(&server.url(&path)).send().await.unwrap();
+        let resp = client().get(server.url(&path)).send().await.unwrap();
         assert_eq!(resp.status(), 200, "case {i}");
         assert_eq!(resp.attempts(), 2, "case {i}");
         assert_eq!(
@@ -292,7 +292,7 @@ async fn a_broken_response_to_an_unkeyed_post_is_not_resent() {
         )
         .start();
     let err = client()
-        .post(&server.url("/orders"))
+        .post(server.url("/orders"))
         .json(&serde_json::json!({"sku": 1}))
         .send()
         .await
@@ -301,7 +301,7 @@ async fn a_broken_response_to_an_unkeyed_post_is_not_resent() {
     assert_eq!(server.hits("/orders"), 1, "the server may have acted on it");
     // With an Idempotency-Key, the same POST is resent.
     let resp = client()
-        .post(&server.url("/orders"))
+        .post(server.url("/orders"))
         .idempotency_key("order-1")
         .json(&serde_json::json!({"sku": 1}))
         .send()

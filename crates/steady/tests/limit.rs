@@ -145,7 +145,7 @@ async fn a_call_waits_for_a_place_within_its_deadline_and_a_timed_out_one_gives_
     };
     tokio::time::sleep(Duration::from_millis(50)).await;
     let err = client
-        .get(&server.url("/ok"))
+        .get(server.url("/ok"))
         .timeout(Duration::from_millis(50))
         .send()
         .await
@@ -164,12 +164,12 @@ async fn a_call_waits_for_a_place_within_its_deadline_and_a_timed_out_one_gives_
     slow.await.unwrap().unwrap();
     // A call cut by its deadline gives its place back.
     let cut = client
-        .get(&server.url("/slow"))
+        .get(server.url("/slow"))
         .timeout(Duration::from_millis(50))
         .send()
         .await;
     assert!(cut.is_err());
-    client.get(&server.url("/ok")).send().await.unwrap();
+    client.get(server.url("/ok")).send().await.unwrap();
     let limit = client.concurrency_limit(&server.url("/")).unwrap().unwrap();
     assert_eq!(limit.in_flight, 0);
 }

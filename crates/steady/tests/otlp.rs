@@ -57,7 +57,7 @@ fn an_otlp_collector_receives_the_call_span_and_one_span_per_attempt() {
     tracing::subscriber::with_default(subscriber, || {
         block_on(async {
             let resp = client
-                .get(&api.url("/orders?key=s3cret"))
+                .get(api.url("/orders?key=s3cret"))
                 .send()
                 .await
                 .unwrap();

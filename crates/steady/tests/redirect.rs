@@ -119,7 +119,7 @@ async fn the_eleventh_redirect_fails_as_too_many() {
     let server = ScriptServer::builder()
         .route("/loop", [Reply::redirect(302, "/loop")])
         .start();
-    let err = client().get(&server.url("/loop")).send().await.unwrap_err();
+    let err = client().get(server.url("/loop")).send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TooManyRedirects);
     assert_eq!(err.layer(), Layer::Http);
     assert_eq!(
@@ -142,7 +142,7 @@ async fn max_redirects_is_configurable() {
         .redirects(Redirects::follow(1))
         .build()
         .unwrap()
-        .get(&server.url("/1"))
+        .get(server.url("/1"))
         .send()
         .await
         .unwrap_err();
@@ -152,7 +152,7 @@ async fn max_redirects_is_configurable() {
         .redirects(Redirects::follow(2))
         .build()
         .unwrap()
-        .get(&server.url("/1"))
+        .get(server.url("/1"))
         .send()
         .await
         .unwrap();
@@ -169,7 +169,7 @@ async fn with_redirects_off_a_3xx_is_reported_not_followed() {
         .redirects(Redirects::none())
         .build()
         .unwrap()
-        .get(&server.url("/old"))
+        .get(server.url("/old"))
         .send()
         .await
         .unwrap_err();
@@ -189,7 +189,7 @@ async fn redirects_to_other_schemes_are_refused() {
         let server = ScriptServer::builder()
             .route("/x", [Reply::redirect(302, location)])
             .start();
-        let err = client().get(&server.url("/x")).send().await.unwrap_err();
+        let err = client().get(server.url("/x")).send().await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::RedirectRefused, "{location}");
         assert!(
             err.what().contains("only http and https are followed"),
@@ -207,7 +207,7 @@ async fn see_other_after_post_becomes_a_get_without_body() {
         .route("/orders/7", [Reply::json(200, r#"{"id":7}"#)])
         .start();
     client()
-        .post(&server.url("/orders"))
+        .post(server.url("/orders"))
         .json(&serde_json::json!({"item": "book"}))
         .send()
         .await
@@ -227,7 +227,7 @@ async fn temporary_redirect_keeps_method_and_body() {
         .route("/b", [Reply::json(200, "{}")])
         .start();
     client()
-        .put(&server.url("/a"))
+        .put(server.url("/a"))
         .body("payload")
         .send()
         .await
@@ -242,7 +242,7 @@ async fn a_redirect_loop_ends_as_too_many_redirects() {
         .route("/a", [Reply::redirect(302, "/b")])
         .route("/b", [Reply::redirect(302, "/a")])
         .start();
-    let err = client().get(&server.url("/a")).send().await.unwrap_err();
+    let err = client().get(server.url("/a")).send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TooManyRedirects);
     assert_eq!(
         server.total_hits(),
@@ -273,7 +273,7 @@ async fn https_to_http_is_refused_with_credentials_and_followed_without() {
     assert!(err.what().contains("https"), "{}", err.what());
     assert_eq!(plain.total_hits(), 0, "nothing went out in clear text");
 
-    let resp = client.get(&tls.url("/start")).send().await.unwrap();
+    let resp = client.get(tls.url("/start")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(plain.total_hits(), 1);
 }
@@ -290,13 +290,13 @@ async fn cookies_set_by_a_redirect_go_to_its_target_in_the_same_call() {
         .route("/home", [Reply::json(200, r#"{"user": "ada"}"#)])
         .start();
     let c = client();
-    let resp = c.get(&server.url("/login")).send().await.unwrap();
+    let resp = c.get(server.url("/login")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let home = &server.requests()[1];
     assert_eq!(home.path(), "/home");
     assert_eq!(home.header("cookie"), Some("sid=abc123"));
     // The cookie belonged to that call only: the client keeps no jar of its own.
-    c.get(&server.url("/home")).send().await.unwrap();
+    c.get(server.url("/home")).send().await.unwrap();
     assert_eq!(server.requests()[2].header("cookie"), None);
 }
 
@@ -306,7 +306,7 @@ async fn an_error_after_a_redirect_names_the_url_that_answered() {
         .route("/old", [Reply::redirect(301, "/new")])
         .route("/new", [Reply::json(404, r#"{"message": "no such item"}"#)])
         .start();
-    let err = client().get(&server.url("/old")).send().await.unwrap_err();
+    let err = client().get(server.url("/old")).send().await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
     assert_eq!(err.final_url(), Some(server.url("/new").as_str()));
     let first = err.explain().lines().next().unwrap().to_owned();

@@ -31,13 +31,13 @@ async fn a_circuit_one_client_opened_is_open_for_the_fleet() {
         .start();
     let (a, b) = (member(&redis.url()), member(&redis.url()));
     for _ in 0..5 {
-        a.get(&server.url("/x")).send().await.unwrap_err();
+        a.get(server.url("/x")).send().await.unwrap_err();
     }
     assert_eq!(
         a.host_state(&server.url("/")).unwrap().breaker.phase(),
         Phase::Open
     );
-    let err = b.get(&server.url("/x")).send().await.unwrap_err();
+    let err = b.get(server.url("/x")).send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::CircuitOpen);
     assert_eq!(server.hits("/x"), 5, "the other client sent nothing");
     // Both clients' failures count in one window.
@@ -45,7 +45,7 @@ async fn a_circuit_one_client_opened_is_open_for_the_fleet() {
         .route("/y", [Reply::status(503)])
         .start();
     for client in [&a, &b, &a, &b, &a] {
-        client.get(&other.url("/y")).send().await.unwrap_err();
+        client.get(other.url("/y")).send().await.unwrap_err();
     }
     assert_eq!(
         b.host_state(&other.url("/")).unwrap().breaker.phase(),
@@ -70,14 +70,14 @@ async fn with_a_quorum_one_bad_client_cannot_trip_the_fleet() {
     };
     let (bad, other) = (quorum(&redis.url()), quorum(&redis.url()));
     for _ in 0..10 {
-        bad.get(&server.url("/x")).send().await.unwrap_err();
+        bad.get(server.url("/x")).send().await.unwrap_err();
     }
     assert_eq!(
         other.host_state(&server.url("/")).unwrap().breaker.phase(),
         Phase::Closed,
         "ten failures, all from one client"
     );
-    let err = other.get(&server.url("/x")).send().await.unwrap_err();
+    let err = other.get(server.url("/x")).send().await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     let state = bad.host_state(&server.url("/")).unwrap().breaker;
     assert_eq!(state.phase(), Phase::Open, "a second client saw it too");
@@ -143,12 +143,12 @@ async fn redis_away_means_local_guards_and_the_call_goes_on() {
         .route("/x", [Reply::status(503)])
         .start();
     let client = member(&format!("redis://127.0.0.1:{port}/"));
-    client.get(&server.url("/ok")).send().await.unwrap();
+    client.get(server.url("/ok")).send().await.unwrap();
     // The breaker still guards, locally.
     for _ in 0..5 {
-        client.get(&server.url("/x")).send().await.unwrap_err();
+        client.get(server.url("/x")).send().await.unwrap_err();
     }
-    let err = client.get(&server.url("/x")).send().await.unwrap_err();
+    let err = client.get(server.url("/x")).send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::CircuitOpen);
     assert_eq!(server.hits("/x"), 5);
 }
@@ -167,7 +167,7 @@ async fn a_redis_that_never_answers_is_given_up_on_and_the_call_goes_on() {
         .start();
     let client = member(&format!("redis://127.0.0.1:{port}/"));
     for _ in 0..3 {
-        client.get(&server.url("/ok")).send().await.unwrap();
+        client.get(server.url("/ok")).send().await.unwrap();
     }
     assert_eq!(server.hits("/ok"), 3);
     // The local guards counted the calls meanwhile.
@@ -200,9 +200,9 @@ async fn rediss_shares_the_circuit_over_tls_trusting_the_given_ca() {
     };
     let (a, b) = (member_tls(Some(&ca)), member_tls(Some(&ca)));
     for _ in 0..5 {
-        a.get(&server.url("/x")).send().await.unwrap_err();
+        a.get(server.url("/x")).send().await.unwrap_err();
     }
-    let err = b.get(&server.url("/x")).send().await.unwrap_err();
+    let err = b.get(server.url("/x")).send().await.unwrap_err();
     assert_eq!(
         err.kind(),
         ErrorKind::CircuitOpen,
@@ -213,7 +213,7 @@ async fn rediss_shares_the_circuit_over_tls_trusting_the_given_ca() {
     // Without the CA (the system's store does not know it) Redis cannot be used: this
     // client guards itself, and its call goes out.
     let untrusting = member_tls(None);
-    let err = untrusting.get(&server.url("/x")).send().await.unwrap_err();
+    let err = untrusting.get(server.url("/x")).send().await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     assert_eq!(server.hits("/x"), 6);
 

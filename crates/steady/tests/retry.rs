@@ -37,7 +37,7 @@ async fn status_by_method_matrix_retries_exactly_what_can_succeed() {
                     .start();
                 let mut request = client.request(
                     Method::from_bytes(method.as_bytes()).unwrap(),
-                    &server.url("/x"),
+                    server.url("/x"),
                 );
                 if key {
                     request = request.idempotency_key("order-42");
@@ -80,7 +80,7 @@ async fn the_same_idempotency_key_is_sent_on_every_attempt() {
         )
         .start();
     let resp = client()
-        .post(&server.url("/pay"))
+        .post(server.url("/pay"))
         .idempotency_key_auto()
         .json(&serde_json::json!({"amount": 10}))
         .send()
@@ -107,7 +107,7 @@ async fn post_is_not_retried_after_a_reset_but_is_after_a_refused_connection() {
         .route("/order", [Reply::reset()])
         .start();
     let err = client()
-        .post(&server.url("/order"))
+        .post(server.url("/order"))
         .body("x")
         .send()
         .await
@@ -122,7 +122,7 @@ async fn post_is_not_retried_after_a_reset_but_is_after_a_refused_connection() {
     // Nothing listens on the port of a dropped server: refused proves nothing was sent.
     let port = ScriptServer::builder().start().addr().port();
     let err = client()
-        .post(&format!("http://127.0.0.1:{port}/order"))
+        .post(format!("http://127.0.0.1:{port}/order"))
         .body("x")
         .send()
         .await
@@ -145,7 +145,7 @@ async fn zero_retries_means_one_attempt() {
         .start();
     let (builder, _) = fast();
     let client = builder.retry(Retry::none()).build().unwrap();
-    let err = client.get(&server.url("/x")).send().await.unwrap_err();
+    let err = client.get(server.url("/x")).send().await.unwrap_err();
     assert_eq!(server.hits("/x"), 1);
     assert_eq!(
         err.stop_reason(),
@@ -167,7 +167,7 @@ async fn backoff_doubles_from_the_base_without_jitter() {
         )
         .build()
         .unwrap();
-    let err = client.get(&server.url("/x")).send().await.unwrap_err();
+    let err = client.get(server.url("/x")).send().await.unwrap_err();
     let waits: Vec<Decision> = err.attempt_log().iter().map(|a| a.decision()).collect();
     let backoff = |ms| Decision::Retry {
         wait: Duration::from_millis(ms),
@@ -193,7 +193,7 @@ async fn seeded_full_jitter_is_reproducible_and_within_bounds() {
             .start();
         let (builder, _) = fast();
         let client = builder.retry(Retry::exponential().seed(7)).build().unwrap();
-        let err = client.get(&server.url("/x")).send().await.unwrap_err();
+        let err = client.get(server.url("/x")).send().await.unwrap_err();
         err.attempt_log()
             .iter()
             .filter_map(|a| match a.decision() {
@@ -231,7 +231,7 @@ async fn retry_after_seconds_is_a_floor_over_the_backoff() {
     let resp = builder
         .build()
         .unwrap()
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .send()
         .await
         .unwrap();
@@ -262,7 +262,7 @@ async fn retry_after_http_date_is_honoured_on_429() {
     let resp = builder
         .build()
         .unwrap()
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .send()
         .await
         .unwrap();
@@ -282,7 +282,7 @@ async fn retry_after_http_date_is_honoured_on_429() {
 #[tokio::test]
 async fn retry_after_in_the_past_means_retry_after_the_backoff() {
     let server = retry_after_server("Thu, 01 Jan 1970 00:00:00 GMT");
-    let resp = client().get(&server.url("/x")).send().await.unwrap();
+    let resp = client().get(server.url("/x")).send().await.unwrap();
     assert_eq!(server.hits("/x"), 2);
     assert_eq!(
         resp.attempt_log()[0].decision(),
@@ -297,7 +297,7 @@ async fn retry_after_in_the_past_means_retry_after_the_backoff() {
 async fn negative_and_garbage_retry_after_are_ignored_with_a_note() {
     for value in ["-5", "soon", "1.5", "Thu, 99 Foo 2026"] {
         let server = retry_after_server(value);
-        let resp = client().get(&server.url("/x")).send().await.unwrap();
+        let resp = client().get(server.url("/x")).send().await.unwrap();
         assert_eq!(server.hits("/x"), 2, "{value}");
         let first = &resp.attempt_log()[0];
         assert_eq!(
@@ -324,7 +324,7 @@ async fn absurd_retry_after_fails_at_once_instead_of_sleeping_for_years() {
         let err = builder
             .build()
             .unwrap()
-            .get(&server.url("/x"))
+            .get(server.url("/x"))
             .send()
             .await
             .unwrap_err();
@@ -348,7 +348,7 @@ async fn retry_after_longer_than_the_deadline_fails_fast_and_says_so() {
     let err = builder
         .build()
         .unwrap()
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .send()
         .await
         .unwrap_err();
@@ -377,7 +377,7 @@ async fn retry_after_above_the_configured_maximum_stops() {
         .retry(Retry::exponential().retry_after_max(Duration::from_secs(10)))
         .build()
         .unwrap();
-    let err = client.get(&server.url("/x")).send().await.unwrap_err();
+    let err = client.get(server.url("/x")).send().await.unwrap_err();
     assert_eq!(
         err.stop_reason(),
         Some(StopReason::RetryAfterTooLong {
@@ -408,7 +408,7 @@ async fn no_wait_starts_that_would_end_past_the_deadline() {
         )
         .build()
         .unwrap();
-    let err = client.get(&server.url("/x")).send().await.unwrap_err();
+    let err = client.get(server.url("/x")).send().await.unwrap_err();
     // Waits of 1s, 2s and 4s fit in 10s; the next 8s would not.
     assert_eq!(server.hits("/x"), 4);
     assert!(matches!(
@@ -445,7 +445,7 @@ async fn a_wrapped_classifier_also_retries_conflicts() {
         .classifier(AlsoConflict)
         .build()
         .unwrap()
-        .put(&server.url("/x"))
+        .put(server.url("/x"))
         .send()
         .await
         .unwrap();
@@ -465,7 +465,7 @@ async fn the_attempt_log_is_there_on_success() {
             ],
         )
         .start();
-    let resp = client().get(&server.url("/x")).send().await.unwrap();
+    let resp = client().get(server.url("/x")).send().await.unwrap();
     let log = resp.attempt_log();
     assert_eq!(log.len(), 3);
     assert_eq!(log[0].outcome(), "500 Internal Server Error");

@@ -13,7 +13,7 @@ async fn a_credential_with_a_line_break_is_refused_before_sending() {
     let server = ScriptServer::builder().start();
     for bad in ["abc\r\nX-Evil: 1", "abc\n", "a\0b"] {
         let err = client()
-            .get(&server.url("/x"))
+            .get(server.url("/x"))
             .bearer_auth(Secret::new(bad))
             .send()
             .await
@@ -25,7 +25,7 @@ async fn a_credential_with_a_line_break_is_refused_before_sending() {
             "the value is never shown: {err}"
         );
         let err = client()
-            .get(&server.url("/x"))
+            .get(server.url("/x"))
             .secret_header("X-Api-Key", Secret::new(bad))
             .send()
             .await
@@ -44,7 +44,7 @@ async fn a_server_echoing_the_token_has_it_scrubbed_everywhere() {
         })
         .start();
     let err = client()
-        .get(&server.url("/me?api_key=k-998877&page=2"))
+        .get(server.url("/me?api_key=k-998877&page=2"))
         .bearer_auth(Secret::new(TOKEN))
         .send()
         .await
@@ -77,7 +77,7 @@ async fn basic_auth_is_sent_and_never_printed() {
         })
         .start();
     let err = client()
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .basic_auth("alice", Secret::new("hunter22"))
         .send()
         .await
@@ -115,7 +115,7 @@ async fn a_key_in_the_query_echoed_in_the_body_is_scrubbed() {
         })
         .start();
     let resp = client()
-        .get(&server.url("/search?api_key=k-445566&q=rust"))
+        .get(server.url("/search?api_key=k-445566&q=rust"))
         .send()
         .await
         .unwrap();
@@ -127,7 +127,7 @@ async fn a_key_in_the_query_echoed_in_the_body_is_scrubbed() {
     assert!(!report.contains("k-445566"), "{report}");
     assert!(report.contains("api_key=****&q=rust"), "{report}");
     let err = client()
-        .get(&server.url("/fail?token=t-778899"))
+        .get(server.url("/fail?token=t-778899"))
         .send()
         .await
         .unwrap_err();

@@ -19,7 +19,7 @@ fn one(body: &str) -> ScriptServer {
 #[tokio::test]
 async fn an_error_in_a_200_is_a_semantic_failure_with_the_message() {
     let server = one(r#"{"error": "quota exceeded", "data": null}"#);
-    let err = client().get(&server.url("/x")).send().await.unwrap_err();
+    let err = client().get(server.url("/x")).send().await.unwrap_err();
     assert_eq!(
         (err.layer(), err.kind()),
         (Layer::Semantic, ErrorKind::ErrorInBody)
@@ -28,7 +28,7 @@ async fn an_error_in_a_200_is_a_semantic_failure_with_the_message() {
     assert_eq!(err.status().unwrap(), 200);
     assert_eq!(server.hits("/x"), 1, "not retried");
     let resp = client()
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .allow_error_body()
         .send()
         .await
@@ -39,12 +39,12 @@ async fn an_error_in_a_200_is_a_semantic_failure_with_the_message() {
 #[tokio::test]
 async fn ok_false_and_graphql_partial_data_are_failures() {
     let server = one(r#"{"ok": false, "error": "invalid_auth"}"#);
-    let err = client().get(&server.url("/x")).send().await.unwrap_err();
+    let err = client().get(server.url("/x")).send().await.unwrap_err();
     assert!(err.what().contains("invalid_auth"), "{}", err.what());
     let server =
         one(r#"{"data": {"user": null}, "errors": [{"message": "forbidden", "path": ["user"]}]}"#);
     let err = client()
-        .post(&server.url("/x"))
+        .post(server.url("/x"))
         .body("{}")
         .send()
         .await
@@ -66,7 +66,7 @@ async fn expectations_over_a_large_nested_body() {
     assert!(body.len() > 1_000_000);
     let server = one(&body);
     let ok = client()
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .expect("$.page.total == 20000")
         .expect("$.page.items count == 20000")
         .expect("$.page.items[19999].owner.name == \"user19999\"")
@@ -75,7 +75,7 @@ async fn expectations_over_a_large_nested_body() {
         .await;
     assert!(ok.is_ok(), "{:?}", ok.err().map(|e| e.to_string()));
     let err = client()
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .expect("$.page.items[*].owner.active == true")
         .send()
         .await
@@ -99,7 +99,7 @@ async fn expectations_over_a_large_nested_body() {
 async fn a_malformed_expectation_is_a_usage_error_before_sending() {
     let server = one("{}");
     let err = client()
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .expect("$.items cnt > 0")
         .send()
         .await
@@ -124,7 +124,7 @@ async fn expected_statuses_and_types() {
         )
         .start();
     let resp = client()
-        .delete(&server.url("/gone"))
+        .delete(server.url("/gone"))
         .expect_status(&[404, 410])
         .send()
         .await
@@ -135,7 +135,7 @@ async fn expected_statuses_and_types() {
         "a listed 404 is a success, its error body included"
     );
     let err = client()
-        .post(&server.url("/created"))
+        .post(server.url("/created"))
         .expect_status(&[200])
         .send()
         .await
@@ -148,7 +148,7 @@ async fn expected_statuses_and_types() {
         err.what()
     );
     let err = client()
-        .get(&server.url("/page"))
+        .get(server.url("/page"))
         .expect_type("json")
         .send()
         .await
@@ -161,7 +161,7 @@ async fn expected_statuses_and_types() {
         err.what()
     );
     client()
-        .get(&server.url("/page"))
+        .get(server.url("/page"))
         .expect_type("html")
         .send()
         .await
@@ -172,7 +172,7 @@ async fn expected_statuses_and_types() {
 async fn a_validator_marks_a_response_bad() {
     let server = one(r#"{"rows": 0}"#);
     let err = client()
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .validate(|r| {
             let v: serde_json::Value =
                 serde_json::from_slice(r.body().unwrap()).map_err(|e| e.to_string())?;
@@ -213,7 +213,7 @@ async fn until_polls_with_the_backoff_until_the_job_is_done() {
         .build()
         .unwrap();
     let resp = client
-        .get(&server.url("/job"))
+        .get(server.url("/job"))
         .until("$.state == \"done\"")
         .send()
         .await
@@ -242,7 +242,7 @@ async fn polling_that_never_succeeds_ends_with_the_deadline_as_a_semantic_failur
         .build()
         .unwrap();
     let err = client
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .until("$.state == \"done\"")
         .send()
         .await

@@ -68,7 +68,7 @@ async fn a_subscriber_sees_a_call_span_and_an_attempt_span_per_attempt_with_its_
     tracing::subscriber::set_global_default(subscriber).unwrap();
     let client = fast().0.build().unwrap();
     client
-        .get(&server.url("/x?api_key=s3cr3t"))
+        .get(server.url("/x?api_key=s3cr3t"))
         .send()
         .await
         .unwrap();

@@ -71,7 +71,7 @@ async fn a_body_cut_after_bytes_were_written_is_not_retried() {
         .start();
     let out = Shared::default();
     let err = client()
-        .get(&server.url("/cut"))
+        .get(server.url("/cut"))
         .stream_to(out.clone())
         .send()
         .await
@@ -97,7 +97,7 @@ async fn a_body_a_check_needs_is_read_into_memory_not_streamed() {
         .start();
     let out = Shared::default();
     let resp = client()
-        .get(&server.url("/j"))
+        .get(server.url("/j"))
         .stream_to(out.clone())
         .send()
         .await
@@ -109,7 +109,7 @@ async fn a_body_a_check_needs_is_read_into_memory_not_streamed() {
     );
     // An error answer is never written; the retry's 200 is.
     let resp = client()
-        .get(&server.url("/e"))
+        .get(server.url("/e"))
         .stream_to(out.clone())
         .send()
         .await

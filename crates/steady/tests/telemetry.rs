@@ -19,7 +19,7 @@ async fn the_debugging_recorder_sees_the_attempt_histogram_with_its_labels_and_t
     let snapshotter = recorder.snapshotter();
     let _local = metrics::set_default_local_recorder(&recorder);
     let client = fast().0.build().unwrap();
-    client.get(&server.url("/x")).send().await.unwrap();
+    client.get(server.url("/x")).send().await.unwrap();
     let snapshot = snapshotter.snapshot().into_vec();
     let port = server.addr().port().to_string();
     let mut histograms = Vec::new();

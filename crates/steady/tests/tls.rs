@@ -16,7 +16,7 @@ async fn an_unknown_certificate_is_a_tls_failure_and_not_retried() {
         .0
         .build()
         .unwrap()
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .send()
         .await
         .unwrap_err();
@@ -75,7 +75,7 @@ async fn refused_with_its_cert(server: &TlsServer) -> steady::Error {
         .root_certificates_pem(server.ca_pem(), true)
         .build()
         .unwrap()
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .send()
         .await
         .unwrap_err()
@@ -115,7 +115,7 @@ async fn a_self_signed_ca_certificate_is_trusted_when_it_is_exactly_the_one_give
         .root_certificates_pem(server.ca_pem(), true)
         .build()
         .unwrap();
-    let resp = client.get(&server.url("/x")).send().await.unwrap();
+    let resp = client.get(server.url("/x")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(server.heads().len(), 1);
     // Another CA certificate given instead: refused, and nothing is sent.
@@ -125,7 +125,7 @@ async fn a_self_signed_ca_certificate_is_trusted_when_it_is_exactly_the_one_give
         .root_certificates_pem(other.ca_pem(), true)
         .build()
         .unwrap()
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .send()
         .await
         .unwrap_err();
@@ -137,7 +137,7 @@ async fn a_self_signed_ca_certificate_is_trusted_when_it_is_exactly_the_one_give
         .0
         .build()
         .unwrap()
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .send()
         .await
         .unwrap_err();
@@ -161,7 +161,7 @@ async fn a_private_ca_is_trusted_when_given() {
         .root_certificates_pem(server.ca_pem(), true)
         .build()
         .unwrap();
-    let resp = client.get(&server.url("/x")).send().await.unwrap();
+    let resp = client.get(server.url("/x")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(server.heads().len(), 1);
     assert_eq!(server.failed_handshakes(), 0);
@@ -186,11 +186,11 @@ async fn a_pem_without_certificates_fails_the_build() {
 async fn accepting_invalid_certificates_works_but_refuses_credentials() {
     let server = TlsServer::start(r#"{"ok": true}"#);
     let insecure = fast().0.danger_accept_invalid_certs(true).build().unwrap();
-    let resp = insecure.get(&server.url("/open")).send().await.unwrap();
+    let resp = insecure.get(server.url("/open")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
 
     let err = insecure
-        .get(&server.url("/secret"))
+        .get(server.url("/secret"))
         .bearer_auth(Secret::new("sk-live-123"))
         .send()
         .await
@@ -212,7 +212,7 @@ async fn accepting_invalid_certificates_works_but_refuses_credentials() {
         .build()
         .unwrap();
     allowed
-        .get(&server.url("/secret"))
+        .get(server.url("/secret"))
         .bearer_auth(Secret::new("sk-live-123"))
         .send()
         .await
@@ -229,7 +229,7 @@ async fn the_danger_setting_belongs_to_one_client() {
     let server = TlsServer::start(r#"{"ok": true}"#);
     let _insecure = fast().0.danger_accept_invalid_certs(true).build().unwrap();
     let strict = fast().0.build().unwrap();
-    let err = strict.get(&server.url("/x")).send().await.unwrap_err();
+    let err = strict.get(server.url("/x")).send().await.unwrap_err();
     assert_eq!(err.fault(), Some(Fault::Tls));
 }
 
@@ -242,7 +242,7 @@ async fn https_speaks_http2_when_the_server_offers_it() {
         .build()
         .unwrap();
     for _ in 0..2 {
-        let resp = client.get(&server.url("/x")).send().await.unwrap();
+        let resp = client.get(server.url("/x")).send().await.unwrap();
         assert_eq!(resp.version(), steady::Version::HTTP_2);
         assert_eq!(resp.text(), r#"{"ok": true}"#);
     }
@@ -273,7 +273,7 @@ fn own_client(
 async fn an_own_reqwest_client_presents_its_client_certificate_and_steady_still_retries() {
     let (server, identity) = TlsServer::requiring_client_certificate(r#"{"ok": true}"#);
     let resp = own_client(&server, Some(&identity))
-        .get(&server.url("/mine"))
+        .get(server.url("/mine"))
         .send()
         .await
         .unwrap();
@@ -295,7 +295,7 @@ async fn an_own_reqwest_client_presents_its_client_certificate_and_steady_still_
     // Without the identity the server refuses the handshake: a TLS failure, explained,
     // and not retried.
     let err = own_client(&server, None)
-        .get(&server.url("/mine"))
+        .get(server.url("/mine"))
         .send()
         .await
         .unwrap_err();

@@ -16,7 +16,7 @@ const BODY: &str = r#"{"items":[1,2,3,4,5,6,7,8,9,10],"next":null}"#;
 async fn refused_connection_is_a_retried_transport_failure() {
     let port = ScriptServer::builder().start().addr().port();
     let err = client()
-        .get(&format!("http://127.0.0.1:{port}/"))
+        .get(format!("http://127.0.0.1:{port}/"))
         .send()
         .await
         .unwrap_err();
@@ -59,7 +59,7 @@ async fn reset_and_close_before_the_response_are_retried_for_get() {
         (Reply::close(), Fault::Closed),
     ] {
         let server = ScriptServer::builder().route("/x", [reply]).start();
-        let err = client().get(&server.url("/x")).send().await.unwrap_err();
+        let err = client().get(server.url("/x")).send().await.unwrap_err();
         assert_eq!(err.fault(), Some(fault));
         assert_eq!(server.hits("/x"), 4, "{fault:?}");
     }
@@ -74,7 +74,7 @@ async fn reset_or_truncation_mid_body_is_retried_and_then_succeeds() {
         let server = ScriptServer::builder()
             .route("/x", [broken, Reply::json(200, BODY)])
             .start();
-        let resp = client().get(&server.url("/x")).send().await.unwrap();
+        let resp = client().get(server.url("/x")).send().await.unwrap();
         assert_eq!(server.hits("/x"), 2);
         assert_eq!(resp.text(), BODY, "never a truncated success");
         let first = resp.attempt_log()[0].fault().unwrap();
@@ -94,7 +94,7 @@ async fn a_reset_exactly_halfway_through_the_body_is_not_a_success() {
             .retry(Retry::none())
             .build()
             .unwrap()
-            .get(&server.url("/x"))
+            .get(server.url("/x"))
             .send()
             .await
             .unwrap_err();
@@ -114,7 +114,7 @@ async fn a_read_timeout_after_a_redirect_names_the_hop_that_went_silent() {
         .retry(Retry::exponential().max_retries(0))
         .build()
         .unwrap();
-    let err = client.get(&server.url("/old")).send().await.unwrap_err();
+    let err = client.get(server.url("/old")).send().await.unwrap_err();
     assert_eq!(err.fault(), Some(Fault::ReadTimeout));
     assert_eq!(err.attempt_log().len(), 1);
     assert_eq!(err.attempt_log()[0].url(), server.url("/silent"));
@@ -130,7 +130,7 @@ async fn a_server_that_accepts_and_hangs_hits_the_read_timeout_each_attempt() {
         .retry(Retry::exponential().max_retries(2))
         .build()
         .unwrap();
-    let err = client.get(&server.url("/x")).send().await.unwrap_err();
+    let err = client.get(server.url("/x")).send().await.unwrap_err();
     assert_eq!(err.fault(), Some(Fault::ReadTimeout));
     assert!(err.is_timeout());
     assert_eq!(server.hits("/x"), 3);
@@ -150,7 +150,7 @@ async fn a_trickling_body_cannot_defeat_the_deadline() {
         .deadline(Duration::from_millis(300))
         .build()
         .unwrap();
-    let err = client.get(&server.url("/x")).send().await.unwrap_err();
+    let err = client.get(server.url("/x")).send().await.unwrap_err();
     assert_eq!(err.fault(), Some(Fault::Deadline));
     assert_eq!(
         err.kind(),
@@ -178,7 +178,7 @@ async fn a_slow_first_attempt_leaves_the_second_only_what_is_left() {
         .retry(Retry::exponential().base(Duration::from_millis(10)))
         .build()
         .unwrap();
-    let err = client.get(&server.url("/x")).send().await.unwrap_err();
+    let err = client.get(server.url("/x")).send().await.unwrap_err();
     assert_eq!(server.hits("/x"), 2);
     assert_eq!(err.fault(), Some(Fault::Deadline));
     // The hung second attempt would otherwise wait for the 5s read timeout.
@@ -197,7 +197,7 @@ async fn a_body_over_the_limit_fails_cleanly_and_is_not_retried() {
         .start();
     let (builder, _) = fast();
     let client = builder.max_body(1024).build().unwrap();
-    let err = client.get(&server.url("/x")).send().await.unwrap_err();
+    let err = client.get(server.url("/x")).send().await.unwrap_err();
     assert_eq!(err.fault(), Some(Fault::BodyTooLarge));
     assert_eq!(server.hits("/x"), 1);
 }
@@ -216,7 +216,7 @@ async fn a_body_without_length_is_cut_off_at_the_limit_while_streaming() {
         .max_body(1000)
         .build()
         .unwrap()
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .send()
         .await
         .unwrap_err();
@@ -246,13 +246,13 @@ async fn the_limit_counts_decompressed_bytes() {
         .max_body(64 * 1024)
         .build()
         .unwrap()
-        .get(&server.url("/x"))
+        .get(server.url("/x"))
         .send()
         .await
         .unwrap_err();
     assert_eq!(err.fault(), Some(Fault::BodyTooLarge));
 
-    let resp = client().get(&server.url("/x")).send().await.unwrap();
+    let resp = client().get(server.url("/x")).send().await.unwrap();
     assert_eq!(resp.bytes().len(), 1024 * 1024);
 }
 
@@ -261,7 +261,7 @@ async fn a_json_body_that_does_not_parse_is_a_semantic_failure() {
     let server = ScriptServer::builder()
         .route("/x", [Reply::json(200, r#"{"items": [1, 2"#)])
         .start();
-    let err = client().get(&server.url("/x")).send().await.unwrap_err();
+    let err = client().get(server.url("/x")).send().await.unwrap_err();
     assert_eq!(err.layer(), Layer::Semantic);
     assert_eq!(err.kind(), ErrorKind::InvalidJson);
     assert_eq!(err.status().unwrap(), 200);
@@ -284,7 +284,7 @@ async fn typed_json_that_does_not_fit_names_the_problem() {
     let server = ScriptServer::builder()
         .route("/x", [Reply::json(200, BODY)])
         .start();
-    let resp = client().get(&server.url("/x")).send().await.unwrap();
+    let resp = client().get(server.url("/x")).send().await.unwrap();
     let err = resp.json::<Page>().unwrap_err();
     assert_eq!(err.layer(), Layer::Semantic);
     assert!(
@@ -300,7 +300,7 @@ async fn a_304_is_a_final_answer_not_a_redirect_failure() {
     let server = ScriptServer::builder()
         .route("/x", [Reply::status(304)])
         .start();
-    let resp = client().get(&server.url("/x")).send().await.unwrap();
+    let resp = client().get(server.url("/x")).send().await.unwrap();
     assert_eq!(resp.status(), 304);
 }
 
@@ -346,7 +346,7 @@ async fn a_full_accept_queue_is_a_connect_timeout() {
         .build()
         .unwrap();
     let err = client
-        .post(&format!("http://{addr}/x"))
+        .post(format!("http://{addr}/x"))
         .body("x")
         .send()
         .await

@@ -62,8 +62,9 @@ pub(crate) enum Said {
 
 impl Client {
     /// One call, in its span; its end told to telemetry and the listeners.
-    pub(crate) async fn execute(&self, request: Request) -> Result<Response, Error> {
+    pub(crate) async fn execute(&self, mut request: Request) -> Result<Response, Error> {
         use tracing::Instrument as _;
+        request.add_defaults(self);
         let method = request.method.clone();
         let host = host_key(&request.url);
         let scrubber = request.scrubber();

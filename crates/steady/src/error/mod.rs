@@ -323,9 +323,11 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // This error's own words: the causes are in `source()`.
+        let words = self.words(false);
         match (&self.inner.method, &self.inner.url) {
-            (Some(m), Some(u)) => write!(f, "{m} {u}: {}", self.what()),
-            _ => f.write_str(&self.what()),
+            (Some(m), Some(u)) => write!(f, "{m} {u}: {words}"),
+            _ => f.write_str(&words),
         }
     }
 }

@@ -14,12 +14,22 @@ use crate::duration::human;
 use crate::guard::{GuardEvent, GuardKind};
 
 impl Error {
-    /// What went wrong, in one line, without the request.
+    /// What went wrong, in one line, without the request: steady's words and what the
+    /// innermost cause said (hyper, the decoder).
     pub fn what(&self) -> String {
+        self.words(true)
+    }
+
+    /// steady's words, with the innermost cause's (`what`) or without it (`Display`,
+    /// whose `source()` chain says it: `{:#}` and anyhow then name it once).
+    pub(super) fn words(&self, with_cause: bool) -> String {
+        let cause = || self.root_cause().filter(|_| with_cause);
         let text = match &self.inner.kind {
-            Kind::Usage(message) | Kind::Save(message) => message.clone(),
-            Kind::Fault(fault @ (Fault::Protocol | Fault::BodyTooLarge)) => match self.root_cause()
-            {
+            Kind::Usage(message) | Kind::Save(message) => match cause() {
+                Some(why) => format!("{message}: {why}"),
+                None => message.clone(),
+            },
+            Kind::Fault(fault @ (Fault::Protocol | Fault::BodyTooLarge)) => match cause() {
                 Some(why) => format!("{}: {why}", Fault::words(*fault)),
                 None => Fault::words(*fault).to_owned(),
             },
