@@ -51,10 +51,12 @@ pub const DEFAULT_MAX_BODY: u64 = 100 * 1024 * 1024;
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<ClientInner>,
+    /// The transport: steady's pool, a reqwest client, or an HTTP service under the
+    /// stack (`steady::tower::SteadyLayer`); the policies above it are `inner`'s.
+    pub(crate) http: Arc<crate::transport::Http>,
 }
 
 pub(crate) struct ClientInner {
-    pub(crate) http: crate::transport::Http,
     pub(crate) timeouts: Timeouts,
     pub(crate) retry: Retry,
     pub(crate) redirects: Redirects,
@@ -666,8 +668,8 @@ impl ClientBuilder {
             None => fastrand::Rng::new(),
         };
         Ok(Client {
+            http: Arc::new(http),
             inner: Arc::new(ClientInner {
-                http,
                 timeouts: self.timeouts,
                 retry: self.retry,
                 redirects: self.redirects,

@@ -91,6 +91,8 @@ mod secret;
 pub mod store;
 pub mod telemetry;
 mod tls;
+#[cfg(feature = "tower")]
+pub mod tower;
 mod transport;
 
 /// The adaptive concurrency limit (also [`concurrency`]).

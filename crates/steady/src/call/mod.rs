@@ -130,7 +130,7 @@ impl Client {
         let clock = &inner.clock;
         let mut call = Call::new(self, &request, host, shown_url);
         let wire = Wire {
-            http: &inner.http,
+            http: &self.http,
             redirects: inner.redirects,
             max_body: inner.max_body,
             read_timeout: inner.timeouts.read,

@@ -18,6 +18,7 @@ use std::error::Error as StdError;
 use std::time::Duration;
 
 use bytes::Bytes;
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt as _, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -26,6 +27,21 @@ use reqwest::{Method, StatusCode, Url, Version};
 
 type Pool =
     hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// A boxed HTTP exchange (`steady::tower::SteadyLayer`'s inner service).
+pub(crate) type Exchange = dyn Fn(
+        hyper::Request<Full<Bytes>>,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = Result<
+                        hyper::Response<UnsyncBoxBody<Bytes, crate::error::BoxError>>,
+                        crate::error::BoxError,
+                    >,
+                > + Send,
+        >,
+    > + Send
+    + Sync;
 
 /// The client that carries steady's requests.
 // One per client, inside its Arc: the size of the larger variant costs nothing.
@@ -36,6 +52,8 @@ pub(crate) enum Http {
     Hyper(Pool),
     /// reqwest's client: requests through a proxy, or with certificate checks off.
     Reqwest(reqwest::Client),
+    /// Any HTTP service under the stack (`steady::tower::SteadyLayer`).
+    Service(std::sync::Arc<Exchange>),
 }
 
 impl std::fmt::Debug for Http {
@@ -43,6 +61,7 @@ impl std::fmt::Debug for Http {
         f.write_str(match self {
             Http::Hyper(_) => "Http::Hyper",
             Http::Reqwest(_) => "Http::Reqwest",
+            Http::Service(_) => "Http::Service",
         })
     }
 }
@@ -58,6 +77,7 @@ pub(crate) struct Answer {
 enum Body {
     Hyper(hyper::body::Incoming),
     Reqwest(reqwest::Body),
+    Boxed(UnsyncBoxBody<Bytes, crate::error::BoxError>),
 }
 
 /// Why the client gave no response, or no whole body.
@@ -71,6 +91,8 @@ pub(crate) enum HttpError {
     Reqwest(reqwest::Error),
     /// The URL is not one hyper can send.
     Uri(hyper::http::uri::InvalidUri),
+    /// The service under the stack failed, before a response or in its body.
+    Service(crate::error::BoxError),
 }
 
 impl Http {
@@ -123,13 +145,23 @@ impl Http {
         body: Option<Bytes>,
     ) -> Result<Answer, HttpError> {
         match self {
+            Http::Service(exchange) => {
+                let response = exchange(hyper_request(method, url, headers, body)?)
+                    .await
+                    .map_err(HttpError::Service)?;
+                let (head, body) = response.into_parts();
+                Ok(Answer {
+                    status: head.status,
+                    version: head.version,
+                    headers: head.headers,
+                    body: Body::Boxed(body),
+                })
+            }
             Http::Hyper(pool) => {
-                let uri: hyper::Uri = url.as_str().parse().map_err(HttpError::Uri)?;
-                let mut request = hyper::Request::new(Full::new(body.unwrap_or_default()));
-                *request.method_mut() = method;
-                *request.uri_mut() = uri;
-                *request.headers_mut() = headers;
-                let response = pool.request(request).await.map_err(HttpError::Send)?;
+                let response = pool
+                    .request(hyper_request(method, url, headers, body)?)
+                    .await
+                    .map_err(HttpError::Send)?;
                 let (head, body) = response.into_parts();
                 Ok(Answer {
                     status: head.status,
@@ -156,6 +188,21 @@ impl Http {
     }
 }
 
+/// The request as hyper takes it.
+fn hyper_request(
+    method: Method,
+    url: &Url,
+    headers: HeaderMap,
+    body: Option<Bytes>,
+) -> Result<hyper::Request<Full<Bytes>>, HttpError> {
+    let uri: hyper::Uri = url.as_str().parse().map_err(HttpError::Uri)?;
+    let mut request = hyper::Request::new(Full::new(body.unwrap_or_default()));
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
+    Ok(request)
+}
+
 impl Answer {
     /// The body's length when the server announced it (before any is read).
     pub(crate) fn content_length(&self) -> Option<u64> {
@@ -163,6 +210,7 @@ impl Answer {
         match &self.body {
             Body::Hyper(body) => body.size_hint().exact(),
             Body::Reqwest(body) => body.size_hint().exact(),
+            Body::Boxed(body) => body.size_hint().exact(),
         }
     }
 
@@ -172,6 +220,7 @@ impl Answer {
             let frame = match &mut self.body {
                 Body::Hyper(body) => body.frame().await.map(|f| f.map_err(HttpError::Body)),
                 Body::Reqwest(body) => body.frame().await.map(|f| f.map_err(HttpError::Reqwest)),
+                Body::Boxed(body) => body.frame().await.map(|f| f.map_err(HttpError::Service)),
             };
             match frame {
                 None => return Ok(None),
@@ -197,6 +246,15 @@ impl HttpError {
             HttpError::Body(e) => (Some(e), false, e.is_timeout()),
             HttpError::Reqwest(e) => (e.source(), e.is_connect(), e.is_timeout()),
             HttpError::Uri(e) => (Some(e), false, false),
+            HttpError::Service(e) => {
+                // hyper-util's client under the stack says itself whether it was
+                // connecting.
+                let legacy = e.downcast_ref::<hyper_util::client::legacy::Error>();
+                match legacy {
+                    Some(legacy) => (legacy.source(), legacy.is_connect(), false),
+                    None => (Some(&**e), false, false),
+                }
+            }
         }
     }
 
@@ -208,6 +266,7 @@ impl HttpError {
             HttpError::Body(e) => Box::new(e),
             HttpError::Reqwest(e) => Box::new(e.without_url()),
             HttpError::Uri(e) => Box::new(e),
+            HttpError::Service(e) => e,
         }
     }
 }
