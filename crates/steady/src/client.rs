@@ -592,6 +592,7 @@ impl ClientBuilder {
     ///
     /// ```no_run
     /// # fn run(cert_and_key_pem: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+    /// steady::install_tls_provider(); // before reqwest builds its first client
     /// let http = reqwest::Client::builder()
     ///     .identity(reqwest::Identity::from_pem(cert_and_key_pem)?)
     ///     .redirect(reqwest::redirect::Policy::none())
@@ -613,7 +614,7 @@ impl ClientBuilder {
     pub fn build(mut self) -> Result<Client, Error> {
         // steady links ring as rustls' crypto provider; install it unless the host
         // application already chose one.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::install_tls_provider();
         if let Some(error) = self.error {
             return Err(error);
         }

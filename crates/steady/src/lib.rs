@@ -59,6 +59,16 @@
 //! }
 //! # }
 //! ```
+//!
+//! ## Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `state` | yes | guard state shared by processes in a SQLite file or Redis ([`ClientBuilder::state_file`]), the response cache |
+//! | `tower` | no | [`Client`] as a `tower::Service`, and `tower::SteadyLayer`: steady's policies over any HTTP service |
+//! | `middleware` | no | `middleware::SteadyMiddleware`: steady's policies in a reqwest-middleware chain |
+//!
+//! `docs/service.md` in the repository shows each way into a Rust service.
 
 pub mod atomic;
 mod attempt;
@@ -76,6 +86,8 @@ mod error;
 pub mod event;
 pub mod explain;
 pub mod guard;
+#[cfg(feature = "middleware")]
+pub mod middleware;
 pub mod multipart;
 pub mod paginate;
 mod policy;
@@ -118,10 +130,19 @@ pub use rate::Rate;
 pub use redact::redact_url;
 pub use redirect::Redirects;
 pub use request::RequestBuilder;
-pub use response::Response;
+pub use response::{CallLog, Response};
 pub use retry::{Jitter, Retry};
 pub use secret::Secret;
 pub use timeout::Timeouts;
+
+/// Installs rustls' crypto provider (ring) for the process, unless one is installed
+/// already. steady builds reqwest without a provider of its own; `ClientBuilder::build`
+/// calls this, and so should an application that builds a `reqwest::Client` of its own
+/// first ([`ClientBuilder::reqwest_client`], the `middleware` feature), or
+/// reqwest panics with "No rustls crypto provider is configured".
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
 
 pub use reqwest::header;
 pub use reqwest::{Method, StatusCode, Url, Version};

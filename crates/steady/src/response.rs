@@ -160,3 +160,42 @@ impl Response {
         &self.scrubber
     }
 }
+
+/// How steady's call went, for a front that hands back another crate's response type:
+/// in the extensions of every response steady serves as a tower service
+/// (`steady::tower`) or as reqwest middleware (`steady::middleware`).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CallLog {
+    /// One entry per attempt, in order.
+    pub attempts: Vec<Attempt>,
+    /// Every guard decision (waits, refusals, the breaker).
+    pub guard_log: Vec<crate::guard::GuardEvent>,
+    /// From the call's start to its end.
+    pub elapsed: Duration,
+    /// For an answer that is a failure (a 4xx, or a 5xx after the retries): steady's
+    /// error, with what the server said and what to do next.
+    pub error: Option<std::sync::Arc<crate::Error>>,
+}
+
+impl CallLog {
+    /// The log of a call that succeeded.
+    pub fn of_response(response: &Response) -> CallLog {
+        CallLog {
+            attempts: response.attempt_log().to_vec(),
+            guard_log: response.guard_log().to_vec(),
+            elapsed: response.elapsed(),
+            error: None,
+        }
+    }
+
+    /// The log of a call that failed with `error`, which it keeps.
+    pub fn of_error(error: crate::Error) -> CallLog {
+        CallLog {
+            attempts: error.attempt_log().to_vec(),
+            guard_log: error.guard_log().to_vec(),
+            elapsed: error.elapsed(),
+            error: Some(std::sync::Arc::new(error)),
+        }
+    }
+}

@@ -13,7 +13,7 @@
 //! Why answers that are not a success still come back as responses: a tower service
 //! answers HTTP with HTTP, and layers such as tower-http's classifiers read the status.
 //! A 4xx or 5xx that survived steady's retries is returned as that response, with the
-//! [`Outcome`] in its extensions (the attempt log, and the [`Error`] that explains it);
+//! [`CallLog`] in its extensions (the attempt log, and the [`Error`] that explains it);
 //! a failure without a response (a refused connection, a deadline, an open circuit) or
 //! a 2xx whose body is not what was asked (a semantic failure) is the `Err`.
 //!
@@ -31,7 +31,7 @@
 //!     .call(request)
 //!     .await?;
 //! assert_eq!(response.status(), 200);
-//! let outcome = response.extensions().get::<steady::tower::Outcome>().unwrap();
+//! let outcome = response.extensions().get::<steady::CallLog>().unwrap();
 //! assert_eq!(outcome.attempts.len(), 2); // the 503 was retried
 //! # Ok::<(), steady::Error>(())
 //! # }).unwrap();
@@ -41,7 +41,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
@@ -50,23 +49,7 @@ use hyper::body::Body;
 
 use crate::error::BoxError;
 use crate::transport::Http;
-use crate::{Attempt, Client, Error, GuardEvent, Layer};
-
-/// How steady's call went, in the extensions of every response a [`Client`] serves
-/// as a tower service.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct Outcome {
-    /// One entry per attempt, in order.
-    pub attempts: Vec<Attempt>,
-    /// Every guard decision (waits, refusals, the breaker).
-    pub guard_log: Vec<GuardEvent>,
-    /// From the call's start to its end.
-    pub elapsed: Duration,
-    /// For an answer that is a failure (a 4xx, or a 5xx after the retries): steady's
-    /// error, with what the server said and what to do next.
-    pub error: Option<Arc<Error>>,
-}
+use crate::{CallLog, Client, Error, Layer};
 
 /// The future of a [`Client`]'s tower call.
 pub type ResponseFuture =
@@ -107,12 +90,7 @@ where
             }
             match builder.send().await {
                 Ok(response) => {
-                    let outcome = Outcome {
-                        attempts: response.attempt_log().to_vec(),
-                        guard_log: response.guard_log().to_vec(),
-                        elapsed: response.elapsed(),
-                        error: None,
-                    };
+                    let outcome = CallLog::of_response(&response);
                     let mut http = http::Response::new(Full::new(response.bytes().clone()));
                     *http.status_mut() = response.status();
                     *http.version_mut() = response.version();
@@ -130,12 +108,7 @@ where
                     if let Some(headers) = err.headers() {
                         *http.headers_mut() = headers.clone();
                     }
-                    let outcome = Outcome {
-                        attempts: err.attempt_log().to_vec(),
-                        guard_log: err.guard_log().to_vec(),
-                        elapsed: err.elapsed(),
-                        error: Some(Arc::new(err)),
-                    };
+                    let outcome = CallLog::of_error(err);
                     http.extensions_mut().insert(outcome);
                     Ok(http)
                 }

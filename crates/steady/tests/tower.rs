@@ -6,7 +6,8 @@ mod support;
 use http_body_util::{BodyExt as _, Full};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
-use steady::tower::{Outcome, SteadyLayer};
+use steady::tower::SteadyLayer;
+use steady::CallLog;
 use steady::{ErrorKind, Layer};
 use steady_chaos::{Reply, ScriptServer};
 use support::fast;
@@ -38,7 +39,7 @@ async fn a_client_serves_under_service_builder_with_tower_http_layers() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let outcome = response.extensions().get::<Outcome>().unwrap().clone();
+    let outcome = response.extensions().get::<CallLog>().unwrap().clone();
     assert_eq!(
         outcome.attempts.len(),
         2,
@@ -73,7 +74,7 @@ async fn a_failure_with_an_answer_is_that_response_and_one_without_is_the_error(
         .await
         .unwrap();
     assert_eq!(response.status(), 404);
-    let outcome = response.extensions().get::<Outcome>().unwrap();
+    let outcome = response.extensions().get::<CallLog>().unwrap();
     let error = outcome.error.as_ref().expect("the 404 explained");
     assert_eq!(error.layer(), Layer::Http);
     assert_eq!(error.server_message(), Some("no order 9"));

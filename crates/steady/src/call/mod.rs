@@ -62,7 +62,17 @@ pub(crate) enum Said {
 
 impl Client {
     /// One call, in its span; its end told to telemetry and the listeners.
-    pub(crate) async fn execute(&self, mut request: Request) -> Result<Response, Error> {
+    pub(crate) async fn execute(&self, request: Request) -> Result<Response, Error> {
+        self.execute_via(request, None).await
+    }
+
+    /// One call whose attempts go through `via` instead of the client's transport
+    /// when given (a reqwest-middleware chain).
+    pub(crate) async fn execute_via<'a>(
+        &'a self,
+        mut request: Request,
+        via: Option<&'a crate::transport::Via<'a>>,
+    ) -> Result<Response, Error> {
         use tracing::Instrument as _;
         request.add_defaults(self);
         let method = request.method.clone();
@@ -71,7 +81,7 @@ impl Client {
         let url = scrubber.url(&request.url);
         let span = crate::telemetry::call_span(&method, &url, &host);
         let result = self
-            .run(request, scrubber, host.clone(), url.clone())
+            .run(request, scrubber, host.clone(), url.clone(), via)
             .instrument(span.clone())
             .await;
         let (status, error, attempts, duration, verdict) = match &result {
@@ -108,12 +118,13 @@ impl Client {
         result
     }
 
-    async fn run(
-        &self,
+    async fn run<'a>(
+        &'a self,
         request: Request,
         scrubber: crate::redact::Scrubber,
         host: String,
         shown_url: String,
+        via: Option<&'a crate::transport::Via<'a>>,
     ) -> Result<Response, Error> {
         let inner = &*self.inner;
         // Unverified certificates matter only over https (a redirect to another scheme
@@ -131,6 +142,7 @@ impl Client {
         let mut call = Call::new(self, &request, host, shown_url);
         let wire = Wire {
             http: &self.http,
+            via,
             redirects: inner.redirects,
             max_body: inner.max_body,
             read_timeout: inner.timeouts.read,

@@ -43,6 +43,19 @@ pub(crate) type Exchange = dyn Fn(
     > + Send
     + Sync;
 
+/// A transport for one call, borrowed (a reqwest-middleware chain's `Next`): the
+/// request's method, URL, headers and body in, an answer out.
+pub(crate) type Via<'a> = dyn Fn(
+        Method,
+        Url,
+        HeaderMap,
+        Option<Bytes>,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Answer, HttpError>> + Send + 'a>,
+    > + Send
+    + Sync
+    + 'a;
+
 /// The client that carries steady's requests.
 // One per client, inside its Arc: the size of the larger variant costs nothing.
 #[allow(clippy::large_enum_variant)]
@@ -176,13 +189,7 @@ impl Http {
                     builder = builder.body(body);
                 }
                 let response = builder.send().await.map_err(HttpError::Reqwest)?;
-                let (head, body) = hyper::Response::from(response).into_parts();
-                Ok(Answer {
-                    status: head.status,
-                    version: head.version,
-                    headers: head.headers,
-                    body: Body::Reqwest(body),
-                })
+                Ok(Answer::from_reqwest(response))
             }
         }
     }
@@ -204,6 +211,17 @@ fn hyper_request(
 }
 
 impl Answer {
+    /// reqwest's response, as an answer.
+    pub(crate) fn from_reqwest(response: reqwest::Response) -> Answer {
+        let (head, body) = hyper::Response::from(response).into_parts();
+        Answer {
+            status: head.status,
+            version: head.version,
+            headers: head.headers,
+            body: Body::Reqwest(body),
+        }
+    }
+
     /// The body's length when the server announced it (before any is read).
     pub(crate) fn content_length(&self) -> Option<u64> {
         use hyper::body::Body as _;

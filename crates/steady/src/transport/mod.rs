@@ -9,8 +9,7 @@
 
 mod http;
 
-pub(crate) use http::Http;
-use http::{Answer, HttpError};
+pub(crate) use http::{Answer, Http, HttpError, Via};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -110,6 +109,8 @@ impl Failure {
 
 pub(crate) struct Wire<'a> {
     pub(crate) http: &'a Http,
+    /// A transport borrowed for this call instead of `http` (a middleware chain).
+    pub(crate) via: Option<&'a Via<'a>>,
     pub(crate) redirects: Redirects,
     pub(crate) max_body: u64,
     /// The read (idle) timeout.
@@ -271,11 +272,15 @@ impl Wire<'_> {
                 }
                 self.log_head(&line, &shown, request, '>');
             }
-            let response = self
-                .http
-                .send(method.clone(), &url, headers, body.clone())
-                .await
-                .map_err(|e| failure(e, url.clone(), hops == 0))?;
+            let sent = match self.via {
+                Some(via) => via(method.clone(), url.clone(), headers, body.clone()).await,
+                None => {
+                    self.http
+                        .send(method.clone(), &url, headers, body.clone())
+                        .await
+                }
+            };
+            let response = sent.map_err(|e| failure(e, url.clone(), hops == 0))?;
             heard.now();
             let status = response.status;
             let sets_cookies = response.headers.contains_key(reqwest::header::SET_COOKIE);
