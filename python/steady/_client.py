@@ -1,0 +1,688 @@
+"""Client, Session, AsyncClient and the module-level functions."""
+
+from __future__ import annotations
+
+import asyncio
+import json as _json
+import logging
+import math
+import os
+import tempfile
+import threading
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
+from urllib.parse import urlencode
+
+from . import _steady
+from . import exceptions as _exc
+from ._models import CaseInsensitiveDict, Request, Response
+
+logger = logging.getLogger("steady")
+logger.addHandler(logging.NullHandler())
+
+#: steady's defaults, in seconds.
+DEFAULT_CONNECT_TIMEOUT = 3.05
+DEFAULT_READ_TIMEOUT = 27.0
+DEFAULT_DEADLINE = 60.0
+DEFAULT_RETRIES = 3
+DEFAULT_BACKOFF = 1.0
+DEFAULT_BACKOFF_MAX = 30.0
+
+_MISSING: Any = object()
+
+
+class Fallback:
+    """One answer for an outage, tried in order after the call has failed (never for a
+    4xx or a semantic failure: a fallback would hide a bug).
+
+    ``fallback=`` also takes shortcuts: a ``str`` starting with ``http://`` or
+    ``https://`` is :meth:`url`, the string ``"cache"`` is :meth:`cache`, and a dict or
+    list is :meth:`json`.
+    """
+
+    def __init__(self, kind: str, url: Optional[str] = None, body: Optional[bytes] = None, content_type: Optional[str] = None) -> None:
+        self._kind = kind
+        self._url = url
+        self._body = body
+        self._content_type = content_type
+
+    @classmethod
+    def cache(cls) -> "Fallback":
+        """The last good answer to the same request, from the client's ``cache=`` file."""
+        return cls("cache")
+
+    @classmethod
+    def url(cls, url: str) -> "Fallback":  # type: ignore[override]
+        """The same request to another URL (credentials included: name only a source you
+        trust with them)."""
+        return cls("url", url=url)
+
+    @classmethod
+    def json(cls, value: Any) -> "Fallback":
+        """A fixed JSON answer."""
+        return cls("body", body=_json.dumps(value).encode(), content_type="application/json")
+
+    @classmethod
+    def body(cls, body: Union[bytes, str], content_type: str = "text/plain") -> "Fallback":  # type: ignore[override]
+        """A fixed answer with this body and content type."""
+        data = body.encode() if isinstance(body, str) else bytes(body)
+        return cls("body", body=data, content_type=content_type)
+
+    def _tuple(self) -> Tuple[str, Optional[str], Optional[bytes], Optional[str]]:
+        return (self._kind, self._url, self._body, self._content_type)
+
+    def __repr__(self) -> str:
+        return f"<Fallback {self._kind}>"
+
+
+def _fallbacks(value: Any) -> Optional[List[Tuple[str, Optional[str], Optional[bytes], Optional[str]]]]:
+    if value is None:
+        return None
+    items = value if isinstance(value, (list, tuple)) and all(isinstance(v, (Fallback, str)) for v in value) else [value]
+    out = []
+    for v in items:
+        if isinstance(v, Fallback):
+            out.append(v._tuple())
+        elif v == "cache":
+            out.append(Fallback.cache()._tuple())
+        elif isinstance(v, str) and v.startswith(("http://", "https://")):
+            out.append(Fallback.url(v)._tuple())
+        elif isinstance(v, (dict, list)):
+            out.append(Fallback.json(v)._tuple())
+        else:
+            raise ValueError(f"fallback must be a steady.Fallback, a URL, 'cache', or a dict or list (a JSON answer), not {type(v).__name__}")
+    return out
+
+
+def _seconds(name: str, value: Any, allow_none: bool = False) -> Optional[float]:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number of seconds, not {type(value).__name__} {value!r}")
+    seconds = float(value)
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+    return seconds
+
+
+def _timeout(value: Any) -> Tuple[Optional[float], Optional[float]]:
+    """``timeout=`` as requests reads it: a number (connect and read) or a (connect,
+    read) tuple; None keeps the client's."""
+    if value is None:
+        return None, None
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"timeout must be a number of seconds or a (connect, read) tuple, not a {len(value)}-tuple {value!r}")
+        return _seconds("timeout (connect)", value[0], True), _seconds("timeout (read)", value[1], True)
+    seconds = _seconds("timeout", value)
+    return seconds, seconds
+
+
+def _count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a whole number >= 0, not {value!r}")
+    return value
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    return str(value)
+
+
+def _pairs(name: str, value: Any) -> List[Tuple[str, str]]:
+    """A dict or a list of pairs as (str, str) pairs; a list value repeats the key, a
+    None value is left out."""
+    if value is None:
+        return []
+    items: Iterable[Any] = value.items() if hasattr(value, "items") else value
+    out = []
+    try:
+        for key, val in items:
+            if val is None:
+                continue
+            if isinstance(val, (list, tuple)):
+                out.extend((_text(key), _text(v)) for v in val if v is not None)
+            else:
+                out.append((_text(key), _text(val)))
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a dict or a list of (key, value) pairs") from None
+    return out
+
+
+def _with_params(url: str, params: Any) -> str:
+    if params is None:
+        return url
+    if isinstance(params, (str, bytes)):
+        query = _text(params).lstrip("?")
+    else:
+        query = urlencode(_pairs("params", params))
+    if not query:
+        return url
+    base, hash_, fragment = url.partition("#")
+    sep = "&" if "?" in base else "?"
+    if base.endswith(("?", "&")):
+        sep = ""
+    return f"{base}{sep}{query}{hash_}{fragment}"
+
+
+def _header_pairs(defaults: CaseInsensitiveDict, headers: Any) -> CaseInsensitiveDict:
+    merged = defaults.copy()
+    if headers:
+        for name, value in (headers.items() if hasattr(headers, "items") else headers):
+            if value is None:
+                merged.pop(name, None)
+                continue
+            if not isinstance(name, (str, bytes)):
+                raise _exc.InvalidHeader(f"Header name {name!r} must be of type str or bytes, not {type(name).__name__}")
+            if isinstance(value, bytes):
+                value = value.decode("latin-1")
+            elif not isinstance(value, str):
+                # The value may be a credential: it is not shown.
+                raise _exc.InvalidHeader(f"Header part for {_text(name)!r} must be of type str or bytes, not {type(value).__name__}")
+            merged[_text(name)] = value
+    return merged
+
+
+def _read(value: Any) -> bytes:
+    if hasattr(value, "read"):
+        value = value.read()
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise ValueError(f"files: a file must be bytes, str or a file object, not {type(value).__name__}")
+
+
+def _multipart(data: Any, files: Any) -> List[Tuple[str, Optional[str], Optional[str], bytes]]:
+    parts: List[Tuple[str, Optional[str], Optional[str], bytes]] = []
+    if data is not None and not isinstance(data, (str, bytes)):
+        parts.extend((k, None, None, v.encode("utf-8")) for k, v in _pairs("data", data))
+    for name, value in (files.items() if hasattr(files, "items") else files):
+        filename: Optional[str] = None
+        content_type: Optional[str] = None
+        if isinstance(value, (tuple, list)):
+            filename = value[0]
+            content = value[1]
+            if len(value) > 2:
+                content_type = value[2]
+        else:
+            content = value
+            filename = os.path.basename(getattr(value, "name", "") or "") or name
+        parts.append((_text(name), filename if filename is not None else name, content_type, _read(content)))
+    return parts
+
+
+def _auth(value: Any) -> Optional[Tuple[str, str]]:
+    if value is None:
+        return None
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return (_text(value[0]), _text(value[1]))
+    if hasattr(value, "username") and hasattr(value, "password"):
+        return (_text(value.username), _text(value.password))
+    raise ValueError("auth must be a (user, password) tuple; for a token, send headers={'Authorization': 'Bearer ...'} (marked as a credential and shown as ****)")
+
+
+def _unsupported(name: str, value: Any, fine: Tuple[Any, ...], hint: str) -> None:
+    if value not in fine:
+        raise ValueError(f"{name}={value!r} is not supported per call: {hint}")
+
+
+class _Base:
+    """What Client and AsyncClient share: the settings, and turning a call's arguments
+    into what the core sends."""
+
+    def __init__(
+        self,
+        *,
+        timeout: Any = None,
+        deadline: float = DEFAULT_DEADLINE,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+        backoff_max: float = DEFAULT_BACKOFF_MAX,
+        jitter: str = "full",
+        retry_after_max: float = 6 * 3600.0,
+        breaker: Union[bool, Dict[str, float], None] = True,
+        budget: bool = True,
+        rate: Optional[str] = None,
+        server_rate_limits: bool = True,
+        state: Optional[str] = None,
+        cache: Optional[str] = None,
+        fallback: Any = None,
+        expect: Union[str, List[str], None] = None,
+        idempotency_key: Union[str, bool, None] = None,
+        headers: Optional[Dict[str, str]] = None,
+        auth: Any = None,
+        cookies: bool = True,
+        user_agent: Optional[str] = None,
+        max_redirects: int = 10,
+        max_body: Optional[int] = None,
+        fail_fast: bool = False,
+        verify: bool = True,
+        sensitive_headers: Iterable[str] = (),
+        seed: Optional[int] = None,
+    ) -> None:
+        connect, read = _timeout(timeout)
+        settings = {
+            "connect_timeout": connect,
+            "read_timeout": read,
+            "deadline": _seconds("deadline", deadline),
+            "retries": _count("retries", retries if retries is not False else 0),
+            "backoff": _seconds("backoff", backoff),
+            "backoff_max": _seconds("backoff_max", backoff_max),
+            "jitter": jitter,
+            "retry_after_max": _seconds("retry_after_max", retry_after_max),
+            "breaker": breaker,
+            "budget": bool(budget),
+            "rate": rate,
+            "server_rate_limits": bool(server_rate_limits),
+            "state": None if state is None else os.fspath(state),
+            "cache": None if cache is None else os.fspath(cache),
+            "cookies": bool(cookies),
+            "user_agent": user_agent,
+            "max_redirects": _count("max_redirects", max_redirects),
+            "max_body": None if max_body is None else _count("max_body", max_body),
+            "fail_fast": bool(fail_fast),
+            "verify": bool(verify),
+            "sensitive_headers": [str(h) for h in sensitive_headers],
+            "seed": seed,
+        }
+        if breaker not in (True, False, None) and not isinstance(breaker, dict):
+            raise ValueError("breaker must be True, False or a dict (failures=, open_for=, open_max=, streak_span=)")
+        self._core = _steady.Client(settings)
+        #: Headers sent with every call (a call's own win; None removes one).
+        self.headers = CaseInsensitiveDict(headers or {})
+        #: ``(user, password)`` sent with every call that sets no ``auth=`` of its own.
+        self.auth = auth
+        self._fallback = _fallbacks(fallback)
+        self._expect = [expect] if isinstance(expect, str) else list(expect or [])
+        self._idempotency_key = idempotency_key
+        self._cookies_on = bool(cookies)
+
+    # -- the call's arguments, checked and normalised; nothing is sent before this passes
+
+    def _call(
+        self,
+        method: str,
+        url: Any,
+        params: Any = None,
+        data: Any = None,
+        headers: Any = None,
+        cookies: Any = None,
+        files: Any = None,
+        auth: Any = None,
+        timeout: Any = None,
+        allow_redirects: bool = True,
+        proxies: Any = None,
+        hooks: Any = None,
+        stream: Any = None,
+        verify: Any = None,
+        cert: Any = None,
+        json: Any = None,
+        *,
+        deadline: Any = None,
+        retries: Any = None,
+        idempotency_key: Any = _MISSING,
+        expect: Any = None,
+        expect_status: Any = None,
+        allow_error_body: bool = False,
+        fallback: Any = _MISSING,
+        max_body: Any = None,
+    ) -> Tuple[Dict[str, Any], Request]:
+        if not isinstance(method, (str, bytes)):
+            raise ValueError(f"method must be a str, not {type(method).__name__}")
+        method = _text(method).upper()
+        url = _with_params(_text(url), params)
+        _unsupported("proxies", proxies, (None, {}), "steady reads http_proxy, https_proxy and no_proxy from the environment")
+        _unsupported("verify", verify, (None, True), "use steady.Client(verify=False)")
+        _unsupported("cert", cert, (None,), "client certificates are not supported yet")
+        _unsupported("hooks", hooks, (None, {}), "read the returned Response instead")
+        connect, read = _timeout(timeout)
+        merged = _header_pairs(self.headers, headers)
+        if cookies:
+            jar = "; ".join(f"{k}={v}" for k, v in _pairs("cookies", cookies))
+            merged["Cookie"] = f"{merged['Cookie']}; {jar}" if "Cookie" in merged else jar
+        body: Optional[bytes] = None
+        form = None
+        multipart = None
+        if files:
+            multipart = _multipart(data, files)
+        elif data is not None and data != {} and data != []:
+            if isinstance(data, (str, bytes, bytearray, memoryview)) or hasattr(data, "read"):
+                body = _read(data)
+            elif hasattr(data, "items") or isinstance(data, (list, tuple)):
+                form = _pairs("data", data)
+            else:
+                try:
+                    body = b"".join(_read(chunk) for chunk in data)
+                except (TypeError, ValueError):
+                    raise ValueError(f"data must be a dict, a list of pairs, str, bytes or a file, not {type(data).__name__}") from None
+        elif json is not None:
+            try:
+                body = _json.dumps(json, allow_nan=False).encode("utf-8")
+            except (TypeError, ValueError) as e:
+                raise _exc.InvalidJSONError(f"json: the body cannot be serialised as JSON: {e}") from None
+            if "Content-Type" not in merged:
+                merged["Content-Type"] = "application/json"
+        key = self._idempotency_key if idempotency_key is _MISSING else idempotency_key
+        if key is True:
+            key = "auto"
+        if key in (False,):
+            key = None
+        if key is not None and method not in ("POST", "PATCH") and idempotency_key is _MISSING:
+            key = None  # a client-wide key is for the methods that need one
+        expectations = list(self._expect)
+        if expect is not None:
+            expectations += [expect] if isinstance(expect, str) else list(expect)
+        call = {
+            "method": method,
+            "url": url,
+            "headers": [(k, v) for k, v in merged.items()],
+            "body": body,
+            "form": form,
+            "multipart": multipart,
+            "auth": _auth(auth if auth is not None else self.auth),
+            "connect_timeout": connect,
+            "read_timeout": read,
+            "allow_redirects": bool(allow_redirects),
+            "deadline": _seconds("deadline", deadline, True),
+            "retries": None if retries is None else _count("retries", retries),
+            "idempotency_key": None if key is None else _text(key),
+            "expect": expectations,
+            "expect_status": None if expect_status is None else [int(s) for s in expect_status],
+            "allow_error_body": bool(allow_error_body),
+            "fallbacks": self._fallback if fallback is _MISSING else _fallbacks(fallback),
+            "max_body": None if max_body is None else _count("max_body", max_body),
+            "log_level": logger.getEffectiveLevel(),
+        }
+        return call, Request(method, url, merged, body)
+
+    @staticmethod
+    def _finish(ok: bool, info: Dict[str, Any], logs: List[Tuple[int, str]], request: Request) -> Response:
+        for level, line in logs:
+            logger.log(level, line)
+        if ok:
+            return Response._answered(info, request)
+        if info.get("status") is not None and info.get("layer") in ("http", "semantic") and info.get("kind") not in ("too_many_redirects", "redirect_refused"):
+            return Response._failed(info, request)
+        raise _exc._from_info(info, request=request) from None
+
+    @staticmethod
+    def _json_or_none(response: Response) -> Any:
+        """The seeds' contract on a response: data, None for an outage, raise for a bug."""
+        if response.ok:
+            if not response.content.strip():
+                return None
+            try:
+                return response.json()
+            except _exc.JSONDecodeError as e:
+                raise _exc.SemanticError(f"{response.request.method if response.request else 'GET'} {response.url}: {response.status_code} {response.reason} but the body is not JSON: {e}", response=response) from None
+        if response.layer == "semantic":
+            response.raise_for_status()
+        status = response.status_code
+        if 400 <= status < 500 and status not in (408, 429):
+            response.raise_for_status()
+        return None
+
+    # -- cookies and guards
+
+    @property
+    def cookies(self) -> Dict[str, str]:
+        """The cookies the servers set, by name (a snapshot; the client sends them back
+        where they match)."""
+        if not self._cookies_on:
+            return {}
+        fd, path = tempfile.mkstemp(prefix="steady-cookies-")
+        os.close(fd)
+        try:
+            self._core.save_cookies(path)
+            jar: Dict[str, str] = {}
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    if line.startswith("#HttpOnly_"):
+                        line = line[len("#HttpOnly_"):]
+                    elif line.startswith("#") or not line.strip():
+                        continue
+                    fields = line.rstrip("\n").split("\t")
+                    if len(fields) == 7:
+                        jar[fields[5]] = fields[6]
+            return jar
+        finally:
+            os.unlink(path)
+
+    def circuit(self, url: str) -> str:
+        """The phase of the circuit breaker of ``url``'s host: ``closed``, ``open`` or
+        ``half_open``."""
+        return self._core.circuit(url)
+
+
+class Client(_Base):
+    """A session with steady's defaults on, and every knob a keyword.
+
+    Defaults: ``timeout=(3.05, 27)`` (connect, read: requests' reading of ``timeout=``),
+    ``deadline=60`` seconds for the whole call (every attempt, wait and the body),
+    ``retries=3`` with exponential ``backoff=1.0`` seconds doubling up to
+    ``backoff_max=30``, ``jitter="full"``, ``Retry-After`` honoured up to
+    ``retry_after_max=6h``; a POST or PATCH is resent only with an idempotency key
+    (``idempotency_key="auto"`` gives every POST and PATCH one); ``breaker=True`` (the
+    per-host circuit breaker: opens after 5 failed calls in a row, ``{"failures": 5,
+    "open_for": 2.0}`` to change it, False for none); ``budget=True`` (retries limited to
+    20% of calls plus 10 per 10 s per host); ``rate=None`` (``"10/s"`` paces calls per host);
+    ``server_rate_limits=True`` (429 + Retry-After and RateLimit headers pause the host);
+    ``state=None`` (guard state in memory; a SQLite path or ``redis://`` URL shares it with
+    other processes and with the ``steady`` CLI); ``fallback=None``; ``expect=None`` (a
+    check on every JSON body, ``"$.items count > 0"``); ``cookies=True`` (kept between
+    calls); ``max_redirects=10``; ``max_body=None`` (100 MiB); ``verify=True``.
+
+    One Client is safe to share between threads; the GIL is released while a call waits.
+    """
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *args: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Nothing to release now; connections close when the client is dropped."""
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        """Sends a call: every attempt, wait and redirect under one deadline.
+
+        Takes requests' arguments (``params``, ``data``, ``headers``, ``cookies``, ``files``,
+        ``auth``, ``timeout``, ``allow_redirects``, ``json``) and steady's own per call:
+        ``deadline=`` (seconds), ``retries=``, ``idempotency_key=`` (a key, or ``"auto"``),
+        ``expect=``, ``expect_status=``, ``allow_error_body=``, ``fallback=``,
+        ``max_body=``.
+
+        Returns the Response, also for a 4xx or 5xx after the retries; raises a
+        :class:`~steady.exceptions.RequestException` when no response came (transport,
+        a guard, a bad argument: nothing is sent when an argument is wrong).
+        """
+        call, req = self._call(method, url, *args, **kwargs)
+        ok, info, logs = self._core.send(call)
+        return self._finish(ok, info, logs, req)
+
+    def get(self, url: str, params: Any = None, **kwargs: Any) -> Response:
+        """A GET (retried on a transport failure, 408, 429, 5xx)."""
+        return self.request("GET", url, params=params, **kwargs)
+
+    def options(self, url: str, **kwargs: Any) -> Response:
+        """An OPTIONS."""
+        return self.request("OPTIONS", url, **kwargs)
+
+    def head(self, url: str, **kwargs: Any) -> Response:
+        """A HEAD; redirects are not followed unless ``allow_redirects=True`` (as requests)."""
+        kwargs.setdefault("allow_redirects", False)
+        return self.request("HEAD", url, **kwargs)
+
+    def post(self, url: str, data: Any = None, json: Any = None, **kwargs: Any) -> Response:
+        """A POST: resent only with an idempotency key, or when nothing was sent."""
+        return self.request("POST", url, data=data, json=json, **kwargs)
+
+    def put(self, url: str, data: Any = None, **kwargs: Any) -> Response:
+        """A PUT (idempotent: retried)."""
+        return self.request("PUT", url, data=data, **kwargs)
+
+    def patch(self, url: str, data: Any = None, **kwargs: Any) -> Response:
+        """A PATCH: resent only with an idempotency key, or when nothing was sent."""
+        return self.request("PATCH", url, data=data, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> Response:
+        """A DELETE (idempotent: retried)."""
+        return self.request("DELETE", url, **kwargs)
+
+    def call(self, url: str, method: str = "GET", **kwargs: Any) -> Any:
+        """The contract of a careful ``call_api``, built in.
+
+        Returns the parsed JSON on success (or a fallback's answer); returns None for a
+        handled outage (a transport failure, a 5xx, 408 or 429, an open circuit: after
+        the retries and fallbacks; an empty body); raises
+        :class:`~steady.exceptions.HTTPError` for another 4xx (a bug in the request) and
+        :class:`~steady.exceptions.SemanticError` for a body that is not what was asked
+        for. Bad arguments raise as in :meth:`request`.
+        """
+        headers = dict(kwargs.pop("headers", None) or {})
+        if not any(k.lower() == "accept" for k in headers):
+            headers["Accept"] = "application/json"
+        try:
+            response = self.request(method, url, headers=headers, **kwargs)
+        except (_exc.ConnectionError, _exc.Timeout, _exc.GuardRefused):
+            return None
+        return self._json_or_none(response)
+
+
+class Session(Client):
+    """requests' ``Session``: a :class:`Client` with steady's defaults, keeping cookies and
+    default ``headers`` between calls; a context manager."""
+
+
+class AsyncClient(_Base):
+    """:class:`Client` for asyncio: the same settings and methods, awaitable.
+
+    ``async with steady.AsyncClient() as client: r = await client.get(url)``. A call runs
+    on steady's own threads; cancelling the awaiting task cancels the call.
+    """
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *args: Any) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Nothing to release now; connections close when the client is dropped."""
+
+    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        """See :meth:`Client.request`."""
+        call, req = self._call(method, url, *args, **kwargs)
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        abort, immediate = self._core.start(call, loop, future, _deliver)
+        if immediate is not None:
+            return self._finish(*immediate, req)
+        try:
+            ok, info, logs = await future
+        except asyncio.CancelledError:
+            abort.abort()
+            raise
+        return self._finish(ok, info, logs, req)
+
+    async def get(self, url: str, params: Any = None, **kwargs: Any) -> Response:
+        return await self.request("GET", url, params=params, **kwargs)
+
+    async def options(self, url: str, **kwargs: Any) -> Response:
+        return await self.request("OPTIONS", url, **kwargs)
+
+    async def head(self, url: str, **kwargs: Any) -> Response:
+        kwargs.setdefault("allow_redirects", False)
+        return await self.request("HEAD", url, **kwargs)
+
+    async def post(self, url: str, data: Any = None, json: Any = None, **kwargs: Any) -> Response:
+        return await self.request("POST", url, data=data, json=json, **kwargs)
+
+    async def put(self, url: str, data: Any = None, **kwargs: Any) -> Response:
+        return await self.request("PUT", url, data=data, **kwargs)
+
+    async def patch(self, url: str, data: Any = None, **kwargs: Any) -> Response:
+        return await self.request("PATCH", url, data=data, **kwargs)
+
+    async def delete(self, url: str, **kwargs: Any) -> Response:
+        return await self.request("DELETE", url, **kwargs)
+
+    async def call(self, url: str, method: str = "GET", **kwargs: Any) -> Any:
+        """See :meth:`Client.call`."""
+        headers = dict(kwargs.pop("headers", None) or {})
+        if not any(k.lower() == "accept" for k in headers):
+            headers["Accept"] = "application/json"
+        try:
+            response = await self.request(method, url, headers=headers, **kwargs)
+        except (_exc.ConnectionError, _exc.Timeout, _exc.GuardRefused):
+            return None
+        return self._json_or_none(response)
+
+
+def _deliver(future: "asyncio.Future[Any]", ok: bool, info: Dict[str, Any], logs: List[Tuple[int, str]]) -> None:
+    """Runs on the event loop when a call ends."""
+    if not future.done():
+        future.set_result((ok, info, logs))
+
+
+_default: Optional[Client] = None
+_default_lock = threading.Lock()
+
+
+def _client() -> Client:
+    """The client behind ``steady.get`` and friends: steady's defaults, no cookies kept;
+    its breaker and budgets are shared by every module-level call of the process."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Client(cookies=False)
+    return _default
+
+
+def request(method: str, url: str, **kwargs: Any) -> Response:
+    """Sends a call with steady's defaults; see :meth:`Client.request`."""
+    return _client().request(method, url, **kwargs)
+
+
+def get(url: str, params: Any = None, **kwargs: Any) -> Response:
+    """A GET with steady's defaults: connect 3.05 s, read 27 s, a 60 s deadline, 3
+    retries with backoff and jitter for what can succeed."""
+    return _client().get(url, params=params, **kwargs)
+
+
+def options(url: str, **kwargs: Any) -> Response:
+    """An OPTIONS with steady's defaults."""
+    return _client().options(url, **kwargs)
+
+
+def head(url: str, **kwargs: Any) -> Response:
+    """A HEAD with steady's defaults (redirects not followed unless asked)."""
+    return _client().head(url, **kwargs)
+
+
+def post(url: str, data: Any = None, json: Any = None, **kwargs: Any) -> Response:
+    """A POST with steady's defaults: resent only with ``idempotency_key=``."""
+    return _client().post(url, data=data, json=json, **kwargs)
+
+
+def put(url: str, data: Any = None, **kwargs: Any) -> Response:
+    """A PUT with steady's defaults."""
+    return _client().put(url, data=data, **kwargs)
+
+
+def patch(url: str, data: Any = None, **kwargs: Any) -> Response:
+    """A PATCH with steady's defaults: resent only with ``idempotency_key=``."""
+    return _client().patch(url, data=data, **kwargs)
+
+
+def delete(url: str, **kwargs: Any) -> Response:
+    """A DELETE with steady's defaults."""
+    return _client().delete(url, **kwargs)
+
+
+def session(**kwargs: Any) -> Session:
+    """A new :class:`Session` (requests' spelling)."""
+    return Session(**kwargs)

@@ -1,0 +1,5 @@
+import steady
+
+
+def test_imports():
+    assert steady.__version__
