@@ -368,8 +368,8 @@ class _Base:
             key = "auto"
         if key in (False,):
             key = None
-        if key is not None and method not in ("POST", "PATCH") and idempotency_key is _MISSING:
-            key = None  # a client-wide key is for the methods that need one
+        if idempotency_key is _MISSING and key is not None and (method not in ("POST", "PATCH") or "Idempotency-Key" in merged):
+            key = None  # a client-wide key is for the methods that need one, and yields to the caller's header
         expectations = list(self._expect)
         if expect is not None:
             expectations += [expect] if isinstance(expect, str) else list(expect)

@@ -1,5 +1,0 @@
-import steady
-
-
-def test_imports():
-    assert steady.__version__
