@@ -238,7 +238,11 @@ impl Client {
                     ),
                 )));
             }
-            r = r.header(&name, &value);
+            r = match bearer_token(&name, &value) {
+                // The token alone is the secret a server may echo: steady scrubs it then.
+                Some(token) => r.bearer_auth(Secret::new(token)),
+                None => r.header(&name, &value),
+            };
         }
         if let Some(body) = bytes_item(call, "body")? {
             r = r.body(body);
@@ -287,6 +291,17 @@ impl Client {
             fallbacks,
         }))
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer_token(name: &str, value: &str) -> Option<String> {
+    if !name.trim().eq_ignore_ascii_case("authorization") {
+        return None;
+    }
+    let value = value.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
+        .then(|| token.trim().to_owned())
 }
 
 /// The URL, or the error requests would raise for it: no scheme, a scheme steady does
