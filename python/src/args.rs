@@ -17,13 +17,10 @@ where
     T: FromPyObjectOwned<'py>,
 {
     match dict.get_item(key)? {
-        Some(value) if !value.is_none() => value
-            .extract::<T>()
-            .map(Some)
-            .map_err(|e| {
-                let e: PyErr = e.into();
-                PyValueError::new_err(format!("{key}: {e}"))
-            }),
+        Some(value) if !value.is_none() => value.extract::<T>().map(Some).map_err(|e| {
+            let e: PyErr = e.into();
+            PyValueError::new_err(format!("{key}: {e}"))
+        }),
         _ => Ok(None),
     }
 }
@@ -54,7 +51,5 @@ pub(crate) fn seconds(name: &str, value: f64) -> PyResult<Duration> {
 
 /// The optional duration under `key`.
 pub(crate) fn duration_item(dict: &Bound<'_, PyDict>, key: &str) -> PyResult<Option<Duration>> {
-    item::<f64>(dict, key)?
-        .map(|v| seconds(key, v))
-        .transpose()
+    item::<f64>(dict, key)?.map(|v| seconds(key, v)).transpose()
 }

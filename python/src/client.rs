@@ -110,7 +110,7 @@ impl Client {
             .set_level(item::<u8>(call, "log_level")?.unwrap_or(WARNING));
         let done = match self.prepare(call)? {
             Ok(prepared) => wait(py, prepared.run(), |_| {})?,
-            Err(usage) => Done::Failed(usage),
+            Err(usage) => Done::Failed(usage.into_info()),
         };
         let (ok, dict) = done.to_py(py)?;
         Ok((ok, dict, self.shared.log.drain()))
@@ -133,7 +133,7 @@ impl Client {
         let prepared = match self.prepare(call)? {
             Ok(prepared) => prepared,
             Err(usage) => {
-                let (ok, dict) = Done::Failed(usage).to_py(py)?;
+                let (ok, dict) = Done::Failed(usage.into_info()).to_py(py)?;
                 return Ok((None, Some((ok, dict, self.shared.log.drain()))));
             }
         };
@@ -200,10 +200,11 @@ impl Client {
 
     /// The call described by `call`, or the usage error that stops it before anything
     /// is sent. Programming errors of the Python side (a wrong type) raise.
-    fn prepare(&self, call: &Bound<'_, PyDict>) -> PyResult<Result<Prepared, ErrInfo>> {
+    fn prepare(&self, call: &Bound<'_, PyDict>) -> PyResult<Result<Prepared, Usage>> {
         let method = item::<String>(call, "method")?.unwrap_or_else(|| "GET".into());
-        let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
-            .map_err(|_| PyValueError::new_err(format!("method: '{method}' is not an HTTP method")))?;
+        let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).map_err(|_| {
+            PyValueError::new_err(format!("method: '{method}' is not an HTTP method"))
+        })?;
         let url = item::<String>(call, "url")?.unwrap_or_default();
         let url = match check_url(&url) {
             Ok(url) => url,
@@ -222,7 +223,7 @@ impl Client {
         }
         for (name, value) in item::<Vec<(String, String)>>(call, "headers")?.unwrap_or_default() {
             if HeaderName::from_bytes(name.trim().as_bytes()).is_err() {
-                return Ok(Err(ErrInfo::usage(
+                return Ok(Err(Usage::new(
                     "invalid_header",
                     format!("'{name}' is not a valid header name"),
                 )));
@@ -231,7 +232,7 @@ impl Client {
                 || HeaderValue::from_str(value.trim()).is_err()
             {
                 // The value may be a credential: it is not shown.
-                return Ok(Err(ErrInfo::usage(
+                return Ok(Err(Usage::new(
                     "invalid_header",
                     format!(
                         "the value of header {name} contains characters not allowed in a header (a CR, LF, NUL or a non-ASCII character); nothing was sent"
@@ -293,6 +294,22 @@ impl Client {
     }
 }
 
+/// A call refused before anything was sent: steady's kind of usage error and its words.
+struct Usage {
+    kind: &'static str,
+    message: String,
+}
+
+impl Usage {
+    fn new(kind: &'static str, message: String) -> Usage {
+        Usage { kind, message }
+    }
+
+    fn into_info(self) -> ErrInfo {
+        ErrInfo::usage(self.kind, self.message)
+    }
+}
+
 /// The token of an `Authorization: Bearer <token>` header.
 fn bearer_token(name: &str, value: &str) -> Option<String> {
     if !name.trim().eq_ignore_ascii_case("authorization") {
@@ -306,24 +323,26 @@ fn bearer_token(name: &str, value: &str) -> Option<String> {
 
 /// The URL, or the error requests would raise for it: no scheme, a scheme steady does
 /// not speak, or no host. The message never shows a password or a query value.
-fn check_url(text: &str) -> Result<Url, ErrInfo> {
+fn check_url(text: &str) -> Result<Url, Usage> {
     let shown = redact_text(text);
     match Url::parse(text.trim()) {
-        Err(url::ParseError::RelativeUrlWithoutBase) => Err(ErrInfo::usage(
+        Err(url::ParseError::RelativeUrlWithoutBase) => Err(Usage::new(
             "missing_schema",
-            format!("Invalid URL '{shown}': No scheme supplied. Perhaps you meant https://{shown}?"),
+            format!(
+                "Invalid URL '{shown}': No scheme supplied. Perhaps you meant https://{shown}?"
+            ),
         )),
-        Err(e) => Err(ErrInfo::usage(
+        Err(e) => Err(Usage::new(
             "invalid_url",
             format!("Invalid URL '{shown}': {e}"),
         )),
-        Ok(url) if !matches!(url.scheme(), "http" | "https") => Err(ErrInfo::usage(
+        Ok(url) if !matches!(url.scheme(), "http" | "https") => Err(Usage::new(
             "invalid_schema",
             format!(
                 "No connection adapters were found for '{shown}': steady speaks http and https"
             ),
         )),
-        Ok(url) if url.host_str().is_none_or(str::is_empty) => Err(ErrInfo::usage(
+        Ok(url) if url.host_str().is_none_or(str::is_empty) => Err(Usage::new(
             "invalid_url",
             format!("Invalid URL '{shown}': No host supplied"),
         )),
@@ -369,7 +388,9 @@ fn multipart(parts: &Bound<'_, PyList>) -> PyResult<steady::multipart::Multipart
             Some(filename) => form.bytes(
                 &name,
                 &filename,
-                content_type.as_deref().unwrap_or("application/octet-stream"),
+                content_type
+                    .as_deref()
+                    .unwrap_or("application/octet-stream"),
                 data.to_vec(),
             ),
             None => form.text(&name, &String::from_utf8_lossy(data)),

@@ -141,7 +141,7 @@ impl Config {
             b = b.no_retry_budget();
         }
         if let Some(rate) = &self.rate {
-            b = b.rate_limit(rate.clone());
+            b = b.rate_limit(*rate);
         }
         if let Some(max) = self.max_body {
             b = b.max_body(max);

@@ -243,7 +243,10 @@ impl RespInfo {
         d.set_item("source", self.source)?;
         d.set_item(
             "degraded_by",
-            self.degraded_by.as_ref().map(|e| e.to_dict(py)).transpose()?,
+            self.degraded_by
+                .as_ref()
+                .map(|e| e.to_dict(py))
+                .transpose()?,
         )?;
         Ok(d)
     }
