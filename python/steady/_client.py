@@ -135,7 +135,7 @@ def _pairs(name: str, value: Any) -> List[Tuple[str, str]]:
     if value is None:
         return []
     items: Iterable[Any] = value.items() if hasattr(value, "items") else value
-    out = []
+    out: List[Tuple[str, str]] = []
     try:
         for key, val in items:
             if val is None:
@@ -578,7 +578,8 @@ class AsyncClient(_Base):
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         abort, immediate = self._core.start(call, loop, future, _deliver)
-        if immediate is not None:
+        if immediate is not None or abort is None:
+            assert immediate is not None
             return self._finish(*immediate, req)
         try:
             ok, info, logs = await future
