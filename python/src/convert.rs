@@ -204,6 +204,7 @@ pub(crate) struct RespInfo {
     headers: Vec<(String, String)>,
     body: Vec<u8>,
     url: String,
+    shown_url: String,
     elapsed: f64,
     attempts: Vec<AttemptInfo>,
     source: &'static str,
@@ -223,6 +224,7 @@ impl RespInfo {
             headers: header_list(resp.headers()),
             body: resp.bytes().to_vec(),
             url: resp.url().to_string(),
+            shown_url: steady::redact_url(resp.url()),
             elapsed: resp.elapsed().as_secs_f64(),
             attempts: resp.attempt_log().iter().map(AttemptInfo::of).collect(),
             source,
@@ -238,6 +240,7 @@ impl RespInfo {
         d.set_item("headers", &self.headers)?;
         d.set_item("body", PyBytes::new(py, &self.body))?;
         d.set_item("url", &self.url)?;
+        d.set_item("shown_url", &self.shown_url)?;
         d.set_item("elapsed", self.elapsed)?;
         d.set_item("attempt_log", attempts_list(py, &self.attempts)?)?;
         d.set_item("source", self.source)?;

@@ -126,7 +126,7 @@ class Response:
             r.degraded_by = _exc._from_info(degraded, request=request)
         n = len(r.attempt_log)
         r._summary = (
-            f"{r.status_code} {r.reason} ({request.method} {_shown_url(info, request)}) "
+            f"{r.status_code} {r.reason} ({request.method} {info.get('shown_url') or ''}) "
             f"after {n} attempt{'s' if n != 1 else ''} in {r.elapsed.total_seconds():.3f}s"
         )
         if r.degraded_by is not None:

@@ -63,3 +63,11 @@ def test_nothing_is_logged_below_the_loggers_level(server, caplog):
     with caplog.at_level(logging.WARNING, logger="steady"):
         steady.get(url)
     assert [r for r in caplog.records if r.name == "steady"] == []
+
+
+def test_a_successful_calls_explanation_never_shows_a_credential(server):
+    url = server.route("/ok", Reply.json(200, {}))
+    r = steady.get(url + "?api_key=q-789", auth=("ann", "pa55word"))
+    assert "api_key=****" in r.explain()
+    assert shown(r.explain(), repr(r.attempt_log)) == []
+    assert r.url.endswith("api_key=q-789")  # the URL itself is the caller's, as requests gives it
