@@ -2,7 +2,7 @@
 //! `steady.Client` (or `Session`, `AsyncClient`) on the Python side.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{mpsc, Mutex, OnceLock};
 use std::time::Duration;
 
 use pyo3::exceptions::PyValueError;
@@ -81,6 +81,50 @@ impl Abort {
     }
 }
 
+/// An async call's end, on its way to its event loop.
+struct Delivery {
+    end: Done,
+    log: std::sync::Arc<crate::logs::LogSink>,
+    event_loop: Py<PyAny>,
+    future: Py<PyAny>,
+    done: Py<PyAny>,
+}
+
+/// Hands an async call's end to one thread that takes the GIL and tells the event
+/// loops, so that no runtime thread ever waits for the GIL (the loop's thread holds
+/// it while it runs): the runtime keeps every other call moving. Ends that arrive
+/// while it waits are told together, under one acquisition.
+fn deliver(delivery: Delivery) {
+    static QUEUE: OnceLock<mpsc::Sender<Delivery>> = OnceLock::new();
+    let queue = QUEUE.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Delivery>();
+        std::thread::Builder::new()
+            .name("steady-asyncio".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    Python::attach(|py| {
+                        for d in std::iter::once(first).chain(rx.try_iter()) {
+                            let told = d.end.to_py(py).and_then(|(ok, dict)| {
+                                d.event_loop.call_method1(
+                                    py,
+                                    "call_soon_threadsafe",
+                                    (d.done, d.future, ok, dict, d.log.drain()),
+                                )
+                            });
+                            // A loop closed meanwhile has no one to tell.
+                            drop(told);
+                        }
+                    });
+                }
+            })
+            .expect("steady cannot start its asyncio delivery thread");
+        tx
+    });
+    let sent = queue.send(delivery);
+    // The thread lives as long as the process.
+    drop(sent);
+}
+
 /// The result of `send`: `(answered, dict, log lines)`.
 type Sent<'py> = (bool, Bound<'py, PyDict>, Vec<(u8, String)>);
 
@@ -140,16 +184,12 @@ impl Client {
         let log = self.shared.log.clone();
         let task = runtime().spawn(async move {
             let end = prepared.run().await;
-            Python::attach(|py| {
-                let told = end.to_py(py).and_then(|(ok, dict)| {
-                    event_loop.call_method1(
-                        py,
-                        "call_soon_threadsafe",
-                        (done, future, ok, dict, log.drain()),
-                    )
-                });
-                // A loop closed meanwhile has no one to tell.
-                drop(told);
+            deliver(Delivery {
+                end,
+                log,
+                event_loop,
+                future,
+                done,
             });
         });
         Ok((

@@ -42,7 +42,7 @@ from ._client import (
     request,
     session,
 )
-from ._models import CaseInsensitiveDict, Request, Response
+from ._models import CaseInsensitiveDict, Request, Response, codes
 from ._steady import STEADY_VERSION as _STEADY_VERSION
 from .exceptions import (
     BodyTooLarge,
@@ -103,6 +103,7 @@ __all__ = [
     "Session",
     "Timeout",
     "TooManyRedirects",
+    "codes",
     "delete",
     "exceptions",
     "get",

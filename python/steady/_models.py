@@ -306,3 +306,32 @@ def _parse_links(value: str) -> List[Dict[str, str]]:
                 link[key.strip()] = val.strip().strip("'\"")
         links.append(link)
     return links
+
+
+class _Codes:
+    """Status codes by name, as ``requests.codes``: ``codes.ok``, ``codes.not_found``,
+    ``codes.TOO_MANY_REQUESTS``."""
+
+    def __init__(self) -> None:
+        import http
+
+        self._by_name: Dict[str, int] = {}
+        for status in http.HTTPStatus:
+            self._by_name[status.name.lower()] = status.value
+        self._by_name.update({"teapot": 418, "im_a_teapot": 418, "all_ok": 200, "okay": 200, "all_good": 200})
+
+    def __getattr__(self, name: str) -> int:
+        try:
+            return self._by_name[name.lower()]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __getitem__(self, name: str) -> Optional[int]:
+        return self._by_name.get(name.lower())
+
+    def get(self, name: str, default: Optional[int] = None) -> Optional[int]:
+        return self._by_name.get(name.lower(), default)
+
+
+#: Status codes by name, as ``requests.codes``.
+codes = _Codes()

@@ -143,3 +143,9 @@ def test_response_json_on_a_body_that_is_not_json_raises_jsondecodeerror(server)
     assert isinstance(info.value, steady.exceptions.InvalidJSONError)
     assert isinstance(info.value, steady.RequestException)
     assert isinstance(info.value, ValueError)
+
+
+def test_codes_by_name_as_requests_has_them():
+    assert steady.codes.ok == 200
+    assert steady.codes.not_found == steady.codes.NOT_FOUND == 404
+    assert steady.codes["too_many_requests"] == 429
