@@ -14,7 +14,8 @@ tool in a process of its own (its peak RSS is its own):
    for a fifth), 16 threads: steady.Client with its defaults against requests + urllib3
    Retry(total=3, backoff_factor=0.5, status_forcelist=[429, 500, 502, 503, 504]), as
    bench/adaptive.sh runs the CLI. Reported: successes, requests that reached the
-   server, wall time, peak RSS.
+   server, wall time, peak RSS; and steady with budget=False, to show what the retry
+   budget costs here.
 
 Run through bench/python/run.sh, which builds what this needs.
 """
@@ -40,10 +41,10 @@ def ok_body(status, body):
 # -- the workers: one tool, one list of URLs, in a process of its own
 
 
-def run_steady(urls, conc):
+def run_steady(urls, conc, **settings):
     import steady
 
-    client = steady.Client()
+    client = steady.Client(**settings)
 
     def get(u):
         try:
@@ -115,8 +116,13 @@ def run_httpx(urls, conc):
         return sum(pool.map(get, urls))
 
 
+def run_steady_no_budget(urls, conc):
+    return run_steady(urls, conc, budget=False)
+
+
 TOOLS = {
     "steady": run_steady,
+    "steady_no_budget": run_steady_no_budget,
     "steady_async": run_steady_async,
     "requests_urllib3_retry": run_requests,
     "httpx": run_httpx,
@@ -203,7 +209,7 @@ def main():
     print(f"== flaky: {n_flaky} items, 40 ms answers, ~40% fail once or twice, 16 threads")
     rows = []
     print("%-24s%9s%8s%9s%12s%7s" % ("tool", "success", "sent", "wall s", "peak MiB", "peak"))
-    for tool in ("steady", "requests_urllib3_retry"):
+    for tool in ("steady", "requests_urllib3_retry", "steady_no_budget"):
         r = one(a.chaos, FLAKY_FAULTS, tool, n_flaky, 16)
         rows.append(r)
         print("%-24s%8.1f%%%8d%9.2f%12.1f%7d" % (tool, 100 * r["ok"] / n_flaky, r["sent"], r["wall_s"], r["peak_rss_mib"], r["peak_in_flight"]))

@@ -78,6 +78,40 @@ fn attempts_list<'py>(py: Python<'py>, log: &[AttemptInfo]) -> PyResult<Bound<'p
     Ok(list)
 }
 
+/// One guard decision: when, which guard, how long it made the call wait, why.
+pub(crate) struct GuardInfo {
+    at: f64,
+    guard: &'static str,
+    wait: Option<f64>,
+    message: String,
+}
+
+impl GuardInfo {
+    fn all(log: &[steady::GuardEvent]) -> Vec<GuardInfo> {
+        log.iter()
+            .map(|e| GuardInfo {
+                at: e.at().as_secs_f64(),
+                guard: e.guard().name(),
+                wait: e.wait().map(|w| w.as_secs_f64()),
+                message: e.message().to_owned(),
+            })
+            .collect()
+    }
+}
+
+fn guards_list<'py>(py: Python<'py>, log: &[GuardInfo]) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for g in log {
+        let d = PyDict::new(py);
+        d.set_item("at", g.at)?;
+        d.set_item("guard", g.guard)?;
+        d.set_item("wait", g.wait)?;
+        d.set_item("message", &g.message)?;
+        list.append(d)?;
+    }
+    Ok(list)
+}
+
 fn header_list(headers: &steady::header::HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
@@ -104,6 +138,7 @@ pub(crate) struct ErrInfo {
     final_url: Option<String>,
     server_message: Option<String>,
     attempts: Vec<AttemptInfo>,
+    guards: Vec<GuardInfo>,
     elapsed: f64,
     retryable: bool,
     stop_reason: Option<&'static str>,
@@ -130,6 +165,7 @@ impl ErrInfo {
             final_url: err.final_url().map(str::to_owned),
             server_message: err.server_message().map(str::to_owned),
             attempts: err.attempt_log().iter().map(AttemptInfo::of).collect(),
+            guards: GuardInfo::all(err.guard_log()),
             elapsed: err.elapsed().as_secs_f64(),
             retryable: err.is_retryable(),
             stop_reason: err.stop_reason().map(|r| r.name()),
@@ -152,6 +188,7 @@ impl ErrInfo {
             final_url: None,
             server_message: None,
             attempts: Vec::new(),
+            guards: Vec::new(),
             elapsed: 0.0,
             retryable: false,
             stop_reason: None,
@@ -173,6 +210,7 @@ impl ErrInfo {
         d.set_item("final_url", &self.final_url)?;
         d.set_item("server_message", &self.server_message)?;
         d.set_item("attempt_log", attempts_list(py, &self.attempts)?)?;
+        d.set_item("guard_log", guards_list(py, &self.guards)?)?;
         d.set_item("elapsed", self.elapsed)?;
         d.set_item("retryable", self.retryable)?;
         d.set_item("stop_reason", self.stop_reason)?;
@@ -207,6 +245,7 @@ pub(crate) struct RespInfo {
     shown_url: String,
     elapsed: f64,
     attempts: Vec<AttemptInfo>,
+    guards: Vec<GuardInfo>,
     source: &'static str,
     degraded_by: Option<ErrInfo>,
 }
@@ -227,6 +266,7 @@ impl RespInfo {
             shown_url: steady::redact_url(resp.url()),
             elapsed: resp.elapsed().as_secs_f64(),
             attempts: resp.attempt_log().iter().map(AttemptInfo::of).collect(),
+            guards: GuardInfo::all(resp.guard_log()),
             source,
             degraded_by,
         }
@@ -243,6 +283,7 @@ impl RespInfo {
         d.set_item("shown_url", &self.shown_url)?;
         d.set_item("elapsed", self.elapsed)?;
         d.set_item("attempt_log", attempts_list(py, &self.attempts)?)?;
+        d.set_item("guard_log", guards_list(py, &self.guards)?)?;
         d.set_item("source", self.source)?;
         d.set_item(
             "degraded_by",

@@ -97,6 +97,7 @@ class Response:
     encoding: Optional[str]
     request: Optional[Request]
     attempt_log: List[Dict[str, Any]]
+    guard_log: List[Dict[str, Any]]
     source: str
     degraded_by: Optional[RequestException]
     @property

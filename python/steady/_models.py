@@ -105,6 +105,9 @@ class Response:
         self.request: Optional[Request] = None
         #: Every attempt, as dicts (number, status, fault, layer, verdict, decision, why, ...).
         self.attempt_log: List[Dict[str, Any]] = []
+        #: Every guard decision of the call, as dicts (at, guard, wait, message): waits for
+        #: a permit, the server's pauses, the circuit's probe.
+        self.guard_log: List[Dict[str, Any]] = []
         #: Where the answer came from: ``network``, ``cache``, ``fallback_url`` or ``default``.
         self.source: str = "network"
         #: For an answer from a fallback: the outage it covered, as an exception (not raised).
@@ -120,6 +123,7 @@ class Response:
         r.url = info.get("url") or request.url
         r.elapsed = datetime.timedelta(seconds=info.get("elapsed") or 0.0)
         r.attempt_log = info.get("attempt_log") or []
+        r.guard_log = info.get("guard_log") or []
         r.source = info.get("source") or "network"
         degraded = info.get("degraded_by")
         if degraded is not None:
@@ -142,6 +146,7 @@ class Response:
         r.url = request.url if info.get("final_url") is None else info["final_url"]
         r.elapsed = datetime.timedelta(seconds=info.get("elapsed") or 0.0)
         r.attempt_log = info.get("attempt_log") or []
+        r.guard_log = info.get("guard_log") or []
         if info.get("kind") != "redirect_not_followed":
             r._error = info
         r._summary = info.get("explain") or ""

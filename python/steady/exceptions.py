@@ -78,6 +78,8 @@ class RequestException(IOError):
         self.kind: Optional[str] = info.get("kind")
         #: Every attempt, as dicts (number, status, fault, decision, why, ...).
         self.attempt_log: List[Dict[str, Any]] = list(info.get("attempt_log") or ())
+        #: Every guard decision (at, guard, wait, message): waits, refusals, the probe.
+        self.guard_log: List[Dict[str, Any]] = list(info.get("guard_log") or ())
         #: What the server said (``token expired``, a 422's fields), credentials scrubbed.
         self.server_message: Optional[str] = info.get("server_message")
         #: Whether the last failure was one another attempt could fix.
