@@ -4,7 +4,8 @@
 # Needs CPython >= 3.9 with venv and pip, and the Rust toolchain. Creates
 # python/.venv (once), installs maturin and pytest from PyPI into it, builds the
 # extension in debug mode into python/target (kept between runs, so a second run only
-# relinks what changed) and runs pytest. Extra arguments go to pytest:
+# relinks what changed), builds the chaos server the fault tests use
+# (examples/chaos.rs, on steady-chaos) and runs pytest. Extra arguments go to pytest:
 #   python/run-tests.sh -k timeout -x
 set -euo pipefail
 
@@ -25,6 +26,9 @@ export CARGO_TARGET_DIR="$here/target"
 export VIRTUAL_ENV="$venv"
 export PATH="$venv/bin:$PATH"
 (cd "$here" && maturin develop --quiet)
+# `steady chaos` for the tests that need its faults (tests/test_chaos.py).
+(cd "$here" && cargo build --quiet --example chaos)
+export STEADY_CHAOS="$CARGO_TARGET_DIR/debug/examples/chaos"
 
 cd "$here"
 exec "$venv/bin/python" -m pytest -q tests "$@"

@@ -191,3 +191,50 @@ def fast():
     import steady
 
     return steady.Client(backoff=0.001, backoff_max=0.01)
+
+
+class Chaos:
+    """A `steady chaos` server (python/examples/chaos.rs) with the faults given; its
+    statistics, read when it stops, say what it received."""
+
+    def __init__(self, binary: str, faults: List[str]):
+        import subprocess
+
+        args = [binary, "--seed", "7"]
+        for f in faults:
+            args += ["--fault", f]
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.base = self.proc.stdout.readline().strip()
+        self._stats = None
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def stats(self) -> dict:
+        """Stops the server and returns what it received."""
+        if self._stats is None:
+            self.proc.stdin.close()
+            self._stats = json.loads(self.proc.stdout.read().strip().splitlines()[-1])
+            self.proc.wait()
+        return self._stats
+
+
+@pytest.fixture
+def chaos():
+    """Starts `steady chaos` servers: chaos("drip=100ms", ...). The binary comes from
+    run-tests.sh (STEADY_CHAOS); without it these tests are skipped."""
+    import os
+
+    binary = os.environ.get("STEADY_CHAOS")
+    if not binary or not os.path.exists(binary):
+        pytest.skip("STEADY_CHAOS is not set (python/run-tests.sh builds and sets it)")
+    started: List[Chaos] = []
+
+    def start(*faults: str) -> Chaos:
+        c = Chaos(binary, list(faults))
+        started.append(c)
+        return c
+
+    yield start
+    for c in started:
+        c.stats()
