@@ -247,7 +247,7 @@ pub(crate) struct RespInfo {
     attempts: Vec<AttemptInfo>,
     guards: Vec<GuardInfo>,
     source: &'static str,
-    degraded_by: Option<ErrInfo>,
+    degraded_by: Option<Box<ErrInfo>>,
 }
 
 impl RespInfo {
@@ -268,7 +268,7 @@ impl RespInfo {
             attempts: resp.attempt_log().iter().map(AttemptInfo::of).collect(),
             guards: GuardInfo::all(resp.guard_log()),
             source,
-            degraded_by,
+            degraded_by: degraded_by.map(Box::new),
         }
     }
 
