@@ -192,3 +192,34 @@ def test_allow_error_body_turns_the_check_off(server, fast):
     r = fast.get(url, allow_error_body=True)
     assert r.ok
     r.raise_for_status()
+
+
+def test_a_post_that_was_never_sent_is_retried(closed_port):
+    client = steady.Client(backoff=0.001, retries=2)
+    with pytest.raises(steady.ConnectionError) as info:
+        client.post(f"http://127.0.0.1:{closed_port}/orders", json={"item": 7})
+    assert info.value.attempts == 3
+
+
+def test_a_redirect_to_another_host_strips_every_credential(server):
+    from conftest import ScriptServer
+
+    other = ScriptServer()
+    try:
+        landing = other.route("/landing", Reply.json(200, {"ok": True}))
+        server.route("/start", Reply(302, b"", {"Location": landing}))
+        r = steady.get(
+            server.url("/start"),
+            headers={"Authorization": "Bearer tok-1", "X-Api-Key": "key-1", "X-Trace": "t-1"},
+            cookies={"sid": "s-1"},
+        )
+        assert r.status_code == 200 and r.url == landing
+        (first,) = server.requests("/start")
+        assert first.headers["authorization"] == "Bearer tok-1" and first.headers["x-api-key"] == "key-1"
+        (second,) = other.requests("/landing")
+        assert "authorization" not in second.headers
+        assert "x-api-key" not in second.headers
+        assert "cookie" not in second.headers
+        assert second.headers["x-trace"] == "t-1"
+    finally:
+        other.stop()

@@ -134,3 +134,14 @@ class TestCall:
     def test_raises_for_bad_input(self, fast):
         with pytest.raises(steady.InvalidURL):
             fast.call("not a url")
+
+
+def test_a_client_rate_limit_refuses_a_call_that_would_wait_past_its_deadline(server):
+    url = server.route("/paced", Reply.json(200, {}))
+    client = steady.Client(rate="1/m", deadline=5)
+    assert client.get(url).status_code == 200
+    with pytest.raises(steady.GuardRefused) as info:
+        client.get(url)
+    assert info.value.kind == "rate_limited"
+    assert info.value.attempts == 0
+    assert server.hits("/paced") == 1
