@@ -21,6 +21,8 @@ None for a handled outage, and raises ``HTTPError`` for a 4xx.
 """
 
 from . import exceptions
+from ._api import delete, get, head, options, patch, post, put, request, session
+from ._args import Fallback
 from ._client import (
     DEFAULT_BACKOFF,
     DEFAULT_BACKOFF_MAX,
@@ -30,17 +32,7 @@ from ._client import (
     DEFAULT_RETRIES,
     AsyncClient,
     Client,
-    Fallback,
     Session,
-    delete,
-    get,
-    head,
-    options,
-    patch,
-    post,
-    put,
-    request,
-    session,
 )
 from ._models import CaseInsensitiveDict, Request, Response, codes
 from ._steady import STEADY_VERSION as _STEADY_VERSION

@@ -1,19 +1,31 @@
-"""Client, Session, AsyncClient and the module-level functions."""
+"""Client, Session and AsyncClient: steady's settings, and calls through the core."""
 
 from __future__ import annotations
 
 import asyncio
 import json as _json
 import logging
-import math
 import os
 import tempfile
-import threading
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
-from urllib.parse import urlencode
 
 from . import _steady
 from . import exceptions as _exc
+from ._args import (
+    _MISSING,
+    _auth,
+    _count,
+    _fallbacks,
+    _header_pairs,
+    _multipart,
+    _pairs,
+    _read,
+    _seconds,
+    _text,
+    _timeout,
+    _unsupported,
+    _with_params,
+)
 from ._models import CaseInsensitiveDict, Request, Response
 
 logger = logging.getLogger("steady")
@@ -26,205 +38,6 @@ DEFAULT_DEADLINE = 60.0
 DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF = 1.0
 DEFAULT_BACKOFF_MAX = 30.0
-
-_MISSING: Any = object()
-
-
-class Fallback:
-    """One answer for an outage, tried in order after the call has failed (never for a
-    4xx or a semantic failure: a fallback would hide a bug).
-
-    ``fallback=`` also takes shortcuts: a ``str`` starting with ``http://`` or
-    ``https://`` is :meth:`url`, the string ``"cache"`` is :meth:`cache`, and a dict or
-    list is :meth:`json`.
-    """
-
-    def __init__(self, kind: str, url: Optional[str] = None, body: Optional[bytes] = None, content_type: Optional[str] = None) -> None:
-        self._kind = kind
-        self._url = url
-        self._body = body
-        self._content_type = content_type
-
-    @classmethod
-    def cache(cls) -> "Fallback":
-        """The last good answer to the same request, from the client's ``cache=`` file."""
-        return cls("cache")
-
-    @classmethod
-    def url(cls, url: str) -> "Fallback":  # type: ignore[override]
-        """The same request to another URL (credentials included: name only a source you
-        trust with them)."""
-        return cls("url", url=url)
-
-    @classmethod
-    def json(cls, value: Any) -> "Fallback":
-        """A fixed JSON answer."""
-        return cls("body", body=_json.dumps(value).encode(), content_type="application/json")
-
-    @classmethod
-    def body(cls, body: Union[bytes, str], content_type: str = "text/plain") -> "Fallback":  # type: ignore[override]
-        """A fixed answer with this body and content type."""
-        data = body.encode() if isinstance(body, str) else bytes(body)
-        return cls("body", body=data, content_type=content_type)
-
-    def _tuple(self) -> Tuple[str, Optional[str], Optional[bytes], Optional[str]]:
-        return (self._kind, self._url, self._body, self._content_type)
-
-    def __repr__(self) -> str:
-        return f"<Fallback {self._kind}>"
-
-
-def _fallbacks(value: Any) -> Optional[List[Tuple[str, Optional[str], Optional[bytes], Optional[str]]]]:
-    if value is None:
-        return None
-    items = value if isinstance(value, (list, tuple)) and all(isinstance(v, (Fallback, str)) for v in value) else [value]
-    out = []
-    for v in items:
-        if isinstance(v, Fallback):
-            out.append(v._tuple())
-        elif v == "cache":
-            out.append(Fallback.cache()._tuple())
-        elif isinstance(v, str) and v.startswith(("http://", "https://")):
-            out.append(Fallback.url(v)._tuple())
-        elif isinstance(v, (dict, list)):
-            out.append(Fallback.json(v)._tuple())
-        else:
-            raise ValueError(f"fallback must be a steady.Fallback, a URL, 'cache', or a dict or list (a JSON answer), not {type(v).__name__}")
-    return out
-
-
-def _seconds(name: str, value: Any, allow_none: bool = False) -> Optional[float]:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be a number of seconds, not {type(value).__name__} {value!r}")
-    seconds = float(value)
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
-    return seconds
-
-
-def _timeout(value: Any) -> Tuple[Optional[float], Optional[float]]:
-    """``timeout=`` as requests reads it: a number (connect and read) or a (connect,
-    read) tuple; None keeps the client's."""
-    if value is None:
-        return None, None
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"timeout must be a number of seconds or a (connect, read) tuple, not a {len(value)}-tuple {value!r}")
-        return _seconds("timeout (connect)", value[0], True), _seconds("timeout (read)", value[1], True)
-    seconds = _seconds("timeout", value)
-    return seconds, seconds
-
-
-def _count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name} must be a whole number >= 0, not {value!r}")
-    return value
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    return str(value)
-
-
-def _pairs(name: str, value: Any) -> List[Tuple[str, str]]:
-    """A dict or a list of pairs as (str, str) pairs; a list value repeats the key, a
-    None value is left out."""
-    if value is None:
-        return []
-    items: Iterable[Any] = value.items() if hasattr(value, "items") else value
-    out: List[Tuple[str, str]] = []
-    try:
-        for key, val in items:
-            if val is None:
-                continue
-            if isinstance(val, (list, tuple)):
-                out.extend((_text(key), _text(v)) for v in val if v is not None)
-            else:
-                out.append((_text(key), _text(val)))
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a dict or a list of (key, value) pairs") from None
-    return out
-
-
-def _with_params(url: str, params: Any) -> str:
-    if params is None:
-        return url
-    if isinstance(params, (str, bytes)):
-        query = _text(params).lstrip("?")
-    else:
-        query = urlencode(_pairs("params", params))
-    if not query:
-        return url
-    base, hash_, fragment = url.partition("#")
-    sep = "&" if "?" in base else "?"
-    if base.endswith(("?", "&")):
-        sep = ""
-    return f"{base}{sep}{query}{hash_}{fragment}"
-
-
-def _header_pairs(defaults: CaseInsensitiveDict, headers: Any) -> CaseInsensitiveDict:
-    merged = defaults.copy()
-    if headers:
-        for name, value in (headers.items() if hasattr(headers, "items") else headers):
-            if value is None:
-                merged.pop(name, None)
-                continue
-            if not isinstance(name, (str, bytes)):
-                raise _exc.InvalidHeader(f"Header name {name!r} must be of type str or bytes, not {type(name).__name__}")
-            if isinstance(value, bytes):
-                value = value.decode("latin-1")
-            elif not isinstance(value, str):
-                # The value may be a credential: it is not shown.
-                raise _exc.InvalidHeader(f"Header part for {_text(name)!r} must be of type str or bytes, not {type(value).__name__}")
-            merged[_text(name)] = value
-    return merged
-
-
-def _read(value: Any) -> bytes:
-    if hasattr(value, "read"):
-        value = value.read()
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value)
-    raise ValueError(f"files: a file must be bytes, str or a file object, not {type(value).__name__}")
-
-
-def _multipart(data: Any, files: Any) -> List[Tuple[str, Optional[str], Optional[str], bytes]]:
-    parts: List[Tuple[str, Optional[str], Optional[str], bytes]] = []
-    if data is not None and not isinstance(data, (str, bytes)):
-        parts.extend((k, None, None, v.encode("utf-8")) for k, v in _pairs("data", data))
-    for name, value in (files.items() if hasattr(files, "items") else files):
-        filename: Optional[str] = None
-        content_type: Optional[str] = None
-        if isinstance(value, (tuple, list)):
-            filename = value[0]
-            content = value[1]
-            if len(value) > 2:
-                content_type = value[2]
-        else:
-            content = value
-            filename = os.path.basename(getattr(value, "name", "") or "") or name
-        parts.append((_text(name), filename if filename is not None else name, content_type, _read(content)))
-    return parts
-
-
-def _auth(value: Any) -> Optional[Tuple[str, str]]:
-    if value is None:
-        return None
-    if isinstance(value, (tuple, list)) and len(value) == 2:
-        return (_text(value[0]), _text(value[1]))
-    if hasattr(value, "username") and hasattr(value, "password"):
-        return (_text(value.username), _text(value.password))
-    raise ValueError("auth must be a (user, password) tuple; for a token, send headers={'Authorization': 'Bearer ...'} (marked as a credential and shown as ****)")
-
-
-def _unsupported(name: str, value: Any, fine: Tuple[Any, ...], hint: str) -> None:
-    if value not in fine:
-        raise ValueError(f"{name}={value!r} is not supported per call: {hint}")
 
 
 class _Base:
@@ -626,64 +439,3 @@ def _deliver(future: "asyncio.Future[Any]", ok: bool, info: Dict[str, Any], logs
     """Runs on the event loop when a call ends."""
     if not future.done():
         future.set_result((ok, info, logs))
-
-
-_default: Optional[Client] = None
-_default_lock = threading.Lock()
-
-
-def _client() -> Client:
-    """The client behind ``steady.get`` and friends: steady's defaults, no cookies kept;
-    its breaker and budgets are shared by every module-level call of the process."""
-    global _default
-    if _default is None:
-        with _default_lock:
-            if _default is None:
-                _default = Client(cookies=False)
-    return _default
-
-
-def request(method: str, url: str, **kwargs: Any) -> Response:
-    """Sends a call with steady's defaults; see :meth:`Client.request`."""
-    return _client().request(method, url, **kwargs)
-
-
-def get(url: str, params: Any = None, **kwargs: Any) -> Response:
-    """A GET with steady's defaults: connect 3.05 s, read 27 s, a 60 s deadline, 3
-    retries with backoff and jitter for what can succeed."""
-    return _client().get(url, params=params, **kwargs)
-
-
-def options(url: str, **kwargs: Any) -> Response:
-    """An OPTIONS with steady's defaults."""
-    return _client().options(url, **kwargs)
-
-
-def head(url: str, **kwargs: Any) -> Response:
-    """A HEAD with steady's defaults (redirects not followed unless asked)."""
-    return _client().head(url, **kwargs)
-
-
-def post(url: str, data: Any = None, json: Any = None, **kwargs: Any) -> Response:
-    """A POST with steady's defaults: resent only with ``idempotency_key=``."""
-    return _client().post(url, data=data, json=json, **kwargs)
-
-
-def put(url: str, data: Any = None, **kwargs: Any) -> Response:
-    """A PUT with steady's defaults."""
-    return _client().put(url, data=data, **kwargs)
-
-
-def patch(url: str, data: Any = None, **kwargs: Any) -> Response:
-    """A PATCH with steady's defaults: resent only with ``idempotency_key=``."""
-    return _client().patch(url, data=data, **kwargs)
-
-
-def delete(url: str, **kwargs: Any) -> Response:
-    """A DELETE with steady's defaults."""
-    return _client().delete(url, **kwargs)
-
-
-def session(**kwargs: Any) -> Session:
-    """A new :class:`Session` (requests' spelling)."""
-    return Session(**kwargs)
