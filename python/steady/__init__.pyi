@@ -42,6 +42,53 @@ from .exceptions import (
 
 __version__: str
 
+__all__ = [
+    "AsyncClient",
+    "BodyTooLarge",
+    "CaseInsensitiveDict",
+    "Client",
+    "ConnectTimeout",
+    "ConnectionError",
+    "DEFAULT_BACKOFF",
+    "DEFAULT_BACKOFF_MAX",
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_DEADLINE",
+    "DEFAULT_READ_TIMEOUT",
+    "DEFAULT_RETRIES",
+    "DeadlineExceeded",
+    "Fallback",
+    "GuardRefused",
+    "HTTPError",
+    "InvalidHeader",
+    "InvalidJSONError",
+    "InvalidRequest",
+    "InvalidSchema",
+    "InvalidURL",
+    "JSONDecodeError",
+    "MissingSchema",
+    "ReadTimeout",
+    "RedirectRefused",
+    "Request",
+    "RequestException",
+    "Response",
+    "SSLError",
+    "SemanticError",
+    "Session",
+    "Timeout",
+    "TooManyRedirects",
+    "codes",
+    "delete",
+    "exceptions",
+    "get",
+    "head",
+    "options",
+    "patch",
+    "post",
+    "put",
+    "request",
+    "session",
+]
+
 #: 3.05 s: DNS + TCP + TLS of one connection.
 DEFAULT_CONNECT_TIMEOUT: float
 #: 27 s: the longest silence between two reads.
@@ -74,14 +121,12 @@ class CaseInsensitiveDict(MutableMapping[str, Any]):
     def lower_items(self) -> Iterator[Tuple[str, Any]]: ...
     def copy(self) -> CaseInsensitiveDict: ...
 
-class _Codes:
-    def __getattr__(self, name: str) -> int: ...
-    def __getitem__(self, name: str) -> Optional[int]: ...
-    def get(self, name: str, default: Optional[int] = None) -> Optional[int]: ...
+from ._models import _Codes
 
 codes: _Codes
 
 class Request:
+    def __init__(self, method: str, url: str, headers: CaseInsensitiveDict, body: Optional[bytes]) -> None: ...
     method: str
     url: str
     headers: CaseInsensitiveDict
@@ -129,6 +174,7 @@ class Response:
     def explain(self) -> str: ...
 
 class Fallback:
+    def __init__(self, kind: str, url: Optional[str] = None, body: Optional[bytes] = None, content_type: Optional[str] = None) -> None: ...
     @classmethod
     def cache(cls) -> Fallback: ...
     @classmethod
@@ -176,6 +222,15 @@ class _Settings:
     def circuit(self, url: str) -> str: ...
 
 class Client(_Settings):
+    """A session with steady's defaults on and every knob a keyword.
+
+    Defaults: timeout=(3.05, 27) (connect, read), deadline=60 s for the whole call,
+    retries=3 with backoff=1.0 s doubling to backoff_max=30 s and full jitter,
+    Retry-After honoured up to 6 h, POST/PATCH resent only with an idempotency key,
+    breaker=True, budget=True, server_rate_limits=True, rate=None, state=None (memory),
+    fallback=None, expect=None, cookies=True, max_redirects=10, max_body=100 MiB,
+    verify=True. Safe to share between threads; the GIL is released while a call waits.
+    """
     def __enter__(self) -> Client: ...
     def __exit__(self, *args: Any) -> None: ...
     def close(self) -> None: ...
@@ -214,12 +269,18 @@ class Client(_Settings):
     def put(self, url: str, data: _Data = None, **kwargs: Any) -> Response: ...
     def patch(self, url: str, data: _Data = None, **kwargs: Any) -> Response: ...
     def delete(self, url: str, **kwargs: Any) -> Response: ...
-    def call(self, url: str, method: str = "GET", **kwargs: Any) -> Any: ...
+    def call(self, url: str, method: str = "GET", **kwargs: Any) -> Any:
+        """The parsed JSON; None for a handled outage (transport failure, 5xx, 408, 429,
+        open circuit, after retries and fallbacks); raises HTTPError for another 4xx and
+        SemanticError for a body that is not what was asked for."""
+        ...
 
 class Session(Client):
     def __enter__(self) -> Session: ...
 
 class AsyncClient(_Settings):
+    """Client for asyncio: the same settings (and defaults) and methods, awaitable;
+    cancelling the awaiting task cancels the call."""
     async def __aenter__(self) -> AsyncClient: ...
     async def __aexit__(self, *args: Any) -> None: ...
     async def aclose(self) -> None: ...
@@ -233,8 +294,16 @@ class AsyncClient(_Settings):
     async def delete(self, url: str, **kwargs: Any) -> Response: ...
     async def call(self, url: str, method: str = "GET", **kwargs: Any) -> Any: ...
 
-def request(method: str, url: str, **kwargs: Any) -> Response: ...
-def get(url: str, params: _Params = None, **kwargs: Any) -> Response: ...
+def request(method: str, url: str, **kwargs: Any) -> Response:
+    """Sends a call with steady's defaults (connect 3.05 s, read 27 s, deadline 60 s,
+    3 retries with backoff and jitter for what can succeed); takes Client.request's
+    arguments. A 4xx or 5xx is returned as a Response."""
+    ...
+
+def get(url: str, params: _Params = None, **kwargs: Any) -> Response:
+    """A GET with steady's defaults; see request()."""
+    ...
+
 def options(url: str, **kwargs: Any) -> Response: ...
 def head(url: str, **kwargs: Any) -> Response: ...
 def post(url: str, data: _Data = None, json: Any = None, **kwargs: Any) -> Response: ...
