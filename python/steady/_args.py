@@ -12,6 +12,9 @@ from urllib.parse import urlencode
 from . import exceptions as _exc
 from ._models import CaseInsensitiveDict
 
+#: What a header refused before sending reports.
+_USAGE_HEADER = {"layer": "usage", "kind": "invalid_header"}
+
 #: Marks an argument not given (None is a value: "none of the client's").
 _MISSING: Any = object()
 
@@ -159,12 +162,12 @@ def _header_pairs(defaults: CaseInsensitiveDict, headers: Any) -> CaseInsensitiv
                 merged.pop(name, None)
                 continue
             if not isinstance(name, (str, bytes)):
-                raise _exc.InvalidHeader(f"Header name {name!r} must be of type str or bytes, not {type(name).__name__}")
+                raise _exc.InvalidHeader(f"Header name {name!r} must be of type str or bytes, not {type(name).__name__}", info=_USAGE_HEADER)
             if isinstance(value, bytes):
                 value = value.decode("latin-1")
             elif not isinstance(value, str):
                 # The value may be a credential: it is not shown.
-                raise _exc.InvalidHeader(f"Header part for {_text(name)!r} must be of type str or bytes, not {type(value).__name__}")
+                raise _exc.InvalidHeader(f"Header part for {_text(name)!r} must be of type str or bytes, not {type(value).__name__}", info=_USAGE_HEADER)
             merged[_text(name)] = value
     return merged
 

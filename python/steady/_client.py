@@ -173,7 +173,7 @@ class _Base:
             try:
                 body = _json.dumps(json, allow_nan=False).encode("utf-8")
             except (TypeError, ValueError) as e:
-                raise _exc.InvalidJSONError(f"json: the body cannot be serialised as JSON: {e}") from None
+                raise _exc.InvalidJSONError(f"json: the body cannot be serialised as JSON: {e}", info={"layer": "usage", "kind": "invalid_json_body"}) from None
             if "Content-Type" not in merged:
                 merged["Content-Type"] = "application/json"
         key = self._idempotency_key if idempotency_key is _MISSING else idempotency_key
@@ -228,7 +228,9 @@ class _Base:
             try:
                 return response.json()
             except _exc.JSONDecodeError as e:
-                raise _exc.SemanticError(f"{response.request.method if response.request else 'GET'} {response.url}: {response.status_code} {response.reason} but the body is not JSON: {e}", response=response) from None
+                info = {"layer": "semantic", "kind": "invalid_json", "attempt_log": response.attempt_log, "guard_log": response.guard_log}
+                method = response.request.method if response.request else "GET"
+                raise _exc.SemanticError(f"{method} {response._shown_url}: {response.status_code} {response.reason} but the body is not JSON: {e}", response=response, info=info) from None
         if response.layer == "semantic":
             response.raise_for_status()
         status = response.status_code

@@ -115,6 +115,8 @@ class Response:
         self._content: bytes = b""
         self._error: Optional[Dict[str, Any]] = None
         self._summary: str = ""
+        #: The URL for messages, credentials as ****.
+        self._shown_url: str = ""
 
     @classmethod
     def _answered(cls, info: Dict[str, Any], request: Request) -> "Response":
@@ -125,12 +127,13 @@ class Response:
         r.attempt_log = info.get("attempt_log") or []
         r.guard_log = info.get("guard_log") or []
         r.source = info.get("source") or "network"
+        r._shown_url = info.get("shown_url") or ""
         degraded = info.get("degraded_by")
         if degraded is not None:
             r.degraded_by = _exc._from_info(degraded, request=request)
         n = len(r.attempt_log)
         r._summary = (
-            f"{r.status_code} {r.reason} ({request.method} {info.get('shown_url') or ''}) "
+            f"{r.status_code} {r.reason} ({request.method} {r._shown_url}) "
             f"after {n} attempt{'s' if n != 1 else ''} in {r.elapsed.total_seconds():.3f}s"
         )
         if r.degraded_by is not None:
@@ -147,6 +150,7 @@ class Response:
         r.elapsed = datetime.timedelta(seconds=info.get("elapsed") or 0.0)
         r.attempt_log = info.get("attempt_log") or []
         r.guard_log = info.get("guard_log") or []
+        r._shown_url = _shown_url(info, None)
         if info.get("kind") != "redirect_not_followed":
             r._error = info
         r._summary = info.get("explain") or ""
@@ -218,7 +222,8 @@ class Response:
         try:
             return _json.loads(self._content, **kwargs)
         except _json.JSONDecodeError as e:
-            raise _exc.JSONDecodeError(e.msg, e.doc, e.pos, response=self) from None
+            info = {"layer": "semantic", "kind": "invalid_json", "attempt_log": self.attempt_log, "guard_log": self.guard_log}
+            raise _exc.JSONDecodeError(e.msg, e.doc, e.pos, response=self, info=info) from None
 
     def iter_content(self, chunk_size: Optional[int] = 1, decode_unicode: bool = False) -> Iterator[Any]:
         """The body in chunks (it is already in memory)."""

@@ -71,3 +71,12 @@ def test_a_successful_calls_explanation_never_shows_a_credential(server):
     assert "api_key=****" in r.explain()
     assert shown(r.explain(), repr(r.attempt_log)) == []
     assert r.url.endswith("api_key=q-789")  # the URL itself is the caller's, as requests gives it
+
+
+def test_call_on_a_body_that_is_not_json_never_shows_a_credential(server, fast):
+    url = server.route("/html", Reply(200, b"<html>", {"Content-Type": "text/html"}))
+    with pytest.raises(steady.SemanticError) as info:
+        fast.call(url + "?api_key=q-789")
+    assert "api_key=****" in str(info.value)
+    assert shown(str(info.value), info.value.explain()) == []
+    assert info.value.layer == "semantic" and info.value.attempts == 1

@@ -65,8 +65,9 @@ def test_a_header_with_a_line_break_is_refused_without_showing_it(server):
     with pytest.raises(steady.exceptions.InvalidHeader) as info:
         steady.get(url, headers={"X-Api-Key": "secret-value\r\nX-Injected: 1"})
     assert "secret-value" not in str(info.value)
-    with pytest.raises(steady.exceptions.InvalidHeader):
+    with pytest.raises(steady.exceptions.InvalidHeader) as info:
         steady.get(url, headers={"X-Count": 5})
+    assert info.value.layer == "usage" and info.value.attempts == 0
     with pytest.raises(steady.exceptions.InvalidHeader):
         steady.get(url, headers={"Bad Name": "v"})
     assert server.hits() == 0
