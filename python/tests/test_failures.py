@@ -223,3 +223,46 @@ def test_a_redirect_to_another_host_strips_every_credential(server):
         assert second.headers["x-trace"] == "t-1"
     finally:
         other.stop()
+
+
+def test_every_exception_has_layer_attempts_and_explain(server, closed_port):
+    from conftest import HANG
+
+    hang = server.route("/hang", HANG)
+    server.route("/loop", Reply(302, b"", {"Location": "/loop"}))
+    bad = server.route("/bad", Reply.json(400, {"error": "missing q"}))
+    quota = server.route("/quota", Reply.json(200, {"error": "quota exceeded"}))
+    html = server.route("/html", Reply(200, b"<html>", {"Content-Type": "text/html"}))
+    client = steady.Client(retries=0, max_redirects=1)
+    raised = []
+    for attempt in (
+        lambda: client.get(f"http://127.0.0.1:{closed_port}/"),
+        lambda: client.get(hang, timeout=(1, 0.05)),
+        lambda: client.get(hang, deadline=0.05),
+        lambda: client.get(server.url("/loop")),
+        lambda: client.get(bad).raise_for_status(),
+        lambda: client.get(quota).raise_for_status(),
+        lambda: client.get(html).json(),
+        lambda: client.get("nowhere"),
+        lambda: client.get(bad, headers={"X": 1}),
+        lambda: client.post(bad, json={1j}),
+    ):
+        with pytest.raises(steady.RequestException) as info:
+            attempt()
+        raised.append(info.value)
+    kinds = [(type(e).__name__, e.layer) for e in raised]
+    assert kinds == [
+        ("ConnectionError", "transport"),
+        ("ReadTimeout", "transport"),
+        ("DeadlineExceeded", "transport"),
+        ("TooManyRedirects", "http"),
+        ("HTTPError", "http"),
+        ("SemanticError", "semantic"),
+        ("JSONDecodeError", "semantic"),
+        ("MissingSchema", "usage"),
+        ("InvalidHeader", "usage"),
+        ("InvalidJSONError", "usage"),
+    ]
+    for e in raised:
+        assert isinstance(e.attempts, int)
+        assert e.explain()
