@@ -1,17 +1,23 @@
 """The breaker, shared state, fallbacks and the seeds' contract (client.call)."""
 
+import logging
+
 import pytest
 
 import steady
 from conftest import HANG, Reply
 
 
-def test_an_open_circuit_refuses_without_sending(server):
+def test_an_open_circuit_refuses_without_sending(server, caplog):
     url = server.route("/down", Reply.json(503, {"error": "down"}))
     client = steady.Client(retries=0, deadline=5, breaker={"failures": 2, "open_for": 60, "streak_span": 0.001})
-    assert client.get(url).status_code == 503
-    assert client.get(url).status_code == 503
+    with caplog.at_level(logging.WARNING, logger="steady"):
+        assert client.get(url).status_code == 503
+        assert client.get(url).status_code == 503
     assert client.circuit(url) == "open"
+    (opened,) = [r for r in caplog.records if r.name == "steady"]
+    assert opened.levelno == logging.WARNING
+    assert f"circuit for http://127.0.0.1:{server.port}: closed -> open" in opened.getMessage()
     with pytest.raises(steady.GuardRefused) as info:
         client.get(url)
     e = info.value

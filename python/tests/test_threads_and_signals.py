@@ -34,6 +34,26 @@ def test_ctrl_c_ends_a_waiting_call_and_cancels_it(server):
     assert server.hits("/hang") == 1
 
 
+def test_ctrl_c_ends_a_call_waiting_out_a_retry_after(server):
+    # The server asks for an hour: the call waits between attempts, not on a socket.
+    url = server.route("/later", Reply.json(503, {"error": "later"}, {"Retry-After": "3600"}), Reply.json(200, {}))
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def interrupt_once_the_request_arrived():
+        if server.wait_for(1):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    helper = threading.Thread(target=interrupt_once_the_request_arrived)
+    helper.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            steady.get(url, deadline=7200)
+    finally:
+        helper.join()
+        signal.signal(signal.SIGINT, previous)
+    assert server.hits("/later") == 1
+
+
 def test_the_gil_is_released_while_a_call_waits(server):
     # The server is Python too: were the GIL held while the call waits, it could not even
     # read the request, and wait_for would give up.
