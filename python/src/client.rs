@@ -17,6 +17,10 @@ use crate::convert::{Done, ErrInfo, RespInfo};
 use crate::logs::WARNING;
 use crate::wait::{runtime, wait};
 
+/// The most steady clients one Python client keeps (one per timeouts and redirect
+/// policy asked for).
+const MAX_VARIANTS: usize = 16;
+
 /// The steady clients of one Python client, by (connect, read, follow redirects).
 type Variants = HashMap<(Duration, Duration, bool), steady::Client>;
 
@@ -234,6 +238,14 @@ impl Client {
             .config
             .build(connect, read, follow, &self.shared)
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        // A caller that computes its timeouts anew for each call must not grow this
+        // without bound: past the limit one is dropped (only its idle connections go;
+        // the guard state is shared).
+        if clients.len() >= MAX_VARIANTS {
+            if let Some(key) = clients.keys().next().copied() {
+                clients.remove(&key);
+            }
+        }
         clients.insert((connect, read, follow), client.clone());
         Ok(client)
     }
@@ -257,10 +269,6 @@ impl Client {
         let client = self.variant(connect, read, follow)?;
         let mut r = client.request_url(method, url);
 
-        let query = item::<Vec<(String, String)>>(call, "params")?.unwrap_or_default();
-        if !query.is_empty() {
-            r = r.query(&query);
-        }
         for (name, value) in item::<Vec<(String, String)>>(call, "headers")?.unwrap_or_default() {
             if HeaderName::from_bytes(name.trim().as_bytes()).is_err() {
                 return Ok(Err(Usage::new(

@@ -149,3 +149,11 @@ def test_codes_by_name_as_requests_has_them():
     assert steady.codes.ok == 200
     assert steady.codes.not_found == steady.codes.NOT_FOUND == 404
     assert steady.codes["too_many_requests"] == 429
+
+
+def test_many_different_timeouts_on_one_client(server):
+    url = server.route("/t", Reply.json(200, {}))
+    client = steady.Client()
+    for i in range(40):
+        assert client.get(url, timeout=(1 + i / 100, 5 + i / 100)).status_code == 200
+    assert server.hits("/t") == 40
