@@ -7,7 +7,8 @@ import json as _json
 import logging
 import os
 import tempfile
-from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
+from types import MappingProxyType
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from . import _steady
 from . import exceptions as _exc
@@ -241,11 +242,11 @@ class _Base:
     # -- cookies and guards
 
     @property
-    def cookies(self) -> Dict[str, str]:
-        """The cookies the servers set, by name (a snapshot; the client sends them back
-        where they match)."""
+    def cookies(self) -> Mapping[str, str]:
+        """The cookies the servers set, by name: a read-only snapshot (the client sends
+        them back where they match; to send others, pass ``cookies=`` to a call)."""
         if not self._cookies_on:
-            return {}
+            return MappingProxyType({})
         fd, path = tempfile.mkstemp(prefix="steady-cookies-")
         os.close(fd)
         try:
@@ -260,7 +261,7 @@ class _Base:
                     fields = line.rstrip("\n").split("\t")
                     if len(fields) == 7:
                         jar[fields[5]] = fields[6]
-            return jar
+            return MappingProxyType(jar)
         finally:
             os.unlink(path)
 

@@ -93,6 +93,8 @@ def test_session_keeps_cookies_and_default_headers(server):
         s.get(url)
         s.get(url, headers={"X-Client": None})
         assert s.cookies == {"sid": "abc123"}
+        with pytest.raises(TypeError):
+            s.cookies["sid"] = "forged"  # a snapshot: changing it would send nothing
     _, me, me_without = server.requests()
     assert me.headers["cookie"] == "sid=abc123"
     assert me.headers["x-client"] == "tests"
