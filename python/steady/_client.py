@@ -45,6 +45,10 @@ class _Base:
     """What Client and AsyncClient share: the settings, and turning a call's arguments
     into what the core sends."""
 
+    # requests' Session attributes steady does not have (verify, proxies, params, ...)
+    # fail loudly when set, instead of being ignored.
+    __slots__ = ("_core", "headers", "auth", "_fallback", "_expect", "_idempotency_key", "_cookies_on")
+
     def __init__(
         self,
         *,
@@ -292,6 +296,8 @@ class Client(_Base):
     One Client is safe to share between threads; the GIL is released while a call waits.
     """
 
+    __slots__ = ()
+
     def __enter__(self) -> "Client":
         return self
 
@@ -371,6 +377,8 @@ class Session(Client):
     """requests' ``Session``: a :class:`Client` with steady's defaults, keeping cookies and
     default ``headers`` between calls; a context manager."""
 
+    __slots__ = ()
+
 
 class AsyncClient(_Base):
     """:class:`Client` for asyncio: the same settings and methods, awaitable.
@@ -378,6 +386,8 @@ class AsyncClient(_Base):
     ``async with steady.AsyncClient() as client: r = await client.get(url)``. A call runs
     on steady's own threads; cancelling the awaiting task cancels the call.
     """
+
+    __slots__ = ()
 
     async def __aenter__(self) -> "AsyncClient":
         return self

@@ -159,3 +159,11 @@ def test_many_different_timeouts_on_one_client(server):
     for i in range(40):
         assert client.get(url, timeout=(1 + i / 100, 5 + i / 100)).status_code == 200
     assert server.hits("/t") == 40
+
+
+def test_session_attributes_steady_lacks_fail_loudly():
+    s = steady.Session()
+    with pytest.raises(AttributeError):
+        s.verify = False
+    with pytest.raises(AttributeError):
+        s.proxies = {"https": "http://proxy:3128"}
