@@ -151,3 +151,51 @@ def test_a_client_rate_limit_refuses_a_call_that_would_wait_past_its_deadline(se
     assert info.value.kind == "rate_limited"
     assert info.value.attempts == 0
     assert server.hits("/paced") == 1
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A redis-server of the test's own on a free loopback port (skipped without one)."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as c:
+                    c.sendall(b"PING\r\n")
+                    if c.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            pytest.fail("redis-server did not start")
+        yield f"redis://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def test_state_in_redis_is_shared_by_clients(server, redis_url):
+    url = server.route("/down", Reply.json(503, {}))
+    settings = dict(retries=0, deadline=5, breaker={"failures": 2, "open_for": 60, "streak_span": 0.001}, state=redis_url)
+    first, second = steady.Client(**settings), steady.Client(**settings)
+    assert first.get(url).status_code == 503
+    assert first.get(url).status_code == 503
+    with pytest.raises(steady.GuardRefused):
+        second.get(url)
+    assert server.hits("/down") == 2
