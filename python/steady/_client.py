@@ -104,6 +104,8 @@ class _Base:
             "sensitive_headers": [str(h) for h in sensitive_headers],
             "seed": seed,
         }
+        if idempotency_key not in (None, True, False, "auto"):
+            raise ValueError("idempotency_key on a Client must be 'auto' (a fresh key for each POST and PATCH): one key for every call would make the server take them all for one; pass a key per call instead")
         if breaker not in (True, False, None) and not isinstance(breaker, dict):
             raise ValueError("breaker must be True, False or a dict (failures=, open_for=, open_max=, streak_span=)")
         self._core = _steady.Client(settings)
@@ -184,7 +186,7 @@ class _Base:
         key = self._idempotency_key if idempotency_key is _MISSING else idempotency_key
         if key is True:
             key = "auto"
-        if key in (False,):
+        if key is False:
             key = None
         if idempotency_key is _MISSING and key is not None and (method not in ("POST", "PATCH") or "Idempotency-Key" in merged):
             key = None  # a client-wide key is for the methods that need one, and yields to the caller's header

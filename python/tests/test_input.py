@@ -53,7 +53,7 @@ def test_bad_arguments_name_themselves_and_nothing_is_sent(server, kwargs, name)
     assert server.hits() == 0
 
 
-@pytest.mark.parametrize("kwargs", [{"deadline": -5}, {"retries": "3"}, {"backoff": 0}, {"timeout": "3"}, {"rate": "fast"}, {"jitter": "lots"}, {"breaker": "yes"}])
+@pytest.mark.parametrize("kwargs", [{"idempotency_key": "same-for-all"}, {"deadline": -5}, {"retries": "3"}, {"backoff": 0}, {"timeout": "3"}, {"rate": "fast"}, {"jitter": "lots"}, {"breaker": "yes"}])
 def test_bad_client_settings_are_value_errors(kwargs):
     (name,) = kwargs
     with pytest.raises(ValueError, match=name):
