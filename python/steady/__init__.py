@@ -1,0 +1,109 @@
+"""steady: an HTTP client for a network that fails, with requests' surface.
+
+Change the import and keep the code::
+
+    import steady as requests
+
+    r = requests.get("https://api.example.com/items", timeout=5)
+    r.raise_for_status()          # HTTPError with the server's own message
+    items = r.json()
+
+What changes is underneath: a connect timeout (3.05 s), a read timeout (27 s) and one
+total deadline (60 s) on every call; retries with backoff and jitter for what can
+succeed, Retry-After honoured, never a 4xx, never a POST without an idempotency key; a
+per-host circuit breaker and retry budget; the server's rate limits; a 200 whose body
+is an error caught (``SemanticError``); redirects that never leak credentials; errors
+that say at which layer the call failed and what to do (``explain()``), and never show
+a credential.
+
+The seeds' contract in one call: ``steady.Client().call(url)`` returns the parsed JSON,
+None for a handled outage, and raises ``HTTPError`` for a 4xx.
+"""
+
+from . import exceptions
+from ._api import delete, get, head, options, patch, post, put, request, session
+from ._args import Fallback
+from ._client import (
+    DEFAULT_BACKOFF,
+    DEFAULT_BACKOFF_MAX,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_DEADLINE,
+    DEFAULT_READ_TIMEOUT,
+    DEFAULT_RETRIES,
+    AsyncClient,
+    Client,
+    Session,
+)
+from ._models import CaseInsensitiveDict, Request, Response, codes
+from ._steady import STEADY_VERSION as _STEADY_VERSION
+from .exceptions import (
+    BodyTooLarge,
+    ConnectionError,
+    ConnectTimeout,
+    DeadlineExceeded,
+    GuardRefused,
+    HTTPError,
+    InvalidHeader,
+    InvalidJSONError,
+    InvalidRequest,
+    InvalidSchema,
+    InvalidURL,
+    JSONDecodeError,
+    MissingSchema,
+    ReadTimeout,
+    RedirectRefused,
+    RequestException,
+    SemanticError,
+    SSLError,
+    Timeout,
+    TooManyRedirects,
+)
+
+__version__ = _STEADY_VERSION
+
+__all__ = [
+    "AsyncClient",
+    "BodyTooLarge",
+    "CaseInsensitiveDict",
+    "Client",
+    "ConnectTimeout",
+    "ConnectionError",
+    "DEFAULT_BACKOFF",
+    "DEFAULT_BACKOFF_MAX",
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_DEADLINE",
+    "DEFAULT_READ_TIMEOUT",
+    "DEFAULT_RETRIES",
+    "DeadlineExceeded",
+    "Fallback",
+    "GuardRefused",
+    "HTTPError",
+    "InvalidHeader",
+    "InvalidJSONError",
+    "InvalidRequest",
+    "InvalidSchema",
+    "InvalidURL",
+    "JSONDecodeError",
+    "MissingSchema",
+    "ReadTimeout",
+    "RedirectRefused",
+    "Request",
+    "RequestException",
+    "Response",
+    "SSLError",
+    "SemanticError",
+    "Session",
+    "Timeout",
+    "TooManyRedirects",
+    "codes",
+    "delete",
+    "exceptions",
+    "get",
+    "head",
+    "options",
+    "patch",
+    "post",
+    "put",
+    "request",
+    "session",
+]
