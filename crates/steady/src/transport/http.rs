@@ -18,6 +18,7 @@ use std::error::Error as StdError;
 use std::time::Duration;
 
 use bytes::Bytes;
+#[cfg(feature = "tower")]
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt as _, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -29,6 +30,7 @@ type Pool =
     hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// A boxed HTTP exchange (`steady::tower::SteadyLayer`'s inner service).
+#[cfg(feature = "tower")]
 pub(crate) type Exchange = dyn Fn(
         hyper::Request<Full<Bytes>>,
     ) -> std::pin::Pin<
@@ -66,6 +68,7 @@ pub(crate) enum Http {
     /// reqwest's client: requests through a proxy, or with certificate checks off.
     Reqwest(reqwest::Client),
     /// Any HTTP service under the stack (`steady::tower::SteadyLayer`).
+    #[cfg(feature = "tower")]
     Service(std::sync::Arc<Exchange>),
 }
 
@@ -74,6 +77,7 @@ impl std::fmt::Debug for Http {
         f.write_str(match self {
             Http::Hyper(_) => "Http::Hyper",
             Http::Reqwest(_) => "Http::Reqwest",
+            #[cfg(feature = "tower")]
             Http::Service(_) => "Http::Service",
         })
     }
@@ -90,6 +94,7 @@ pub(crate) struct Answer {
 enum Body {
     Hyper(hyper::body::Incoming),
     Reqwest(reqwest::Body),
+    #[cfg(feature = "tower")]
     Boxed(UnsyncBoxBody<Bytes, crate::error::BoxError>),
 }
 
@@ -105,6 +110,7 @@ pub(crate) enum HttpError {
     /// The URL is not one hyper can send.
     Uri(hyper::http::uri::InvalidUri),
     /// The service under the stack failed, before a response or in its body.
+    #[cfg(any(feature = "tower", feature = "middleware"))]
     Service(crate::error::BoxError),
 }
 
@@ -158,6 +164,7 @@ impl Http {
         body: Option<Bytes>,
     ) -> Result<Answer, HttpError> {
         match self {
+            #[cfg(feature = "tower")]
             Http::Service(exchange) => {
                 let response = exchange(hyper_request(method, url, headers, body)?)
                     .await
@@ -228,6 +235,7 @@ impl Answer {
         match &self.body {
             Body::Hyper(body) => body.size_hint().exact(),
             Body::Reqwest(body) => body.size_hint().exact(),
+            #[cfg(feature = "tower")]
             Body::Boxed(body) => body.size_hint().exact(),
         }
     }
@@ -238,6 +246,7 @@ impl Answer {
             let frame = match &mut self.body {
                 Body::Hyper(body) => body.frame().await.map(|f| f.map_err(HttpError::Body)),
                 Body::Reqwest(body) => body.frame().await.map(|f| f.map_err(HttpError::Reqwest)),
+                #[cfg(feature = "tower")]
                 Body::Boxed(body) => body.frame().await.map(|f| f.map_err(HttpError::Service)),
             };
             match frame {
@@ -264,6 +273,7 @@ impl HttpError {
             HttpError::Body(e) => (Some(e), false, e.is_timeout()),
             HttpError::Reqwest(e) => (e.source(), e.is_connect(), e.is_timeout()),
             HttpError::Uri(e) => (Some(e), false, false),
+            #[cfg(any(feature = "tower", feature = "middleware"))]
             HttpError::Service(e) => {
                 // hyper-util's client under the stack says itself whether it was
                 // connecting.
@@ -284,6 +294,7 @@ impl HttpError {
             HttpError::Body(e) => Box::new(e),
             HttpError::Reqwest(e) => Box::new(e.without_url()),
             HttpError::Uri(e) => Box::new(e),
+            #[cfg(any(feature = "tower", feature = "middleware"))]
             HttpError::Service(e) => e,
         }
     }

@@ -43,7 +43,7 @@ pub mod cache;
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use reqwest::{StatusCode, Version};
 
 use crate::error::Layer;
@@ -418,7 +418,7 @@ impl Client {
         let mut headers = HeaderMap::new();
         for (name, value) in &entry.headers {
             if let (Ok(n), Ok(v)) = (
-                HeaderName::from_bytes(name.as_bytes()),
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()),
                 HeaderValue::from_str(value),
             ) {
                 headers.append(n, v);
