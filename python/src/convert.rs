@@ -248,6 +248,8 @@ pub(crate) struct RespInfo {
     guards: Vec<GuardInfo>,
     source: &'static str,
     degraded_by: Option<Box<ErrInfo>>,
+    /// The redirects followed: status, URL, headers.
+    history: Vec<(u16, Option<&'static str>, String, Vec<(String, String)>)>,
 }
 
 impl RespInfo {
@@ -269,6 +271,18 @@ impl RespInfo {
             guards: GuardInfo::all(resp.guard_log()),
             source,
             degraded_by: degraded_by.map(Box::new),
+            history: resp
+                .redirects()
+                .iter()
+                .map(|hop| {
+                    (
+                        hop.status().as_u16(),
+                        hop.status().canonical_reason(),
+                        hop.url().to_string(),
+                        header_list(hop.headers()),
+                    )
+                })
+                .collect(),
         }
     }
 
@@ -292,6 +306,16 @@ impl RespInfo {
                 .map(|e| e.to_dict(py))
                 .transpose()?,
         )?;
+        let history = PyList::empty(py);
+        for (status, reason, url, headers) in &self.history {
+            let hop = PyDict::new(py);
+            hop.set_item("status", status)?;
+            hop.set_item("reason", reason)?;
+            hop.set_item("url", url)?;
+            hop.set_item("headers", headers)?;
+            history.append(hop)?;
+        }
+        d.set_item("history", history)?;
         Ok(d)
     }
 }

@@ -97,7 +97,8 @@ class Response:
         self.url: str = ""
         #: How long the call took, waits and retries included.
         self.elapsed: datetime.timedelta = datetime.timedelta(0)
-        #: Redirects are followed inside steady: always empty.
+        #: The redirects followed to this answer, oldest first, as Responses without a
+        #: body (status, reason, url, headers), as requests keeps them.
         self.history: List["Response"] = []
         #: The encoding used by ``text``: the Content-Type's charset, else UTF-8.
         self.encoding: Optional[str] = None
@@ -128,6 +129,12 @@ class Response:
         r.guard_log = info.get("guard_log") or []
         r.source = info.get("source") or "network"
         r._shown_url = info.get("shown_url") or ""
+        for hop in info.get("history") or []:
+            h = cls()
+            h._fill(hop["status"], hop.get("reason"), hop.get("headers"), b"", request)
+            h.url = hop["url"]
+            h._summary = f"{h.status_code} {h.reason} ({request.method}, redirected)"
+            r.history.append(h)
         degraded = info.get("degraded_by")
         if degraded is not None:
             r.degraded_by = _exc._from_info(degraded, request=request)

@@ -114,7 +114,12 @@ def test_redirects_followed_or_returned(server):
     new = server.route("/new", Reply.json(200, {"here": True}))
     r = steady.get(server.url("/old"))
     assert r.status_code == 200 and r.url == new
+    # requests' history: the redirect answers, oldest first, without their bodies.
+    assert [(h.status_code, h.url) for h in r.history] == [(302, server.url("/old"))]
+    assert r.history[0].headers["location"] == "/new"
+    assert r.history[0].is_redirect and r.history[0].history == []
     r = steady.get(server.url("/old"), allow_redirects=False)
+    assert r.history == []
     assert r.status_code == 302
     assert r.ok and r.is_redirect
     assert r.headers["location"] == "/new"

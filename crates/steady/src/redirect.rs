@@ -222,3 +222,29 @@ mod tests {
         assert_eq!((h.method, h.drop_body), (Method::PUT, false));
     }
 }
+
+/// A redirect the call followed: the 3xx answer and the URL that gave it (requests'
+/// `Response.history`). The chain is in [`crate::Response::redirects`].
+#[derive(Debug, Clone)]
+pub struct Followed {
+    pub(crate) status: reqwest::StatusCode,
+    pub(crate) url: reqwest::Url,
+    pub(crate) headers: reqwest::header::HeaderMap,
+}
+
+impl Followed {
+    /// The redirect's status (301, 302, 303, 307, 308).
+    pub fn status(&self) -> reqwest::StatusCode {
+        self.status
+    }
+
+    /// The URL that answered with the redirect.
+    pub fn url(&self) -> &reqwest::Url {
+        &self.url
+    }
+
+    /// The redirect's headers (`Location` among them).
+    pub fn headers(&self) -> &reqwest::header::HeaderMap {
+        &self.headers
+    }
+}

@@ -24,6 +24,8 @@ pub struct Response {
     pub(crate) body: Bytes,
     pub(crate) attempts: Vec<Attempt>,
     pub(crate) guard_log: Vec<crate::guard::GuardEvent>,
+    /// The redirects followed to this answer, in order.
+    pub(crate) redirects: Vec<crate::redirect::Followed>,
     pub(crate) elapsed: Duration,
     pub(crate) scrubber: Scrubber,
     /// Where the body was saved and how many bytes ([`crate::RequestBuilder::save_to`]).
@@ -31,6 +33,12 @@ pub struct Response {
 }
 
 impl Response {
+    /// The redirects the call followed to this answer, first to last (empty when the
+    /// first URL answered). The final answer's own URL is [`Response::url`].
+    pub fn redirects(&self) -> &[crate::redirect::Followed] {
+        &self.redirects
+    }
+
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status

@@ -319,3 +319,28 @@ async fn an_error_after_a_redirect_names_the_url_that_answered() {
         )
     );
 }
+
+#[tokio::test]
+async fn the_redirects_followed_are_kept_in_order_with_their_answers() {
+    let server = ScriptServer::builder()
+        .route("/a", [Reply::redirect(302, "/b").header("X-Hop", "1")])
+        .route("/b", [Reply::redirect(301, "/c")])
+        .route("/c", [Reply::json(200, "{}")])
+        .start();
+    let resp = client().get(server.url("/a")).send().await.unwrap();
+    let chain: Vec<_> = resp
+        .redirects()
+        .iter()
+        .map(|hop| (hop.status().as_u16(), hop.url().path().to_owned()))
+        .collect();
+    assert_eq!(chain, [(302, "/a".to_owned()), (301, "/b".to_owned())]);
+    let first = &resp.redirects()[0];
+    assert_eq!(first.headers()["location"], "/b");
+    assert_eq!(first.headers()["x-hop"], "1");
+    assert_eq!(resp.url().path(), "/c");
+    assert_eq!(server.total_hits(), 3);
+
+    // No redirect, no chain.
+    let resp = client().get(server.url("/c")).send().await.unwrap();
+    assert!(resp.redirects().is_empty());
+}

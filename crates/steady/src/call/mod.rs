@@ -378,6 +378,7 @@ impl Call<'_> {
             body: ex.body,
             attempts: self.log,
             guard_log: self.guard_log,
+            redirects: ex.redirects,
             elapsed,
             scrubber,
             saved,

@@ -34,6 +34,8 @@ pub(crate) struct Exchange {
     pub(crate) body: Bytes,
     pub(crate) url: Url,
     pub(crate) redirect_problem: Option<RedirectProblem>,
+    /// The redirects followed on the way, in order.
+    pub(crate) redirects: Vec<crate::redirect::Followed>,
     /// The body went to the download's file: this many bytes (`body` is then empty,
     /// or the file's content read back for the checks).
     pub(crate) saved: Option<Saved>,
@@ -225,6 +227,7 @@ impl Wire<'_> {
         let mut stripped = false;
         let mut body_dropped = false;
         let mut hops = 0usize;
+        let mut followed: Vec<crate::redirect::Followed> = Vec::new();
         // Cookies set by a redirect on its way (a login that redirects), sent on to
         // the next hops of this call when the client keeps no jar, as requests does.
         let mut call_jar: Option<crate::cookies::CookieJar> = None;
@@ -332,6 +335,7 @@ impl Wire<'_> {
                                 body: Bytes::new(),
                                 url,
                                 redirect_problem: Some(problem),
+                                redirects: followed,
                                 saved: None,
                             });
                         }
@@ -349,7 +353,11 @@ impl Wire<'_> {
                                 if stripped { " (credentials removed)" } else { "" }
                             );
                             heard.moved_to(&hop.url);
-                            url = hop.url;
+                            followed.push(crate::redirect::Followed {
+                                status,
+                                url: std::mem::replace(&mut url, hop.url),
+                                headers: response.headers,
+                            });
                             method = hop.method;
                             hops += 1;
                             continue;
@@ -396,6 +404,7 @@ impl Wire<'_> {
                 body,
                 url,
                 redirect_problem: None,
+                redirects: followed,
                 saved,
             });
         }

@@ -329,6 +329,7 @@ fn synthetic(
         body,
         attempts: Vec::new(),
         guard_log: Vec::new(),
+        redirects: Vec::new(),
         elapsed: err.elapsed(),
         scrubber: request.scrubber(),
         saved: None,
