@@ -203,17 +203,30 @@ impl Client {
     }
 
     /// What the guards remember about the host of `url` (its circuit, budget and
-    /// rate-limit state): for health checks and metrics.
+    /// rate-limit state): for health checks and metrics. With
+    /// [`ClientBuilder::scope_path`], the state of the scope `url`'s path falls in.
     ///
     /// # Errors
     /// A usage error for a bad URL; a message when the state file cannot be read.
     pub fn host_state(&self, url: &str) -> Result<HostState, Error> {
+        self.scope_state(url, None)
+    }
+
+    /// What the guards remember about the scope `name` of `url`'s host (calls sent
+    /// with [`crate::RequestBuilder::scope`]); `None`: as [`Client::host_state`].
+    ///
+    /// # Errors
+    /// As [`Client::host_state`].
+    pub fn scope_state(&self, url: &str, name: Option<&str>) -> Result<HostState, Error> {
         let url = reqwest::Url::parse(url)
             .map_err(|e| Error::usage(format!("'{url}' is not a valid URL: {e}")))?;
+        let host = crate::guard::host_key(&url);
+        let scope = self.inner.guards.config.scope_of(name, url.path());
+        let key = crate::guard::scoped_key(&host, scope);
         self.inner
             .guards
             .store
-            .load(&crate::guard::host_key(&url))
+            .load(key.as_deref().unwrap_or(&host))
             .map_err(Error::usage)
     }
 }
@@ -372,6 +385,30 @@ impl ClientBuilder {
     /// `Retry-After`, `X-RateLimit-*`, `RateLimit`; default true).
     pub fn server_rate_limits(mut self, honour: bool) -> Self {
         self.guards.server_limits = honour;
+        self
+    }
+
+    /// Guards calls whose path starts with `prefix` apart from the rest of their host,
+    /// in the scope `name`: their own circuit breaker, retry budget, rate limits,
+    /// bulkhead and concurrency limit (the settings are the client's; the state is the
+    /// scope's). The longest matching prefix wins; [`crate::RequestBuilder::scope`]
+    /// names a call's scope itself. Default: one scope per host.
+    ///
+    /// ```
+    /// // A search backend that falls over must not stop the orders.
+    /// let client = steady::Client::builder()
+    ///     .scope_path("/search", "search")
+    ///     .scope_path("/orders", "orders")
+    ///     .build()?;
+    /// # Ok::<(), steady::Error>(())
+    /// ```
+    pub fn scope_path(mut self, prefix: &str, name: &str) -> Self {
+        self.guards
+            .scopes
+            .push((prefix.to_owned(), name.to_owned()));
+        self.guards
+            .scopes
+            .sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
         self
     }
 
@@ -584,6 +621,11 @@ impl ClientBuilder {
     /// the connect timeout, and the certificate and proxy settings of this builder
     /// ([`ClientBuilder::root_certificates_pem`], [`ClientBuilder::proxy`], ...), which
     /// are not used.
+    ///
+    /// Give credentials to steady (`bearer_auth`, [`ClientBuilder::default_headers`]),
+    /// not to this client's own default headers: reqwest adds those after steady has
+    /// removed credentials from a redirect to another host, and steady cannot scrub
+    /// what it never saw.
     ///
     /// Build it with redirects off (`.redirect(reqwest::redirect::Policy::none())`): a
     /// client that follows redirects itself does so before steady sees them, so steady

@@ -45,27 +45,73 @@ pub(crate) struct Request {
     pub(crate) max_body: Option<u64>,
     /// Headers steady would add that this call sends without (`-H 'User-Agent:'`).
     pub(crate) removed: Vec<HeaderName>,
+    /// The guards' scope this call is counted in ([`RequestBuilder::scope`]).
+    pub(crate) scope: Option<String>,
 }
 
 impl Request {
     /// Adds a header; one the client counts as a credential is marked sensitive, kept
     /// from other origins and scrubbed from what comes back.
     fn add_header(&mut self, client: &Client, name: HeaderName, mut value: HeaderValue) {
-        if client.is_sensitive(&name) {
+        // A value the caller marked sensitive is a credential whatever its name.
+        if client.is_sensitive(&name) || value.is_sensitive() {
             value.set_sensitive(true);
             if !self.credential_headers.contains(&name) {
                 self.credential_headers.push(name.clone());
             }
             if let Ok(text) = value.to_str() {
                 self.secrets.push(Secret::new(text.to_owned()));
+                // `Bearer X`: a server may echo the token alone.
+                if let Some((_, token)) = text.split_once(' ') {
+                    if token.trim().len() >= 4 {
+                        self.secrets.push(Secret::new(token.trim().to_owned()));
+                    }
+                }
             }
         }
         self.headers.append(name, value);
     }
 
+    /// Credentials written in the URL (`https://user:pass@host/`) become a Basic
+    /// `Authorization` header, as curl and reqwest send them, unless the request has one
+    /// already; either way they leave the URL, which is never sent with them (HTTP/2
+    /// would put them in `:authority`). The password stays a secret to scrub.
+    fn move_url_credentials(&mut self) {
+        if self.url.username().is_empty() && self.url.password().is_none() {
+            return;
+        }
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let user = decode(self.url.username());
+        let password = self.url.password().map(decode).unwrap_or_default();
+        let _ = self.url.set_username("");
+        let _ = self.url.set_password(None);
+        if !password.is_empty() {
+            self.secrets.push(Secret::new(password.clone()));
+        }
+        if self.headers.contains_key(AUTHORIZATION) {
+            return;
+        }
+        let pair = format!("{user}:{password}");
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&pair);
+        if let Ok(mut value) = HeaderValue::from_str(&format!("Basic {encoded}")) {
+            value.set_sensitive(true);
+            self.headers.insert(AUTHORIZATION, value);
+            if !self.credential_headers.contains(&AUTHORIZATION) {
+                self.credential_headers.push(AUTHORIZATION);
+            }
+            self.secrets.push(Secret::new(pair));
+            self.secrets.push(Secret::new(encoded));
+        }
+    }
+
     /// The client's default headers this request does not set itself
     /// ([`crate::ClientBuilder::default_headers`]).
     pub(crate) fn add_defaults(&mut self, client: &Client) {
+        self.move_url_credentials();
         let defaults = &client.inner.default_headers;
         if defaults.is_empty() {
             return;
@@ -119,6 +165,7 @@ impl RequestBuilder {
             stream_to: None,
             max_body: None,
             removed: Vec::new(),
+            scope: None,
         });
         RequestBuilder { client, request }
     }
@@ -177,6 +224,19 @@ impl RequestBuilder {
         Some(RequestBuilder {
             client: self.client.clone(),
             request: Ok(request.clone()),
+        })
+    }
+
+    /// Counts this call in the guards' scope `name` instead of its host's: its own
+    /// circuit breaker, retry budget, rate limits, bulkhead and concurrency limit, so
+    /// that a failing `/search` does not open the circuit for `/orders` on the same
+    /// host. Default: the scope of the longest matching
+    /// [`crate::ClientBuilder::scope_path`], else the host's.
+    pub fn scope(self, name: &str) -> Self {
+        let name = name.to_owned();
+        self.with(|r| {
+            r.scope = Some(name);
+            Ok(())
         })
     }
 

@@ -194,7 +194,8 @@ impl<H: Clone> Registered<H> {
             }
         }
         let handle = register();
-        if !lives_forever(recorder) {
+        let full = self.map.read().map_or(true, |map| map.len() >= Self::MAX);
+        if full || !lives_forever(recorder) {
             return handle;
         }
         if let Ok(mut map) = self.map.write() {
@@ -227,9 +228,14 @@ fn lives_forever(address: usize) -> bool {
     if seen.len() >= 64 {
         return false;
     }
+    // A thread the system refuses: not proven, so not kept (never a panic in a call).
     let elsewhere = std::thread::scope(|scope| {
-        scope
-            .spawn(|| metrics::with_recorder(|r| std::ptr::from_ref(r).cast::<()>() as usize))
+        std::thread::Builder::new()
+            .name("steady-recorder-probe".into())
+            .spawn_scoped(scope, || {
+                metrics::with_recorder(|r| std::ptr::from_ref(r).cast::<()>() as usize)
+            })
+            .ok()?
             .join()
             .ok()
     });

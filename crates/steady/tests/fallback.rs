@@ -441,3 +441,101 @@ async fn a_locked_cache_is_bypassed_after_a_short_wait() {
         .unwrap();
     assert_eq!(stale.response().text(), r#"{"v":1}"#);
 }
+
+#[tokio::test]
+async fn a_computed_fallback_answers_from_the_outage_or_passes_to_the_next() {
+    let server = ScriptServer::builder()
+        .route("/items", [Reply::status(503)])
+        .route("/gone", [Reply::status(404)])
+        .start();
+    let client = fast().0.retry(Retry::none()).build().unwrap();
+    let outcome = client
+        .get(server.url("/items"))
+        .fallback(Fallback::json_with(|outage| {
+            Some(serde_json::json!({"items": [], "status": outage.status().map(|s| s.as_u16())}))
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(outcome.source(), &Source::Default);
+    assert_eq!(outcome.degraded_by().unwrap().layer(), Layer::Http);
+    assert_eq!(outcome.response().status(), 200);
+    let body: serde_json::Value = outcome.response().json().unwrap();
+    assert_eq!(body, serde_json::json!({"items": [], "status": 503}));
+
+    // None passes to the next fallback.
+    let outcome = client
+        .get(server.url("/items"))
+        .fallback(Fallback::json_with(|_| None))
+        .fallback(Fallback::json(serde_json::json!({"next": true})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.response().json::<serde_json::Value>().unwrap(),
+        serde_json::json!({"next": true})
+    );
+
+    // A 4xx is the caller's bug: never a fallback.
+    let err = client
+        .get(server.url("/gone"))
+        .fallback(Fallback::json_with(|_| Some(serde_json::json!({}))))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
+}
+
+#[tokio::test]
+async fn default_credentials_keep_identities_apart_in_the_cache() {
+    let path = cache_file("default-identity");
+    let server = ScriptServer::builder()
+        .route_fn("/me", |r| {
+            if r.header("x-fail").is_some() {
+                Reply::status(503)
+            } else {
+                Reply::json(
+                    200,
+                    format!(r#"{{"key":"{}"}}"#, r.header("x-api-key").unwrap_or("")),
+                )
+            }
+        })
+        .start();
+    let with_key = |key: &'static str| {
+        let mut defaults = steady::header::HeaderMap::new();
+        defaults.insert("x-api-key", key.parse().unwrap());
+        fast()
+            .0
+            .retry(Retry::none())
+            .no_guards()
+            .cache_file(&path)
+            .default_headers(defaults)
+            .build()
+            .unwrap()
+    };
+    let alice = with_key("alice-key-1");
+    alice
+        .get(server.url("/me"))
+        .fallback(Fallback::cache())
+        .send()
+        .await
+        .unwrap();
+    let bob = with_key("bob-key-22");
+    let as_bob = bob
+        .get(server.url("/me"))
+        .header("X-Fail", "1")
+        .fallback(Fallback::cache())
+        .send()
+        .await;
+    assert!(as_bob.is_err(), "bob never sees alice's cached answer");
+    let as_alice = alice
+        .get(server.url("/me"))
+        .header("X-Fail", "1")
+        .fallback(Fallback::cache())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_alice.response().text(), r#"{"key":"****"}"#);
+    let on_disk = std::fs::read(&path).unwrap();
+    assert!(!on_disk.windows(11).any(|w| w == b"alice-key-1"));
+}

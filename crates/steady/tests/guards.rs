@@ -1045,3 +1045,77 @@ async fn a_file_that_is_not_a_state_file_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_scope_s_circuit_opens_alone_and_the_rest_of_the_host_goes_on() {
+    let server = ScriptServer::builder()
+        .route("/search", [Reply::status(503)])
+        .route("/orders", [Reply::json(200, "[]")])
+        .route("/misc", [Reply::status(503)])
+        .start();
+    let (builder, _) = single();
+    let client = builder.scope_path("/search", "search").build().unwrap();
+    for _ in 0..5 {
+        client.get(server.url("/search")).send().await.unwrap_err();
+    }
+    let err = client.get(server.url("/search")).send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CircuitOpen);
+    assert!(err.to_string().contains("(search)"), "{err}");
+    assert_eq!(server.hits("/search"), 5, "the open circuit sent nothing");
+    // The host's other paths are another scope: their circuit is closed.
+    for _ in 0..3 {
+        client.get(server.url("/orders")).send().await.unwrap();
+    }
+    assert_eq!(server.hits("/orders"), 3);
+    assert_eq!(
+        client
+            .host_state(&server.url("/search?q=x"))
+            .unwrap()
+            .breaker
+            .phase(),
+        Phase::Open
+    );
+    assert_eq!(
+        client
+            .host_state(&server.url("/orders"))
+            .unwrap()
+            .breaker
+            .phase(),
+        Phase::Closed
+    );
+
+    // A scope named on the request: its own circuit too.
+    for _ in 0..5 {
+        client
+            .get(server.url("/misc"))
+            .scope("reports")
+            .send()
+            .await
+            .unwrap_err();
+    }
+    let err = client
+        .get(server.url("/misc"))
+        .scope("reports")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CircuitOpen);
+    assert_eq!(
+        client
+            .scope_state(&server.url("/misc"), Some("reports"))
+            .unwrap()
+            .breaker
+            .phase(),
+        Phase::Open
+    );
+    // ... while the host's own scope has seen none of those failures.
+    client.get(server.url("/orders")).send().await.unwrap();
+    assert_eq!(
+        client
+            .host_state(&server.url("/misc"))
+            .unwrap()
+            .breaker
+            .phase(),
+        Phase::Closed
+    );
+}

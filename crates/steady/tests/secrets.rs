@@ -134,3 +134,71 @@ async fn a_key_in_the_query_echoed_in_the_body_is_scrubbed() {
     assert_eq!(err.server_message(), Some("bad key in token=****"));
     assert!(!err.explain().contains("t-778899"), "{}", err.explain());
 }
+
+#[tokio::test]
+async fn credentials_in_the_url_go_as_basic_auth_and_never_in_the_url() {
+    let server = steady_chaos::ScriptServer::builder()
+        .route(
+            "/me",
+            [steady_chaos::Reply::json(
+                401,
+                r#"{"error": "user ann with p%ss is locked"}"#,
+            )],
+        )
+        .start();
+    let url = server.url("/me").replace("http://", "http://ann:p%25ss@");
+    let err = support::client().get(&url).send().await.unwrap_err();
+    let seen = &server.requests()[0];
+    // "ann:p%ss", as curl and reqwest send it.
+    assert_eq!(seen.header("authorization"), Some("Basic YW5uOnAlc3M="));
+    assert!(!seen.header("host").unwrap().contains('@'));
+    assert_eq!(seen.target, "/me");
+    let shown = format!("{err} {err:?} {}", err.explain());
+    assert!(
+        !shown.contains("p%ss") && !shown.contains("p%25ss"),
+        "{shown}"
+    );
+    assert_eq!(err.server_message(), Some("user ann with **** is locked"));
+}
+
+#[tokio::test]
+async fn a_typed_value_marked_sensitive_is_a_credential_whatever_its_name() {
+    use steady::header::{HeaderName, HeaderValue};
+    let server = steady_chaos::ScriptServer::builder()
+        .route(
+            "/x",
+            [steady_chaos::Reply::json(
+                403,
+                r#"{"error": "t0ken-xyz refused"}"#,
+            )],
+        )
+        .start();
+    let mut value = HeaderValue::from_static("t0ken-xyz");
+    value.set_sensitive(true);
+    let err = support::client()
+        .get(server.url("/x"))
+        .header(HeaderName::from_static("x-neutral"), value)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(server.requests()[0].header("x-neutral"), Some("t0ken-xyz"));
+    assert_eq!(err.server_message(), Some("**** refused"));
+
+    // A bearer token echoed alone is scrubbed too.
+    let server = steady_chaos::ScriptServer::builder()
+        .route(
+            "/y",
+            [steady_chaos::Reply::json(
+                401,
+                r#"{"error": "token abc123def expired"}"#,
+            )],
+        )
+        .start();
+    let err = support::client()
+        .get(server.url("/y"))
+        .header("Authorization", "Bearer abc123def")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.server_message(), Some("token **** expired"));
+}

@@ -385,3 +385,26 @@ async fn a_parsed_url_is_sent_as_it_is_and_checked_like_a_string() {
         err.what()
     );
 }
+
+#[tokio::test]
+async fn the_connect_timeout_covers_a_tls_handshake_that_never_answers() {
+    // Accepts (the kernel's backlog) and never speaks: TCP connects, TLS stalls.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "https://127.0.0.1:{}/",
+        listener.local_addr().unwrap().port()
+    );
+    let err = support::fast()
+        .0
+        .connect_timeout(std::time::Duration::from_millis(50))
+        .read_timeout(std::time::Duration::from_secs(30))
+        .retry(steady::Retry::none())
+        .build()
+        .unwrap()
+        .get(&url)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.fault(), Some(steady::Fault::ConnectTimeout), "{err:?}");
+    drop(listener);
+}

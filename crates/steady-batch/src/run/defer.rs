@@ -83,7 +83,12 @@ pub(crate) fn judge(client: &Client, err: &Error, url: &Url, began_ms: u64, agai
     }
     // The library's notion of a host that answers: a call to it succeeded (in this
     // process, or in any sharing the guard state) since this item's call began.
-    let others_up = state.is_some_and(|s| s.breaker.last_success_ms() >= began_ms);
+    // Strictly after the call began, and never "in the future" (a clock stepped back,
+    // or a worker sharing the state whose clock runs ahead).
+    let others_up = state.is_some_and(|s| {
+        let last = s.breaker.last_success_ms().min(now_ms(client));
+        last > began_ms
+    });
     if err.layer() == Layer::Transport && !others_up {
         return Next::Defer { down: true };
     }

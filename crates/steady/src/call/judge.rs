@@ -136,7 +136,7 @@ impl Call<'_> {
             parse_rate_limit_headers(ex.status.as_u16(), &ex.headers, now_ms, judged.retry_after)
         });
         if inner.guards.config.hedge.is_some() && result.is_ok() && health == Health::Success {
-            inner.guards.latencies.record(&self.host, duration);
+            inner.guards.latencies.record(self.key(), duration);
         }
         if let Some(limit) = &limit {
             self.event(GuardKind::ServerLimit, Said::Note, describe_limit(limit));
@@ -150,7 +150,7 @@ impl Call<'_> {
         };
         if let Some(t) = inner
             .guards
-            .record(&self.host, told, limit.as_ref(), now_ms)
+            .record(self.key(), told, limit.as_ref(), now_ms)
         {
             self.transition(t);
         }

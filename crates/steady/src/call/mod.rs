@@ -35,6 +35,8 @@ pub(crate) struct Call<'a> {
     pub(crate) client: &'a Client,
     pub(crate) request: &'a Request,
     pub(crate) host: String,
+    /// The guards' key when the call is in a scope of its host ([`Call::key`]).
+    pub(crate) scoped: Option<String>,
     pub(crate) shown_url: String,
     pub(crate) deadline: Deadline,
     pub(crate) log: Vec<Attempt>,
@@ -218,6 +220,13 @@ impl<'a> Call<'a> {
         Call {
             client,
             request,
+            scoped: crate::guard::scoped_key(
+                &host,
+                inner
+                    .guards
+                    .config
+                    .scope_of(request.scope.as_deref(), request.url.path()),
+            ),
             host,
             shown_url,
             deadline: Deadline::new(
@@ -242,6 +251,11 @@ impl<'a> Call<'a> {
 }
 
 impl Call<'_> {
+    /// What the guards keep this call's state under: its scope's key, else its host's.
+    pub(crate) fn key(&self) -> &str {
+        self.scoped.as_deref().unwrap_or(&self.host)
+    }
+
     pub(crate) fn elapsed(&self) -> Duration {
         self.client
             .inner
@@ -344,7 +358,7 @@ impl Call<'_> {
         };
         let guards = &self.client.inner.guards;
         let now_ms = wall_ms(self.client.inner.clock.wall());
-        if let Some(t) = guards.record(&self.host, Some((health, self.url_key)), None, now_ms) {
+        if let Some(t) = guards.record(self.key(), Some((health, self.url_key)), None, now_ms) {
             self.transition(t);
         }
     }

@@ -221,6 +221,28 @@ pub(crate) struct GuardConfig {
     /// Fail at once on an open circuit, a spent budget or a server pause, instead of
     /// waiting within the deadline.
     pub(crate) fail_fast: bool,
+    /// Path prefixes guarded apart from the rest of their host, with their scope's
+    /// name, longest first ([`crate::ClientBuilder::scope_path`]).
+    pub(crate) scopes: Vec<(String, String)>,
+}
+
+impl GuardConfig {
+    /// The scope a request to `path` is guarded in: the request's own name, else the
+    /// longest path prefix configured, else none (the host's).
+    pub(crate) fn scope_of<'a>(&'a self, named: Option<&'a str>, path: &str) -> Option<&'a str> {
+        named.or_else(|| {
+            self.scopes
+                .iter()
+                .find(|(prefix, _)| path.starts_with(prefix.as_str()))
+                .map(|(_, name)| name.as_str())
+        })
+    }
+}
+
+/// The key the guards keep a scope's state under: the host key, and the scope's name
+/// in brackets after a space (which no host key holds).
+pub(crate) fn scoped_key(host: &str, scope: Option<&str>) -> Option<String> {
+    scope.map(|scope| format!("{host} ({scope})"))
 }
 
 impl Default for GuardConfig {
@@ -234,6 +256,7 @@ impl Default for GuardConfig {
             hedge: None,
             adaptive: None,
             fail_fast: false,
+            scopes: Vec::new(),
         }
     }
 }

@@ -28,14 +28,14 @@ impl Call<'_> {
         let waiting_since = wall_ms(inner.clock.wall());
         while std::mem::take(&mut self.owes_budget) {
             let now_ms = wall_ms(inner.clock.wall());
-            let Err((message, allowed_at)) = inner.guards.withdraw(&self.host, now_ms) else {
+            let Err((message, allowed_at)) = inner.guards.withdraw(self.key(), now_ms) else {
                 break;
             };
             // The host answered another call while this retry waited: it is back, and
             // the budget (which guards a failing host) need not hold the retry longer.
             if inner
                 .guards
-                .recovered_since(&self.host, waiting_since.saturating_sub(1))
+                .recovered_since(self.key(), waiting_since.saturating_sub(1))
             {
                 self.event(
                     GuardKind::Budget,
@@ -63,7 +63,7 @@ impl Call<'_> {
         let mut waiting: Option<String> = None;
         loop {
             let now_ms = wall_ms(inner.clock.wall());
-            match inner.guards.admit(&self.host, number, now_ms) {
+            match inner.guards.admit(self.key(), number, now_ms) {
                 Admit::Refused {
                     guard,
                     message,

@@ -26,8 +26,54 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode, Url, Version};
 
-type Pool =
-    hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+type Pool = hyper_util::client::legacy::Client<
+    Bounded<hyper_rustls::HttpsConnector<HttpConnector>>,
+    Full<Bytes>,
+>;
+
+/// A connector under one limit for DNS, TCP and TLS together: the connect timeout
+/// steady promises. (hyper-util's own limit covers the TCP connect only; a resolver
+/// or a TLS handshake that stalls would otherwise run on until the read timeout, and be
+/// named a read timeout, which tells the retry policy something may have been sent.)
+#[derive(Clone)]
+pub(crate) struct Bounded<C> {
+    inner: C,
+    limit: Duration,
+}
+
+impl<C> tower_service::Service<hyper::Uri> for Bounded<C>
+where
+    C: tower_service::Service<hyper::Uri>,
+    C::Error: Into<crate::error::BoxError>,
+    C::Future: Send + 'static,
+{
+    type Response = C::Response;
+    type Error = crate::error::BoxError;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<C::Response, crate::error::BoxError>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: hyper::Uri) -> Self::Future {
+        let connecting = self.inner.call(uri);
+        let limit = self.limit;
+        Box::pin(async move {
+            match tokio::time::timeout(limit, connecting).await {
+                Ok(connected) => connected.map_err(Into::into),
+                Err(_) => Err(Box::new(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "connect timed out (DNS, TCP and TLS)",
+                )) as crate::error::BoxError),
+            }
+        })
+    }
+}
 
 /// A boxed HTTP exchange (`steady::tower::SteadyLayer`'s inner service).
 #[cfg(feature = "tower")]
@@ -138,7 +184,10 @@ impl Http {
         let mut tcp = HttpConnector::new();
         tcp.set_connect_timeout(Some(connect_timeout));
         tcp.set_nodelay(true);
+        // reqwest's keepalive: a probe after 15s idle, every 15s, 3 times.
         tcp.set_keepalive(Some(Duration::from_secs(15)));
+        tcp.set_keepalive_interval(Some(Duration::from_secs(15)));
+        tcp.set_keepalive_retries(Some(3));
         tcp.enforce_http(false);
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
@@ -146,6 +195,10 @@ impl Http {
             .enable_http1()
             .enable_http2()
             .wrap_connector(tcp);
+        let connector = Bounded {
+            inner: connector,
+            limit: connect_timeout,
+        };
         let pool = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new())

@@ -608,12 +608,15 @@ fn fault_of(err: &HttpError) -> Fault {
                 _ => {}
             }
             // An io::Error hides the error it wraps from `source()` (rustls' inside
-            // hyper-rustls's): look at it directly.
-            if io
-                .get_ref()
-                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
-            {
-                return Fault::Tls;
+            // hyper-rustls's, which may wrap it twice): look inside each directly.
+            let mut wrapped = io.get_ref();
+            while let Some(inner) = wrapped {
+                if inner.downcast_ref::<rustls::Error>().is_some() {
+                    return Fault::Tls;
+                }
+                wrapped = inner
+                    .downcast_ref::<std::io::Error>()
+                    .and_then(std::io::Error::get_ref);
             }
         }
         if cause.downcast_ref::<rustls::Error>().is_some() {

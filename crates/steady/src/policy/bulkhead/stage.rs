@@ -15,7 +15,7 @@ impl Call<'_> {
             return Ok(None);
         };
         let since = self.client.inner.clock.now();
-        let permit = bulkheads.acquire(&self.host, self.left()).await;
+        let permit = bulkheads.acquire(self.key(), self.left()).await;
         self.waited(WaitCause::Bulkhead, since);
         match permit {
             Ok(permit) => Ok(Some(permit)),

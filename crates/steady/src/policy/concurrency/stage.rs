@@ -23,7 +23,7 @@ impl Call<'_> {
             return Ok(None);
         };
         let since = self.client.inner.clock.now();
-        let permit = limits.acquire(&self.host, self.left()).await;
+        let permit = limits.acquire(self.key(), self.left()).await;
         self.waited(WaitCause::Concurrency, since);
         permit
             .map(Some)

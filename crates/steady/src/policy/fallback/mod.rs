@@ -69,6 +69,22 @@ pub enum Fallback {
         /// Its content type.
         content_type: String,
     },
+    /// A JSON answer computed from the outage ([`Fallback::json_with`]).
+    Computed(Computed),
+}
+
+/// A fallback's function: the outage in, a JSON answer out (or `None`: the next
+/// fallback).
+#[derive(Clone)]
+pub struct Computed(std::sync::Arc<AnswerFn>);
+
+/// What [`Fallback::json_with`] calls.
+type AnswerFn = dyn Fn(&Error) -> Option<serde_json::Value> + Send + Sync;
+
+impl std::fmt::Debug for Computed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Computed(fn)")
+    }
 }
 
 impl Fallback {
@@ -90,6 +106,25 @@ impl Fallback {
             body: Bytes::from(value.to_string()),
             content_type: "application/json".to_owned(),
         }
+    }
+
+    /// A JSON answer made by `answer` from the outage it covers, when it gives one
+    /// (`None`: the next fallback, or the error). Its source is `default`.
+    ///
+    /// ```
+    /// use steady::{Fallback, Layer};
+    /// // An empty list while the service is down, saying why.
+    /// let fallback = Fallback::json_with(|outage| {
+    ///     (outage.layer() != Layer::Guard).then(|| {
+    ///         serde_json::json!({"items": [], "stale": true, "why": outage.what()})
+    ///     })
+    /// });
+    /// # let _ = fallback;
+    /// ```
+    pub fn json_with(
+        answer: impl Fn(&Error) -> Option<serde_json::Value> + Send + Sync + 'static,
+    ) -> Self {
+        Fallback::Computed(Computed(std::sync::Arc::new(answer)))
     }
 
     /// A default answer with this body and content type.
@@ -236,6 +271,10 @@ impl FallbackRequest {
             ));
         }
         let client = self.client;
+        // The client's default headers belong to the request before the cache key and
+        // the scrubber are made from it (a default credential keeps identities apart).
+        let mut request = request;
+        request.add_defaults(&client);
         let result = Box::pin(client.execute(request.clone())).await;
         let err = match result {
             Ok(response) => {
@@ -293,6 +332,20 @@ impl FallbackRequest {
                             tracing::warn!(target: "steady::fallback", "fallback {shown} failed too: {}", e.what());
                         }
                     }
+                }
+                Fallback::Computed(Computed(answer)) => {
+                    let Some(value) = answer(&err) else {
+                        continue;
+                    };
+                    let mut headers = HeaderMap::new();
+                    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                    let body = Bytes::from(value.to_string());
+                    let response = synthetic(&request, StatusCode::OK, headers, body, &err);
+                    return Ok(Outcome {
+                        response,
+                        source: Source::Default,
+                        degraded_by: Some(err),
+                    });
                 }
                 Fallback::Default { body, content_type } => {
                     let mut headers = HeaderMap::new();

@@ -20,7 +20,9 @@ impl Call<'_> {
         let inner = &self.client.inner;
         let request = self.request;
         let left = self.left();
-        if part.is_some() {
+        // A download has one file; a middleware chain lends its extensions to one
+        // attempt at a time, so a hedge there would only wait behind the first.
+        if part.is_some() || wire.via.is_some() {
             return wire.watched(request, part, left).await;
         }
         let hedge_after = inner
@@ -29,7 +31,7 @@ impl Call<'_> {
             .hedge
             .as_ref()
             .filter(|_| may_replay(&request.method, &request.headers, false))
-            .and_then(|h| h.delay(&inner.guards.latencies, &self.host))
+            .and_then(|h| h.delay(&inner.guards.latencies, self.key()))
             .filter(|d| *d < left);
         let Some(delay) = hedge_after else {
             return wire.watched(request, None, left).await;
@@ -43,7 +45,7 @@ impl Call<'_> {
         }
         if let Err((message, _)) = inner
             .guards
-            .withdraw(&self.host, wall_ms(inner.clock.wall()))
+            .withdraw(self.key(), wall_ms(inner.clock.wall()))
         {
             self.event(
                 GuardKind::Hedge,

@@ -57,7 +57,7 @@ impl Call<'_> {
         }
         if let Decision::Retry { wait, .. } = &mut decision {
             let now_ms = wall_ms(inner.clock.wall());
-            if let Err((message, allowed_at)) = inner.guards.withdraw(&self.host, now_ms) {
+            if let Err((message, allowed_at)) = inner.guards.withdraw(self.key(), now_ms) {
                 // Wait for the budget when it allows a retry before the deadline.
                 let until = allowed_at
                     .filter(|_| !inner.guards.config.fail_fast)
