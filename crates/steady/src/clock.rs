@@ -25,13 +25,21 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
     fn sleep(&self, duration: Duration) -> Sleep;
 }
 
-/// The real clock: tokio's timer and the system time.
+/// The real clock: tokio's time and timer, and the system time.
+///
+/// The deadline, the waits and the read timeout all run on tokio's clock, so under
+/// `#[tokio::test(start_paused = true)]` they move together: a call's elapsed time and
+/// its attempt log say the time that passed on the paused clock. (tokio moves a paused
+/// clock forward whenever the runtime is idle, and a wait on a real socket counts as
+/// idle, so a read timeout fires before a real server can answer: with real sockets,
+/// give the client [`SkipClock`] instead.)
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Instant {
-        Instant::now()
+        // tokio's now: the system's, unless a test paused tokio's clock.
+        tokio::time::Instant::now().into_std()
     }
 
     fn wall(&self) -> SystemTime {

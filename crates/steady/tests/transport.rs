@@ -408,3 +408,28 @@ async fn the_connect_timeout_covers_a_tls_handshake_that_never_answers() {
     assert_eq!(err.fault(), Some(steady::Fault::ConnectTimeout), "{err:?}");
     drop(listener);
 }
+
+#[tokio::test(start_paused = true)]
+async fn under_paused_time_the_deadline_and_the_read_timeout_keep_one_clock() {
+    // A server that never answers: the read timeout ends each attempt, on tokio's
+    // paused clock, and the call's elapsed time is that clock's too.
+    let server = ScriptServer::builder().fallback(Reply::hang()).start();
+    let client = steady::Client::builder()
+        .read_timeout(Duration::from_secs(5))
+        .retry(
+            Retry::exponential()
+                .max_retries(2)
+                .base(Duration::from_secs(1))
+                .jitter(steady::Jitter::None),
+        )
+        .build()
+        .unwrap();
+    let err = client.get(server.url("/slow")).send().await.unwrap_err();
+    assert_eq!(err.fault(), Some(Fault::ReadTimeout), "{err:?}");
+    assert_eq!(err.attempts(), 3);
+    // Three read timeouts of 5s and backoffs of 1s and 2s, as the paused clock counts.
+    assert!(err.elapsed() >= Duration::from_secs(18), "{:?}", err.elapsed());
+    assert!(err.elapsed() < Duration::from_secs(19), "{:?}", err.elapsed());
+    let log = err.attempt_log();
+    assert!(log[2].started() >= Duration::from_secs(18) - Duration::from_secs(5));
+}
