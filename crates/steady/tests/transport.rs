@@ -428,8 +428,16 @@ async fn under_paused_time_the_deadline_and_the_read_timeout_keep_one_clock() {
     assert_eq!(err.fault(), Some(Fault::ReadTimeout), "{err:?}");
     assert_eq!(err.attempts(), 3);
     // Three read timeouts of 5s and backoffs of 1s and 2s, as the paused clock counts.
-    assert!(err.elapsed() >= Duration::from_secs(18), "{:?}", err.elapsed());
-    assert!(err.elapsed() < Duration::from_secs(19), "{:?}", err.elapsed());
+    assert!(
+        err.elapsed() >= Duration::from_secs(18),
+        "{:?}",
+        err.elapsed()
+    );
+    assert!(
+        err.elapsed() < Duration::from_secs(19),
+        "{:?}",
+        err.elapsed()
+    );
     let log = err.attempt_log();
     assert!(log[2].started() >= Duration::from_secs(18) - Duration::from_secs(5));
 }
