@@ -249,8 +249,11 @@ pub(crate) struct RespInfo {
     source: &'static str,
     degraded_by: Option<Box<ErrInfo>>,
     /// The redirects followed: status, URL, headers.
-    history: Vec<(u16, Option<&'static str>, String, Vec<(String, String)>)>,
+    history: Vec<Redirect>,
 }
+
+/// One redirect followed: status, reason, URL, headers.
+type Redirect = (u16, Option<&'static str>, String, Vec<(String, String)>);
 
 impl RespInfo {
     pub(crate) fn of(
