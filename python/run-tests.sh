@@ -29,6 +29,11 @@ export PATH="$venv/bin:$PATH"
 # `steady chaos` for the tests that need its faults (tests/test_chaos.py).
 (cd "$here" && cargo build --quiet --example chaos)
 export STEADY_CHAOS="$CARGO_TARGET_DIR/debug/examples/chaos"
+# The `steady` binary, when the workspace's tests built it (test.sh runs them first):
+# for the test of state shared between Python and the command line.
+if [ -z "${STEADY_BIN:-}" ] && [ -x "$here/../target/debug/steady" ]; then
+    export STEADY_BIN="$here/../target/debug/steady"
+fi
 
 cd "$here"
 exec "$venv/bin/python" -m pytest -q tests "$@"

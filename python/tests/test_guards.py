@@ -1,6 +1,8 @@
 """The breaker, shared state, fallbacks and the seeds' contract (client.call)."""
 
 import logging
+import os
+import subprocess
 
 import pytest
 
@@ -47,6 +49,29 @@ def test_state_in_sqlite_is_shared_by_clients(server, tmp_path):
     with pytest.raises(steady.GuardRefused):
         second.get(url)
     assert second.circuit(url) == "open"
+    assert server.hits("/down") == 2
+
+
+def test_state_in_sqlite_is_shared_with_the_command_line(server, tmp_path):
+    """The Python client and the `steady` binary read and write one state file: a
+    circuit opened from Python refuses the command line's call, which sends nothing."""
+    binary = os.environ.get("STEADY_BIN")
+    if not binary or not os.path.exists(binary):
+        if os.environ.get("CI"):
+            pytest.fail("STEADY_BIN is not set: test.sh builds the steady binary first")
+        pytest.skip("STEADY_BIN is not set (test.sh sets it after building steady)")
+    url = server.route("/down", Reply.json(503, {}))
+    state = str(tmp_path / "shared.db")
+    client = steady.Client(retries=0, deadline=5, breaker={"failures": 2, "open_for": 60, "streak_span": 0.001}, state=state)
+    assert client.get(url).status_code == 503
+    assert client.get(url).status_code == 503
+    assert client.circuit(url) == "open"
+    run = subprocess.run(
+        [binary, "get", url, "--state", state, "--fail-fast"],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )
+    assert run.returncode == 8, run.stderr
+    assert "circuit open" in run.stderr
     assert server.hits("/down") == 2
 
 
