@@ -31,6 +31,8 @@ pub(crate) struct Client {
     config: Config,
     shared: Shared,
     clients: Mutex<Variants>,
+    /// The process that made it: its connections and state file belong to that one.
+    pid: u32,
 }
 
 /// A call ready to go: nothing below fails for a reason of the caller's.
@@ -144,6 +146,7 @@ impl Client {
             config,
             shared,
             clients: Mutex::new(HashMap::new()),
+            pid: std::process::id(),
         };
         // Bad settings fail here, not on the first call.
         let timeouts = client.config.timeouts;
@@ -230,6 +233,14 @@ impl Client {
 impl Client {
     /// The steady client for these timeouts and redirect policy, built on first use.
     fn variant(&self, connect: Duration, read: Duration, follow: bool) -> PyResult<steady::Client> {
+        if self.pid != std::process::id() {
+            // Its pooled connections run on the parent's threads, which a forked child
+            // does not have: a call would only wait for its deadline.
+            return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "this steady Client was made before os.fork(): its connections belong to \
+                 the parent process; make a new Client in the child",
+            ));
+        }
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(client) = clients.get(&(connect, read, follow)) {
             return Ok(client.clone());

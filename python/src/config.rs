@@ -37,6 +37,10 @@ pub(crate) struct Config {
     sensitive: Vec<String>,
     cache: Option<PathBuf>,
     verify: bool,
+    /// The CA certificates to trust beside the system's, PEM (`verify="ca.pem"`).
+    ca: Option<Vec<u8>>,
+    /// Send credentials even with certificate checks off.
+    insecure_with_credentials: bool,
 }
 
 impl Config {
@@ -105,6 +109,16 @@ impl Config {
             sensitive: item::<Vec<String>>(d, "sensitive_headers")?.unwrap_or_default(),
             cache: item::<String>(d, "cache")?.map(PathBuf::from),
             verify: item::<bool>(d, "verify")?.unwrap_or(true),
+            ca: match item::<String>(d, "ca")? {
+                None => None,
+                Some(path) => Some(std::fs::read(&path).map_err(|e| {
+                    pyo3::exceptions::PyValueError::new_err(format!(
+                        "verify={path:?}: the CA bundle cannot be read: {e}"
+                    ))
+                })?),
+            },
+            insecure_with_credentials: item::<bool>(d, "insecure_with_credentials")?
+                .unwrap_or(false),
         })
     }
 
@@ -157,6 +171,13 @@ impl Config {
         }
         if !self.verify {
             b = b.danger_accept_invalid_certs(true);
+        }
+        if self.insecure_with_credentials {
+            b = b.danger_insecure_with_credentials(true);
+        }
+        if let Some(pem) = &self.ca {
+            // As requests reads verify="ca.pem": that bundle instead of the system's.
+            b = b.root_certificates_pem(pem, true);
         }
         if let Some(jar) = &shared.jar {
             b = b.cookie_jar(jar.clone());

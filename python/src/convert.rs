@@ -44,7 +44,7 @@ impl AttemptInfo {
                 steady::Verdict::Fatal => "fatal",
             },
             decision: a.decision().to_string(),
-            why: a.why(),
+            why: pythonize(&a.why()),
             outcome: a.outcome(),
             note: a.note().map(str::to_owned),
             url: a.url().to_owned(),
@@ -155,8 +155,12 @@ impl ErrInfo {
         ErrInfo {
             layer: err.layer().name(),
             kind: err.kind().name(),
-            message: err.to_string(),
-            explain: err.explain(),
+            // The whole story in one line (an exception's str has no source chain).
+            message: pythonize(&match (err.method(), err.url()) {
+                (Some(method), Some(url)) => format!("{method} {url}: {}", err.what()),
+                _ => err.what(),
+            }),
+            explain: pythonize(&err.explain()),
             status: err.status().map(|s| s.as_u16()),
             reason: err.status().and_then(|s| s.canonical_reason()),
             headers: err.headers().map(header_list),
@@ -231,6 +235,53 @@ fn retry_after(client: &steady::Client, kind: ErrorKind, url: &str) -> Option<f6
         _ => return None,
     };
     (until > now).then(|| (until - now) as f64 / 1000.0)
+}
+
+/// steady's advice names the command line's flags; a Python user sets keywords.
+fn pythonize(text: &str) -> String {
+    const WORDS: &[(&str, &str)] = &[
+        ("(--timeout, -m)", "(deadline=)"),
+        ("--timeout DURATION", "deadline="),
+        ("a longer --timeout", "a longer deadline="),
+        ("(--timeout)", "(deadline=)"),
+        ("(--connect-timeout)", "(timeout=(connect, read))"),
+        ("(--read-timeout)", "(timeout=(connect, read))"),
+        ("(--retries N)", "(retries=)"),
+        ("--max-redirects N", "max_redirects="),
+        ("--no-follow", "allow_redirects=False"),
+        (
+            "--cacert FILE (ClientBuilder::root_certificates_pem)",
+            "steady.Client(verify=\"ca.pem\")",
+        ),
+        (
+            "--cacert for a private CA",
+            "verify=\"ca.pem\" for a private CA",
+        ),
+        ("with --cacert", "with steady.Client(verify=\"ca.pem\")"),
+        (
+            "--insecure-with-credentials",
+            "steady.Client(verify=False, insecure_with_credentials=True)",
+        ),
+        ("(--insecure)", "(verify=False)"),
+        ("--insecure skips", "verify=False skips"),
+        ("--idempotency-key auto", "idempotency_key=\"auto\""),
+        (
+            "--max-body SIZE (ClientBuilder::max_body), or stream it to a file with -o FILE",
+            "max_body=",
+        ),
+        ("or --fail-fast is on", "or fail_fast=True"),
+        (
+            "--allow-error-body (RequestBuilder::allow_error_body)",
+            "allow_error_body=True",
+        ),
+    ];
+    let mut text = text.to_owned();
+    for (flag, keyword) in WORDS {
+        if text.contains(flag) {
+            text = text.replace(flag, keyword);
+        }
+    }
+    text
 }
 
 /// A call that answered: the response, where the answer came from, and the outage a

@@ -1,7 +1,7 @@
 //! Running a call on steady's tokio runtime while Python waits, without the GIL.
 
 use std::future::Future;
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use pyo3::exceptions::PyRuntimeError;
@@ -13,15 +13,29 @@ use tokio::runtime::Runtime;
 const TICK: Duration = Duration::from_millis(50);
 
 /// The runtime every call runs on: one per process, its threads named `steady`.
+///
+/// A child made by `os.fork()` after the parent's first call inherits the runtime but
+/// none of its threads: a call there would wait forever, timers included. So the
+/// runtime belongs to the process that made it, and a child makes its own (the
+/// parent's is left alone: dropping it would wait for threads the child does not have).
 pub(crate) fn runtime() -> &'static Runtime {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .thread_name("steady")
-            .build()
-            .expect("steady cannot start its tokio runtime")
-    })
+    static RUNTIME: Mutex<Option<(u32, &'static Runtime)>> = Mutex::new(None);
+    let pid = std::process::id();
+    let mut slot = RUNTIME.lock().unwrap_or_else(|e| e.into_inner());
+    match *slot {
+        Some((owner, runtime)) if owner == pid => runtime,
+        _ => {
+            let runtime: &'static Runtime = Box::leak(Box::new(
+                tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .thread_name("steady")
+                    .build()
+                    .expect("steady cannot start its tokio runtime"),
+            ));
+            *slot = Some((pid, runtime));
+            runtime
+        }
+    }
 }
 
 /// Where a task leaves its result for a thread that waits with a timeout.

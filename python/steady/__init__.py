@@ -38,7 +38,14 @@ from ._models import CaseInsensitiveDict, Request, Response, codes
 from ._steady import STEADY_VERSION as _STEADY_VERSION
 from .exceptions import (
     BodyTooLarge,
+    ChunkedEncodingError,
     ConnectionError,
+    ContentDecodingError,
+    InvalidProxyURL,
+    ProxyError,
+    RetryError,
+    StreamConsumedError,
+    URLRequired,
     ConnectTimeout,
     DeadlineExceeded,
     GuardRefused,
@@ -64,6 +71,13 @@ __version__ = _STEADY_VERSION
 __all__ = [
     "AsyncClient",
     "BodyTooLarge",
+    "ChunkedEncodingError",
+    "ContentDecodingError",
+    "InvalidProxyURL",
+    "ProxyError",
+    "RetryError",
+    "StreamConsumedError",
+    "URLRequired",
     "CaseInsensitiveDict",
     "Client",
     "ConnectTimeout",

@@ -1,6 +1,7 @@
 """Type stubs of steady's public surface (requests' names, steady's knobs)."""
 
 import datetime
+import os
 from typing import (
     IO,
     Any,
@@ -19,7 +20,14 @@ from typing import (
 from . import exceptions as exceptions
 from .exceptions import (
     BodyTooLarge as BodyTooLarge,
+    ChunkedEncodingError as ChunkedEncodingError,
     ConnectionError as ConnectionError,
+    ContentDecodingError as ContentDecodingError,
+    InvalidProxyURL as InvalidProxyURL,
+    ProxyError as ProxyError,
+    RetryError as RetryError,
+    StreamConsumedError as StreamConsumedError,
+    URLRequired as URLRequired,
     ConnectTimeout as ConnectTimeout,
     DeadlineExceeded as DeadlineExceeded,
     GuardRefused as GuardRefused,
@@ -213,7 +221,8 @@ class _Settings:
         max_redirects: int = 10,
         max_body: Optional[int] = None,
         fail_fast: bool = False,
-        verify: bool = True,
+        verify: Union[bool, str, "os.PathLike[str]"] = True,
+        insecure_with_credentials: bool = False,
         sensitive_headers: Iterable[str] = (),
         seed: Optional[int] = None,
     ) -> None: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any, Optional
 
@@ -9,17 +10,21 @@ from ._client import Client, Session
 from ._models import Response
 
 _default: Optional[Client] = None
+_default_pid = 0
 _default_lock = threading.Lock()
 
 
 def _client() -> Client:
     """The client behind ``steady.get`` and friends: steady's defaults, no cookies kept;
     its breaker and budgets are shared by every module-level call of the process."""
-    global _default
-    if _default is None:
+    global _default, _default_pid
+    # A child made by os.fork() gets a client of its own: the parent's connections
+    # belong to the parent.
+    if _default is None or _default_pid != os.getpid():
         with _default_lock:
-            if _default is None:
+            if _default is None or _default_pid != os.getpid():
                 _default = Client(cookies=False)
+                _default_pid = os.getpid()
     return _default
 
 

@@ -184,12 +184,16 @@ def _read(value: Any) -> bytes:
 
 def _multipart(data: Any, files: Any) -> List[Tuple[str, Optional[str], Optional[str], bytes]]:
     parts: List[Tuple[str, Optional[str], Optional[str], bytes]] = []
-    if data is not None and not isinstance(data, (str, bytes)):
+    if isinstance(data, (str, bytes)):
+        # As requests: a string body cannot become form fields beside the files.
+        raise ValueError("Data must not be a string: with files=, give data= as a dict of form fields")
+    if data is not None:
         parts.extend((k, None, None, v.encode("utf-8")) for k, v in _pairs("data", data))
     for name, value in (files.items() if hasattr(files, "items") else files):
         filename: Optional[str] = None
         content_type: Optional[str] = None
         if isinstance(value, (tuple, list)):
+            # (None, "value") is a plain form field, as requests sends it.
             filename = value[0]
             content = value[1]
             if len(value) > 2:
@@ -197,7 +201,7 @@ def _multipart(data: Any, files: Any) -> List[Tuple[str, Optional[str], Optional
         else:
             content = value
             filename = os.path.basename(getattr(value, "name", "") or "") or name
-        parts.append((_text(name), filename if filename is not None else name, content_type, _read(content)))
+        parts.append((_text(name), filename, content_type, _read(content)))
     return parts
 
 
@@ -206,8 +210,15 @@ def _auth(value: Any) -> Optional[Tuple[str, str]]:
         return None
     if isinstance(value, (tuple, list)) and len(value) == 2:
         return (_text(value[0]), _text(value[1]))
-    if hasattr(value, "username") and hasattr(value, "password"):
+    # requests' HTTPBasicAuth (or steady's own tuple); any other auth object (digest,
+    # proxy auth, OAuth) would need its own exchange: refused, never sent as Basic.
+    if type(value).__name__ == "HTTPBasicAuth" and hasattr(value, "username") and hasattr(value, "password"):
         return (_text(value.username), _text(value.password))
+    if hasattr(value, "username") or callable(value):
+        raise ValueError(
+            f"auth={type(value).__name__}(...) is not supported: steady sends Basic auth from a "
+            "(user, password) tuple or HTTPBasicAuth; for a token, send headers={'Authorization': 'Bearer ...'}"
+        )
     raise ValueError("auth must be a (user, password) tuple; for a token, send headers={'Authorization': 'Bearer ...'} (marked as a credential and shown as ****)")
 
 

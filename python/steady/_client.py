@@ -75,7 +75,8 @@ class _Base:
         max_redirects: int = 10,
         max_body: Optional[int] = None,
         fail_fast: bool = False,
-        verify: bool = True,
+        verify: Union[bool, str, "os.PathLike[str]"] = True,
+        insecure_with_credentials: bool = False,
         sensitive_headers: Iterable[str] = (),
         seed: Optional[int] = None,
     ) -> None:
@@ -100,7 +101,9 @@ class _Base:
             "max_redirects": _count("max_redirects", max_redirects),
             "max_body": None if max_body is None else _count("max_body", max_body),
             "fail_fast": bool(fail_fast),
-            "verify": bool(verify),
+            "verify": verify if isinstance(verify, bool) else True,
+            "ca": None if isinstance(verify, bool) else os.fspath(verify),
+            "insecure_with_credentials": bool(insecure_with_credentials),
             "sensitive_headers": [str(h) for h in sensitive_headers],
             "seed": seed,
         }
@@ -153,7 +156,7 @@ class _Base:
         method = _text(method).upper()
         url = _with_params(_text(url), params)
         _unsupported("proxies", proxies, (None, {}), "steady reads http_proxy, https_proxy and no_proxy from the environment")
-        _unsupported("verify", verify, (None, True), "use steady.Client(verify=False)")
+        _unsupported("verify", verify, (None, True), "set it on the client: steady.Client(verify='ca.pem') trusts a private CA, steady.Client(verify=False) checks nothing")
         _unsupported("cert", cert, (None,), "client certificates are not supported yet")
         _unsupported("hooks", hooks, (None, {}), "read the returned Response instead")
         connect, read = _timeout(timeout)

@@ -57,6 +57,13 @@ __all__ = [
     "SemanticError",
     "GuardRefused",
     "BodyTooLarge",
+    "ProxyError",
+    "ChunkedEncodingError",
+    "ContentDecodingError",
+    "RetryError",
+    "StreamConsumedError",
+    "URLRequired",
+    "InvalidProxyURL",
 ]
 
 
@@ -193,6 +200,40 @@ class GuardRefused(RequestException):
 
 class BodyTooLarge(RequestException):
     """The response body is larger than the client's ``max_body`` (default 100 MiB)."""
+
+
+# requests' other names, so that code written against them imports and catches as it
+# did. steady raises ConnectionError for a body cut short (its retries already tried
+# again) and for a proxy that refuses; these exist for ``except`` clauses and
+# ``isinstance`` checks.
+
+
+class ProxyError(ConnectionError):
+    """The proxy failed (requests' name)."""
+
+
+class ChunkedEncodingError(RequestException):
+    """A chunked body broke off (requests' name; steady raises ConnectionError)."""
+
+
+class ContentDecodingError(RequestException):
+    """A compressed body could not be decoded (requests' name)."""
+
+
+class RetryError(RequestException):
+    """urllib3's retries ran out (requests' name; steady says it in ``attempts``)."""
+
+
+class StreamConsumedError(RequestException, TypeError):
+    """The body was already read (requests' name)."""
+
+
+class URLRequired(RequestException):
+    """No URL was given (requests' name)."""
+
+
+class InvalidProxyURL(InvalidURL):
+    """The proxy URL is not valid (requests' name)."""
 
 
 #: steady's kind of failure -> the exception raised for it (HTTP statuses and semantic

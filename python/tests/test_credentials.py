@@ -80,3 +80,56 @@ def test_call_on_a_body_that_is_not_json_never_shows_a_credential(server, fast):
     assert "api_key=****" in str(info.value)
     assert shown(str(info.value), info.value.explain()) == []
     assert info.value.layer == "semantic" and info.value.attempts == 1
+
+
+def _tls_server(tmp_path):
+    """An HTTPS server on 127.0.0.1 with a self-signed certificate made by openssl;
+    returns (url, the certificate's PEM path, the server)."""
+    import http.server
+    import shutil
+    import ssl
+    import subprocess
+    import threading
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b'{"secure": true}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return f"https://127.0.0.1:{httpd.server_address[1]}/x", str(cert), httpd
+
+
+def test_verify_names_a_private_ca_bundle(tmp_path):
+    url, cert, httpd = _tls_server(tmp_path)
+    try:
+        with pytest.raises(steady.SSLError) as refused:
+            steady.Client(retries=0).get(url)
+        assert 'verify="ca.pem"' in refused.value.explain()
+        r = steady.Client(verify=cert).get(url, auth=("ann", "pw"))
+        assert r.json() == {"secure": True}
+        with pytest.raises(ValueError, match="CA bundle cannot be read"):
+            steady.Client(verify=str(tmp_path / "missing.pem"))
+    finally:
+        httpd.shutdown()

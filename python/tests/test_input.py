@@ -3,6 +3,7 @@
 import pytest
 
 import steady
+from conftest import Reply
 
 
 @pytest.mark.parametrize(
@@ -87,3 +88,15 @@ def test_an_invalid_url_never_shows_its_password_or_query():
         steady.get("http://user:hunter2@exa mple.com/?api_key=k-123")
     assert "hunter2" not in str(info.value)
     assert "k-123" not in str(info.value)
+
+
+def test_digest_and_other_auth_objects_are_refused_not_sent_as_basic(server):
+    url = server.route("/a", Reply.json(200, {}))
+
+    class HTTPDigestAuth:  # requests' shape: username and password attributes
+        def __init__(self, username, password):
+            self.username, self.password = username, password
+
+    with pytest.raises(ValueError, match="HTTPDigestAuth"):
+        steady.get(url, auth=HTTPDigestAuth("user", "pw"))
+    assert server.hits("/a") == 0

@@ -74,6 +74,18 @@ def test_request_bodies_json_form_raw_and_files(server):
     assert b"a,b\n1,2\n" in multipart.body
 
 
+def test_a_file_tuple_without_a_name_is_a_form_field_and_string_data_is_refused(server):
+    url = server.route("/f", Reply.json(201, {"ok": True}))
+    steady.post(url, files={"field": (None, "value"), "doc": ("a.txt", b"x")})
+    (sent,) = server.requests("/f")
+    assert b'name="field"\r\n\r\nvalue' in sent.body
+    assert b'name="field"; filename' not in sent.body
+    assert b'filename="a.txt"' in sent.body
+    with pytest.raises(ValueError, match="Data must not be a string"):
+        steady.post(url, data="raw", files={"doc": ("a.txt", b"x")})
+    assert server.hits("/f") == 1
+
+
 @pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
 def test_every_method_by_function_and_by_request(server, method):
     url = server.route("/m", Reply.json(200, {}))

@@ -99,3 +99,37 @@ def test_one_client_shared_by_32_threads(server):
     assert len(results) == 32 * 20
     assert all(path == f"/echo?t={n}&i={i}" for (n, i), path in results.items())
     assert server.hits("/echo") == 32 * 20
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+def test_a_forked_child_calls_on_a_runtime_of_its_own(server):
+    """After the parent's first call, a child made by os.fork() inherits a runtime with
+    no threads: steady makes the child its own, so module-level calls work there, and a
+    Client made before the fork says so instead of waiting."""
+    url = server.route("/ok", Reply.json(200, {"ok": True}))
+    assert steady.get(url).status_code == 200
+    client = steady.Client()
+    assert client.get(url).status_code == 200
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 0
+        try:
+            signal.alarm(30)  # a child that hangs must not hang the suite
+            if steady.get(url, deadline=10).status_code != 200:
+                code |= 1
+            try:
+                client.get(url)
+                code |= 2
+            except RuntimeError as e:
+                if "os.fork()" not in str(e):
+                    code |= 4
+        except BaseException:
+            code |= 8
+        os.write(write_end, bytes([code]))
+        os._exit(0)
+    os.close(write_end)
+    os.waitpid(pid, 0)
+    assert os.read(read_end, 1) == b"\x00"
+    os.close(read_end)
+    assert server.hits("/ok") == 3

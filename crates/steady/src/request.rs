@@ -61,10 +61,32 @@ impl Request {
             }
             if let Ok(text) = value.to_str() {
                 self.secrets.push(Secret::new(text.to_owned()));
-                // `Bearer X`: a server may echo the token alone.
-                if let Some((_, token)) = text.split_once(' ') {
-                    if token.trim().len() >= 4 {
-                        self.secrets.push(Secret::new(token.trim().to_owned()));
+                // A server may echo a part alone: each cookie's value, the token after
+                // an authorization scheme (`Bearer X`, `token X`), Basic's password.
+                let mut part = |p: &str| {
+                    let p = p.trim();
+                    if p.len() >= 4 {
+                        self.secrets.push(Secret::new(p.to_owned()));
+                    }
+                };
+                if name == reqwest::header::COOKIE {
+                    for pair in text.split(';') {
+                        if let Some((_, v)) = pair.split_once('=') {
+                            part(v);
+                        }
+                    }
+                } else if let Some((scheme, token)) = text.trim().split_once(' ') {
+                    part(token);
+                    if scheme.eq_ignore_ascii_case("basic") {
+                        let decoded = base64::engine::general_purpose::STANDARD
+                            .decode(token.trim())
+                            .ok()
+                            .and_then(|b| String::from_utf8(b).ok());
+                        if let Some((_, password)) =
+                            decoded.as_deref().and_then(|d| d.split_once(':'))
+                        {
+                            part(password);
+                        }
                     }
                 }
             }

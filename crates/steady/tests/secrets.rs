@@ -202,3 +202,52 @@ async fn a_typed_value_marked_sensitive_is_a_credential_whatever_its_name() {
         .unwrap_err();
     assert_eq!(err.server_message(), Some("token **** expired"));
 }
+
+#[tokio::test]
+async fn a_cookie_value_or_a_token_after_any_scheme_is_scrubbed_when_echoed_alone() {
+    let server = steady_chaos::ScriptServer::builder()
+        .route(
+            "/c",
+            [steady_chaos::Reply::json(
+                401,
+                r#"{"error": "session s3ss10n gone"}"#,
+            )],
+        )
+        .route(
+            "/t",
+            [steady_chaos::Reply::json(
+                401,
+                r#"{"error": "bad credentials: GHTOKEN777"}"#,
+            )],
+        )
+        .route(
+            "/b",
+            [steady_chaos::Reply::json(
+                401,
+                r#"{"error": "wrong password hunter22"}"#,
+            )],
+        )
+        .start();
+    let err = support::client()
+        .get(server.url("/c"))
+        .header("Cookie", "theme=dark; sid=s3ss10n")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.server_message(), Some("session **** gone"));
+    let err = support::client()
+        .get(server.url("/t"))
+        .header("Authorization", "token GHTOKEN777")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.server_message(), Some("bad credentials: ****"));
+    // "Basic " + base64("ann:hunter22"), written by hand.
+    let err = support::client()
+        .get(server.url("/b"))
+        .header("Authorization", "Basic YW5uOmh1bnRlcjIy")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.server_message(), Some("wrong password ****"));
+}

@@ -27,6 +27,8 @@ use super::{excerpt_value as excerpt, is_empty_value as is_empty};
 /// The body is not JSON (or not UTF-8).
 pub(crate) fn probe(body: &[u8], read_errors: bool) -> Result<Option<Value>, String> {
     let text = std::str::from_utf8(body).map_err(|e| format!("not UTF-8: {e}"))?;
+    // A byte-order mark some servers put first is not part of the JSON.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if !read_errors {
         return serde_json::from_str::<IgnoredAny>(text)
             .map(|_| None)
@@ -162,10 +164,7 @@ pub(crate) fn error_in_body(body: &Value) -> Option<String> {
             message().unwrap_or_default()
         ));
     }
-    if map
-        .get("error")
-        .is_some_and(|e| !is_empty(e) && *e != Value::Bool(false))
-    {
+    if map.get("error").is_some_and(|e| !says_no_error(e)) {
         return Some(format!(
             "the body reports an error: {}",
             message().unwrap_or_default()
@@ -178,6 +177,20 @@ pub(crate) fn error_in_body(body: &Value) -> Option<String> {
         }
     }
     None
+}
+
+/// An `error` member that says there is none: empty, `false`, `0`, or a word for
+/// nothing (`"none"`, `"ok"`, `"0"`), as APIs that always carry the member write it.
+fn says_no_error(e: &Value) -> bool {
+    match e {
+        Value::Bool(false) => true,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => matches!(
+            s.trim().to_ascii_lowercase().as_str(),
+            "" | "none" | "ok" | "0" | "false" | "null" | "no" | "success"
+        ),
+        other => is_empty(other),
+    }
 }
 
 fn detail(map: &Map<String, Value>) -> Option<String> {
@@ -210,6 +223,9 @@ mod tests {
             r#"{"errors": [{"message": "boom"}], "data": {"user": null}}"#,
             r#"{"errors": [], "data": null}"#,
             r#"{"error": false, "ok": true}"#,
+            r#"{"error": 0, "data": [1, 2]}"#,
+            r#"{"status": "ok", "error": "none"}"#,
+            r#"{"error": "", "items": []}"#,
             r#"[{"error": "in an array"}]"#,
             r#""a string""#,
             "42",
@@ -220,6 +236,22 @@ mod tests {
             assert_eq!(probe(body.as_bytes(), true).unwrap(), expected, "{body}");
             assert_eq!(probe(body.as_bytes(), false).unwrap(), None, "{body}");
         }
+    }
+
+    #[test]
+    fn an_error_member_that_says_none_is_no_error_and_a_bom_is_not_json() {
+        for body in [
+            json!({"error": 0, "data": [1, 2]}),
+            json!({"status": "ok", "error": "none"}),
+            json!({"error": "", "items": []}),
+            json!({"error": "OK"}),
+            json!({"error": null}),
+        ] {
+            assert_eq!(error_in_body(&body), None, "{body}");
+        }
+        assert!(error_in_body(&json!({"error": 1})).is_some());
+        assert!(error_in_body(&json!({"error": "none left in stock"})).is_some());
+        assert_eq!(probe("\u{feff}{\"id\": 1}".as_bytes(), true), Ok(None));
     }
 
     #[test]
