@@ -291,7 +291,7 @@ class Client(_Base):
     (``idempotency_key="auto"`` gives every POST and PATCH one); ``breaker=True`` (the
     per-host circuit breaker: opens after 5 failed calls in a row, ``{"failures": 5,
     "open_for": 2.0}`` to change it, False for none); ``budget=True`` (retries limited to
-    20% of calls plus 10 per 10 s per host); ``rate=None`` (``"10/s"`` paces calls per host);
+    20% of calls plus 10 a second per host); ``rate=None`` (``"10/s"`` paces calls per host);
     ``server_rate_limits=True`` (429 + Retry-After and RateLimit headers pause the host);
     ``state=None`` (guard state in memory; a SQLite path or ``redis://`` URL shares it with
     other processes and with the ``steady`` CLI); ``fallback=None``; ``expect=None`` (a

@@ -363,7 +363,7 @@ impl ClientBuilder {
     }
 
     /// The per-host retry budget (default [`RetryBudget::new`]: 20% of first attempts
-    /// plus 10 retries per 10s).
+    /// plus 10 retries a second).
     pub fn retry_budget(mut self, budget: RetryBudget) -> Self {
         self.guards.budget = Some(budget);
         self
