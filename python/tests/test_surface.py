@@ -104,11 +104,13 @@ def test_session_keeps_cookies_and_default_headers(server):
         s.get(server.url("/login"))
         s.get(url)
         s.get(url, headers={"X-Client": None})
+        s.get(url, cookies={"x": "1"})  # joins the session's, as requests merges them
         assert s.cookies == {"sid": "abc123"}
         with pytest.raises(TypeError):
             s.cookies["sid"] = "forged"  # a snapshot: changing it would send nothing
-    _, me, me_without = server.requests()
+    _, me, me_without, me_with_x = server.requests()
     assert me.headers["cookie"] == "sid=abc123"
+    assert me_with_x.headers["cookie"] == "x=1; sid=abc123"
     assert me.headers["x-client"] == "tests"
     assert "x-client" not in me_without.headers
 

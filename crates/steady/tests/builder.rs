@@ -220,3 +220,29 @@ async fn display_leaves_the_cause_to_source_so_a_chain_names_it_once() {
     // The one-line summary still says it.
     assert!(err.what().ends_with(&root), "{}", err.what());
 }
+
+#[tokio::test]
+async fn a_request_s_own_cookies_join_the_jar_s_and_win_by_name() {
+    let server = ScriptServer::builder()
+        .route(
+            "/login",
+            [Reply::json(200, "{}").header("Set-Cookie", "sid=abc123; Path=/")],
+        )
+        .fallback(Reply::json(200, "{}"))
+        .start();
+    let jar = std::sync::Arc::new(steady::cookies::CookieJar::new());
+    let client = fast().0.cookie_jar(jar).build().unwrap();
+    client.get(server.url("/login")).send().await.unwrap();
+    for own in [None, Some("x=1"), Some("x=1; sid=mine")] {
+        let mut request = client.get(server.url("/me"));
+        if let Some(own) = own {
+            request = request.header("Cookie", own);
+        }
+        request.send().await.unwrap();
+    }
+    let sent: Vec<_> = server.requests()[1..]
+        .iter()
+        .map(|r| r.header("cookie").unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(sent, ["sid=abc123", "x=1; sid=abc123", "x=1; sid=mine"]);
+}

@@ -256,11 +256,17 @@ impl Wire<'_> {
             if body_dropped {
                 redirect::drop_body_headers(&mut headers);
             }
-            if let Some(jar) = self.cookies.or(call_jar.as_ref()) {
-                if !headers.contains_key(reqwest::header::COOKIE) {
-                    if let Some(value) = jar.cookies(&url) {
-                        headers.insert(reqwest::header::COOKIE, value);
-                    }
+            if let Some(stored) = self
+                .cookies
+                .or(call_jar.as_ref())
+                .and_then(|jar| jar.cookies(&url))
+            {
+                let merged = match headers.get(reqwest::header::COOKIE) {
+                    None => Some(stored),
+                    Some(given) => merge_cookies(given, &stored),
+                };
+                if let Some(value) = merged {
+                    headers.insert(reqwest::header::COOKIE, value);
                 }
             }
             if tracing::enabled!(target: "steady::headers", tracing::Level::DEBUG) {
@@ -684,6 +690,35 @@ impl Wire<'_> {
         }
         tracing::debug!(target: "steady::headers", "{text}");
     }
+}
+
+/// The request's own cookies, then the jar's others (a name the request sets is its
+/// own), as curl and requests merge them; `None` when the jar adds nothing.
+fn merge_cookies(
+    given: &reqwest::header::HeaderValue,
+    stored: &reqwest::header::HeaderValue,
+) -> Option<reqwest::header::HeaderValue> {
+    let given = given.to_str().ok()?;
+    let stored = stored.to_str().ok()?;
+    let name = |pair: &str| {
+        pair.split_once('=')
+            .map_or(pair, |(n, _)| n)
+            .trim()
+            .to_owned()
+    };
+    let own: Vec<String> = given.split(';').map(name).collect();
+    let extra: Vec<&str> = stored
+        .split(';')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty() && !own.contains(&name(pair)))
+        .collect();
+    if extra.is_empty() {
+        return None;
+    }
+    let mut value =
+        reqwest::header::HeaderValue::from_str(&format!("{given}; {}", extra.join("; "))).ok()?;
+    value.set_sensitive(true);
+    Some(value)
 }
 
 /// The `Host` header hyper sends for `url`: the host, and the port unless it is the
