@@ -13,17 +13,21 @@
 //! `rediss://` connects over TLS (rustls), trusting the system's certificate store, or
 //! only the CA given to [`RedisStore::open_with_ca`] (`--state-cacert`).
 //!
-//! Redis is a help, never a dependency: when it cannot be reached or answers slower
-//! than 100 ms, the call goes on with this process's own guards (a warning naming
-//! Redis, once per outage), and Redis is tried again 5 s later.
+//! Redis is a help, never a dependency: when it cannot be reached within a second (a
+//! connection, TLS included, is made once per process and again after an outage) or
+//! answers slower than 100 ms, the call goes on with this process's own guards (a
+//! warning naming Redis, once per outage), and Redis is tried again 5 s later.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::{GuardStore, HostState, MemoryStore};
 
-/// How long Redis may take to connect or answer before the local guards take over.
+/// How long Redis may take to answer before the local guards take over.
 const TIMEOUT: Duration = Duration::from_millis(100);
+/// How long a connection may take (TCP and TLS; a process's first, on a busy machine,
+/// can take longer than an answer).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long the local guards stay in charge after Redis failed.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
 /// A key unused for this long goes.
@@ -122,7 +126,7 @@ impl RedisStore {
     }
 
     fn connect(&self) -> redis::RedisResult<redis::Connection> {
-        let conn = self.client.get_connection_with_timeout(TIMEOUT)?;
+        let conn = self.client.get_connection_with_timeout(CONNECT_TIMEOUT)?;
         conn.set_read_timeout(Some(TIMEOUT))?;
         conn.set_write_timeout(Some(TIMEOUT))?;
         Ok(conn)
