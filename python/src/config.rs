@@ -187,6 +187,17 @@ impl Config {
 }
 
 fn breaker_from(d: &Bound<'_, PyDict>) -> PyResult<Breaker> {
+    // A misspelt setting would otherwise leave the default in force without a word.
+    const KNOWN: [&str; 4] = ["failures", "streak_span", "open_for", "open_max"];
+    for key in d.keys() {
+        let key: String = key.extract()?;
+        if !KNOWN.contains(&key.as_str()) {
+            return Err(PyValueError::new_err(format!(
+                "breaker: unknown setting {key:?} (known: {})",
+                KNOWN.join(", ")
+            )));
+        }
+    }
     let mut breaker = Breaker::new();
     if let Some(n) = item::<u32>(d, "failures")? {
         breaker = breaker.consecutive_failures(n);

@@ -96,7 +96,7 @@ class _Base:
             "server_rate_limits": bool(server_rate_limits),
             "state": None if state is None else os.fspath(state),
             "cache": None if cache is None else os.fspath(cache),
-            "cookies": bool(cookies),
+            "cookies": _cookies_switch(cookies),
             "user_agent": user_agent,
             "max_redirects": _count("max_redirects", max_redirects),
             "max_body": None if max_body is None else _count("max_body", max_body),
@@ -278,6 +278,17 @@ class _Base:
         """The phase of the circuit breaker of ``url``'s host: ``closed``, ``open`` or
         ``half_open``."""
         return self._core.circuit(url)
+
+
+def _cookies_switch(cookies: Any) -> bool:
+    """``cookies=`` on a Client says whether it keeps cookies; cookies to send go with a
+    call (``cookies={...}``) or ``Session.get(..., cookies=...)``."""
+    if not isinstance(cookies, bool):
+        raise TypeError(
+            f"cookies= on a Client is True or False (keep the cookies servers set), not "
+            f"{type(cookies).__name__}: send cookies of your own with a call's cookies="
+        )
+    return cookies
 
 
 class Client(_Base):

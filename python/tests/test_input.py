@@ -100,3 +100,10 @@ def test_digest_and_other_auth_objects_are_refused_not_sent_as_basic(server):
     with pytest.raises(ValueError, match="HTTPDigestAuth"):
         steady.get(url, auth=HTTPDigestAuth("user", "pw"))
     assert server.hits("/a") == 0
+
+
+def test_a_misspelt_breaker_setting_or_cookies_to_send_on_a_client_is_refused():
+    with pytest.raises(ValueError, match='breaker: unknown setting "failure"'):
+        steady.Client(breaker={"failure": 1})
+    with pytest.raises(TypeError, match="cookies= on a Client"):
+        steady.Client(cookies={"a": "b"})
