@@ -39,7 +39,7 @@ use reqwest::{Method, ResponseBuilderExt as _, Url};
 use reqwest_middleware::Next;
 
 use crate::transport::{Answer, HttpError};
-use crate::{CallLog, Client, Error, Layer};
+use crate::{CallLog, Client, Error};
 
 /// steady's policies in a reqwest-middleware chain; see [the module](self).
 #[derive(Clone)]
@@ -116,40 +116,17 @@ impl reqwest_middleware::Middleware for SteadyMiddleware {
             attempt
         };
         let result = self.client.execute_via(request, Some(&via)).await;
-        match result {
-            Ok(response) => {
-                let log = CallLog::of_response(&response);
-                let mut builder = http::Response::builder()
-                    .status(response.status())
-                    .version(response.version())
-                    .url(response.url().clone())
-                    .extension(log);
-                if let Some(headers) = builder.headers_mut() {
-                    *headers = response.headers().clone();
-                }
-                let http = builder
-                    .body(response.bytes().clone())
-                    .map_err(reqwest_middleware::Error::middleware)?;
-                Ok(reqwest::Response::from(http))
-            }
-            Err(err) if err.layer() == Layer::Http && err.status().is_some() => {
-                let mut builder = http::Response::builder()
-                    .status(err.status().unwrap_or_default())
-                    .url(url);
-                if let Some(version) = err.version() {
-                    builder = builder.version(version);
-                }
-                if let (Some(headers), Some(mine)) = (err.headers(), builder.headers_mut()) {
-                    *mine = headers.clone();
-                }
-                let body = err.body().cloned().unwrap_or_default();
-                let http = builder
-                    .extension(CallLog::of_error(err))
-                    .body(body)
-                    .map_err(reqwest_middleware::Error::middleware)?;
-                Ok(reqwest::Response::from(http))
-            }
-            Err(err) => Err(reqwest_middleware::Error::middleware(err)),
-        }
+        // The URL that answered (after redirects), which reqwest's response carries.
+        let answered = result
+            .as_ref()
+            .map_or(url, |response| response.url().clone());
+        let mut http = CallLog::answer(result).map_err(reqwest_middleware::Error::middleware)?;
+        let marked = http::Response::builder()
+            .url(answered)
+            .body(())
+            .map_err(reqwest_middleware::Error::middleware)?;
+        http.extensions_mut()
+            .extend(marked.into_parts().0.extensions);
+        Ok(reqwest::Response::from(http))
     }
 }

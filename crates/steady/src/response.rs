@@ -187,6 +187,42 @@ pub struct CallLog {
 }
 
 impl CallLog {
+    /// What a front (tower, reqwest-middleware) answers for a call: the response, or a
+    /// failure that carries an answer (a 4xx, a 5xx after the retries) as that answer,
+    /// each with its log in the extensions; a failure without an answer stays the error.
+    #[cfg(any(feature = "tower", feature = "middleware"))]
+    pub(crate) fn answer(
+        result: Result<Response, crate::Error>,
+    ) -> Result<http::Response<Bytes>, crate::Error> {
+        let (status, version, headers, body, log) = match result {
+            Ok(response) => (
+                response.status(),
+                Some(response.version()),
+                Some(response.headers().clone()),
+                response.bytes().clone(),
+                CallLog::of_response(&response),
+            ),
+            Err(err) if err.layer() == crate::Layer::Http && err.status().is_some() => (
+                err.status().unwrap_or_default(),
+                err.version(),
+                err.headers().cloned(),
+                err.body().cloned().unwrap_or_default(),
+                CallLog::of_error(err),
+            ),
+            Err(err) => return Err(err),
+        };
+        let mut http = http::Response::new(body);
+        *http.status_mut() = status;
+        if let Some(version) = version {
+            *http.version_mut() = version;
+        }
+        if let Some(headers) = headers {
+            *http.headers_mut() = headers;
+        }
+        http.extensions_mut().insert(log);
+        Ok(http)
+    }
+
     /// The log of a call that succeeded.
     pub fn of_response(response: &Response) -> CallLog {
         CallLog {

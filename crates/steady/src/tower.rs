@@ -49,7 +49,7 @@ use hyper::body::Body;
 
 use crate::error::BoxError;
 use crate::transport::Http;
-use crate::{CallLog, Client, Error, Layer};
+use crate::{CallLog, Client, Error};
 
 /// The future of a [`Client`]'s tower call.
 pub type ResponseFuture =
@@ -88,32 +88,7 @@ where
             if !body.is_empty() {
                 builder = builder.body(body);
             }
-            match builder.send().await {
-                Ok(response) => {
-                    let outcome = CallLog::of_response(&response);
-                    let mut http = http::Response::new(Full::new(response.bytes().clone()));
-                    *http.status_mut() = response.status();
-                    *http.version_mut() = response.version();
-                    *http.headers_mut() = response.headers().clone();
-                    http.extensions_mut().insert(outcome);
-                    Ok(http)
-                }
-                Err(err) if err.layer() == Layer::Http && err.status().is_some() => {
-                    let mut http =
-                        http::Response::new(Full::new(err.body().cloned().unwrap_or_default()));
-                    *http.status_mut() = err.status().unwrap_or_default();
-                    if let Some(version) = err.version() {
-                        *http.version_mut() = version;
-                    }
-                    if let Some(headers) = err.headers() {
-                        *http.headers_mut() = headers.clone();
-                    }
-                    let outcome = CallLog::of_error(err);
-                    http.extensions_mut().insert(outcome);
-                    Ok(http)
-                }
-                Err(err) => Err(err),
-            }
+            CallLog::answer(builder.send().await).map(|http| http.map(Full::new))
         })
     }
 }
