@@ -7,4 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 cargo test --workspace --all-features --locked --no-fail-fast
+# The library's lean default build (no optional features): its own unit tests, which
+# check that it asks only for what it can decode.
+cargo test -p steady --lib --locked
 bash python/run-tests.sh

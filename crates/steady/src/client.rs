@@ -66,6 +66,7 @@ pub(crate) struct ClientInner {
     pub(crate) rng: Mutex<fastrand::Rng>,
     pub(crate) guards: Guards,
     pub(crate) trust: crate::tls::Trust,
+    #[cfg(feature = "cookies")]
     pub(crate) cookies: Option<Arc<crate::cookies::CookieJar>>,
     /// Header names the application says carry credentials, beyond those whose names
     /// say so ([`crate::redact::is_credential_header`]).
@@ -166,6 +167,7 @@ impl Client {
     }
 
     /// The cookie jar given to [`ClientBuilder::cookie_jar`], to save it.
+    #[cfg(feature = "cookies")]
     pub fn cookie_jar(&self) -> Option<&Arc<crate::cookies::CookieJar>> {
         self.inner.cookies.as_ref()
     }
@@ -248,6 +250,7 @@ pub struct ClientBuilder {
     /// The application's own reqwest client ([`ClientBuilder::reqwest_client`]).
     own_http: Option<reqwest::Client>,
     default_headers: reqwest::header::HeaderMap,
+    #[cfg(feature = "cookies")]
     cookies: Option<Arc<crate::cookies::CookieJar>>,
     sensitive: Vec<reqwest::header::HeaderName>,
     listeners: crate::event::Listeners,
@@ -274,6 +277,7 @@ impl Default for ClientBuilder {
             proxies: crate::proxy::Proxies::default(),
             own_http: None,
             default_headers: reqwest::header::HeaderMap::new(),
+            #[cfg(feature = "cookies")]
             cookies: None,
             sensitive: Vec::new(),
             listeners: crate::event::Listeners::default(),
@@ -454,8 +458,8 @@ impl ClientBuilder {
     /// Keeps guard state (circuits, budgets, rate limits) in a SQLite file shared by
     /// successive and concurrent processes, instead of in memory (default: memory).
     /// A `redis://HOST:PORT[/DB]` URL shares it with every process on every machine
-    /// through Redis ([`crate::guard::RedisStore`]), falling back to local guards
-    /// while Redis is away.
+    /// through Redis (`guard::RedisStore`, feature `redis`), falling back to local
+    /// guards while Redis is away. (Feature `state`.)
     #[cfg(feature = "state")]
     pub fn state_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.state_file = Some(path.into());
@@ -474,6 +478,7 @@ impl ClientBuilder {
     /// Keeps cookies in `jar`: what servers set is sent back on later calls that match
     /// (default: no cookies kept). [`crate::cookies::CookieJar::load`] makes a jar
     /// saved between runs; [`Client::cookie_jar`] gives it back to save.
+    #[cfg(feature = "cookies")]
     pub fn cookie_jar(mut self, jar: Arc<crate::cookies::CookieJar>) -> Self {
         self.cookies = Some(jar);
         self
@@ -693,9 +698,16 @@ impl ClientBuilder {
         })?;
         #[cfg(feature = "state")]
         let store: Box<dyn GuardStore> = match (self.state_file, self.store) {
+            #[cfg(feature = "redis")]
             (Some(path), _) if is_redis(&path) => Box::new(
                 crate::guard::RedisStore::open(&path.to_string_lossy()).map_err(Error::usage)?,
             ),
+            #[cfg(not(feature = "redis"))]
+            (Some(path), _) if is_redis(&path) => {
+                return Err(Error::usage(
+                    "a redis:// state needs steady's `redis` feature, which this build leaves out",
+                ))
+            }
             (Some(path), _) => {
                 Box::new(crate::guard::SqliteStore::open(path).map_err(Error::usage)?)
             }
@@ -723,6 +735,7 @@ impl ClientBuilder {
                 guards: Guards::new(self.guards, store),
                 trust: self.trust,
                 default_headers: self.default_headers,
+                #[cfg(feature = "cookies")]
                 cookies: self.cookies,
                 sensitive: self.sensitive,
                 user_agent,

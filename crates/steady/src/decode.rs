@@ -1,4 +1,5 @@
-//! Content decoding (gzip, deflate, br, zstd) under the body limit.
+//! Content decoding (gzip, deflate, and br and zstd with the `brotli` and `zstd`
+//! features) under the body limit.
 //!
 //! Why steady drives the decoders itself instead of letting reqwest decompress:
 //! a decompression bomb (a few kilobytes that inflate to gigabytes) must be stopped
@@ -12,6 +13,10 @@
 //! Memory stays near the limit plus one decoder buffer per coding.
 //!
 //! A redirect's body is never read, so it is never decoded.
+//!
+//! `Accept-Encoding` names only the codings this build decodes: without the `brotli`
+//! or `zstd` feature a server is not asked for them, and one that sends them anyway
+//! gets an error that names the feature, never the compressed bytes as the body.
 
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
@@ -21,15 +26,23 @@ use reqwest::header::{HeaderMap, HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING}
 /// The most codings applied one over another that steady decodes.
 pub const MAX_STACKED_CODINGS: usize = 3;
 
-/// What steady asks for when the request does not say.
-pub(crate) const ACCEPT: HeaderValue = HeaderValue::from_static("gzip, deflate, br, zstd");
+/// What steady asks for when the request does not say: the codings this build decodes.
+pub(crate) const ACCEPT: HeaderValue =
+    HeaderValue::from_static(match (cfg!(feature = "brotli"), cfg!(feature = "zstd")) {
+        (true, true) => "gzip, deflate, br, zstd",
+        (true, false) => "gzip, deflate, br",
+        (false, true) => "gzip, deflate, zstd",
+        (false, false) => "gzip, deflate",
+    });
 
 /// One content coding steady can decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Coding {
     Gzip,
     Deflate,
+    #[cfg(feature = "brotli")]
     Brotli,
+    #[cfg(feature = "zstd")]
     Zstd,
 }
 
@@ -39,7 +52,9 @@ impl Coding {
         match self {
             Coding::Gzip => "gzip",
             Coding::Deflate => "deflate",
+            #[cfg(feature = "brotli")]
             Coding::Brotli => "br",
+            #[cfg(feature = "zstd")]
             Coding::Zstd => "zstd",
         }
     }
@@ -76,8 +91,14 @@ pub(crate) fn codings(headers: &HeaderMap) -> Result<Vec<Coding>, String> {
                 "identity" => continue,
                 "gzip" | "x-gzip" => Coding::Gzip,
                 "deflate" => Coding::Deflate,
+                #[cfg(feature = "brotli")]
                 "br" => Coding::Brotli,
+                #[cfg(feature = "zstd")]
                 "zstd" => Coding::Zstd,
+                #[cfg(not(feature = "brotli"))]
+                "br" => return Err(not_built("br", "brotli")),
+                #[cfg(not(feature = "zstd"))]
+                "zstd" => return Err(not_built("zstd", "zstd")),
                 _ => {
                     let shown: String = name.chars().filter(|c| !c.is_control()).take(40).collect();
                     return Err(format!("unsupported Content-Encoding '{shown}'"));
@@ -92,6 +113,15 @@ pub(crate) fn codings(headers: &HeaderMap) -> Result<Vec<Coding>, String> {
         }
     }
     Ok(out)
+}
+
+/// A coding steady knows but this build leaves out.
+#[cfg(not(all(feature = "brotli", feature = "zstd")))]
+fn not_built(coding: &str, feature: &str) -> String {
+    format!(
+        "a Content-Encoding '{coding}' body, which this build of steady cannot decode \
+         (it did not ask for one; the `{feature}` feature adds the decoder)"
+    )
 }
 
 /// Why decoding stopped.
@@ -140,9 +170,11 @@ impl Decoder {
             stage = match coding {
                 Coding::Gzip => Stage::Gzip(Box::new(flate2::write::GzDecoder::new(stage))),
                 Coding::Deflate => Stage::Zlib(Box::new(flate2::write::ZlibDecoder::new(stage))),
+                #[cfg(feature = "brotli")]
                 Coding::Brotli => {
                     Stage::Brotli(Box::new(brotli::DecompressorWriter::new(stage, 8 * 1024)))
                 }
+                #[cfg(feature = "zstd")]
                 Coding::Zstd => match zstd::stream::raw::Decoder::new() {
                     Ok(raw) => Stage::Zstd(Box::new(ZstdStage {
                         raw,
@@ -243,6 +275,7 @@ impl Write for Sink {
     }
 }
 
+#[cfg(feature = "zstd")]
 /// zstd through its streaming API, which says when a frame is complete (its
 /// `Write` adapter does not, so a cut-short frame would pass as a short body).
 struct ZstdStage {
@@ -252,6 +285,7 @@ struct ZstdStage {
     inner: Stage,
 }
 
+#[cfg(feature = "zstd")]
 impl ZstdStage {
     fn decode(&mut self, data: &[u8]) -> io::Result<()> {
         use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
@@ -279,7 +313,9 @@ enum Stage {
     Sink(Sink),
     Gzip(Box<flate2::write::GzDecoder<Stage>>),
     Zlib(Box<flate2::write::ZlibDecoder<Stage>>),
+    #[cfg(feature = "brotli")]
     Brotli(Box<brotli::DecompressorWriter<Stage>>),
+    #[cfg(feature = "zstd")]
     Zstd(Box<ZstdStage>),
 }
 
@@ -290,12 +326,14 @@ impl Stage {
             Stage::Sink(s) => s.finish(),
             Stage::Gzip(d) => d.finish()?.finish(),
             Stage::Zlib(d) => d.finish()?.finish(),
+            #[cfg(feature = "brotli")]
             Stage::Brotli(mut d) => {
                 d.close()?;
                 d.into_inner()
                     .map_err(|_| io::Error::other("truncated brotli data"))?
                     .finish()
             }
+            #[cfg(feature = "zstd")]
             Stage::Zstd(mut z) => {
                 z.decode(&[])?;
                 if !z.frame_done {
@@ -316,7 +354,9 @@ impl Write for Stage {
             Stage::Sink(s) => s.write(data),
             Stage::Gzip(d) => d.write(data),
             Stage::Zlib(d) => d.write(data),
+            #[cfg(feature = "brotli")]
             Stage::Brotli(d) => d.write(data),
+            #[cfg(feature = "zstd")]
             Stage::Zstd(z) => {
                 z.decode(data)?;
                 Ok(data.len())
@@ -329,7 +369,9 @@ impl Write for Stage {
             Stage::Sink(s) => s.flush(),
             Stage::Gzip(d) => d.flush(),
             Stage::Zlib(d) => d.flush(),
+            #[cfg(feature = "brotli")]
             Stage::Brotli(d) => d.flush(),
+            #[cfg(feature = "zstd")]
             Stage::Zstd(z) => z.inner.flush(),
         }
     }
@@ -375,5 +417,41 @@ pub fn decode(content_encoding: &str, body: &[u8], max: u64) -> Result<Vec<u8>, 
     match decoder.finish().map_err(failed)? {
         Decoded::Memory(bytes) => Ok(bytes),
         Decoded::File(_) => unreachable!("decoded into memory"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Accept-Encoding` offers exactly what this build decodes, and a coding left
+    /// out of the build is an error that names its feature, never a body passed on.
+    #[test]
+    fn the_codings_asked_for_are_the_codings_built_in() {
+        let accept = ACCEPT;
+        let offered: Vec<&str> = accept.to_str().unwrap().split(", ").collect();
+        for (coding, feature) in [
+            ("br", cfg!(feature = "brotli")),
+            ("zstd", cfg!(feature = "zstd")),
+        ] {
+            assert_eq!(
+                offered.contains(&coding),
+                feature,
+                "{coding} in {offered:?}"
+            );
+            let mut headers = HeaderMap::new();
+            headers.insert(CONTENT_ENCODING, HeaderValue::from_static(coding));
+            match codings(&headers) {
+                Ok(found) => {
+                    assert!(feature, "{coding} decoded without its feature");
+                    assert_eq!(names(&found), coding);
+                }
+                Err(e) => {
+                    assert!(!feature, "{coding} refused with its feature: {e}");
+                    assert!(e.contains("feature adds the decoder"), "{e}");
+                }
+            }
+        }
+        assert!(offered.starts_with(&["gzip", "deflate"]));
     }
 }

@@ -62,11 +62,22 @@
 //!
 //! ## Features
 //!
-//! | feature | default | what it adds |
-//! |---|---|---|
-//! | `state` | yes | guard state shared by processes in a SQLite file or Redis ([`ClientBuilder::state_file`]), the response cache |
-//! | `tower` | no | [`Client`] as a `tower::Service`, and `tower::SteadyLayer`: steady's policies over any HTTP service |
-//! | `middleware` | no | `middleware::SteadyMiddleware`: steady's policies in a reqwest-middleware chain |
+//! The default build serves a single call: deadlines and timeouts, classified and
+//! explained errors, retries, the breaker, budget and rate limits in memory, gzip and
+//! deflate, redirects, the semantic checks of a 2xx body. A one-GET program compiles
+//! about as many crates as with reqwest alone (BENCHMARKS.md has the count). The rest
+//! is opt-in:
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `state` | guard state shared by processes in a SQLite file ([`ClientBuilder::state_file`]), the response cache behind `Fallback::cache` |
+//! | `redis` | guard state shared by a fleet through Redis (`state_file("redis://...")`); implies `state` |
+//! | `brotli`, `zstd` | `br` and `zstd` response bodies (asked for in `Accept-Encoding` only when built in) |
+//! | `jsonpath` | JSONPath expectations (`RequestBuilder::expect`, `until`) and `paginate` |
+//! | `cookies` | a cookie jar (`ClientBuilder::cookie_jar`); a redirect's cookies sent on to its target within a call |
+//! | `full` | all of the above: what the `steady` command line and the Python package use |
+//! | `tower` | [`Client`] as a `tower::Service`, and `tower::SteadyLayer`: steady's policies over any HTTP service |
+//! | `middleware` | `middleware::SteadyMiddleware`: steady's policies in a reqwest-middleware chain |
 //!
 //! `docs/service.md` in the repository shows each way into a Rust service.
 
@@ -78,6 +89,7 @@ mod client;
 pub mod clock;
 pub mod content_type;
 pub mod convert;
+#[cfg(feature = "cookies")]
 pub mod cookies;
 pub mod decode;
 pub mod download;
@@ -89,6 +101,7 @@ pub mod guard;
 #[cfg(feature = "middleware")]
 pub mod middleware;
 pub mod multipart;
+#[cfg(feature = "jsonpath")]
 pub mod paginate;
 mod policy;
 pub mod proxy;

@@ -12,7 +12,9 @@ use crate::classify::AttemptView;
 use crate::convert::{IntoHeaderName, IntoHeaderValue, IntoUrl};
 use crate::redact::Scrubber;
 use crate::retry::IDEMPOTENCY_KEY;
-use crate::semantic::{Checks, Expectation};
+use crate::semantic::Checks;
+#[cfg(feature = "jsonpath")]
+use crate::semantic::Expectation;
 use crate::{Client, Error, Response, Secret};
 
 /// A request being described. Built by [`Client::get`], [`Client::request`], ...;
@@ -431,7 +433,8 @@ impl RequestBuilder {
 
     /// A semantic expectation on the JSON body: `"$.items count > 0"`,
     /// `"$.status == \"ok\""` (grammar in [`crate::semantic::Expectation`]). A 2xx that
-    /// fails it is a semantic failure, not retried.
+    /// fails it is a semantic failure, not retried. (Feature `jsonpath`.)
+    #[cfg(feature = "jsonpath")]
     pub fn expect(self, expectation: &str) -> Self {
         self.with(|r| {
             let e = Expectation::parse(expectation)
@@ -442,7 +445,8 @@ impl RequestBuilder {
     }
 
     /// Polls: while this expectation fails on a 2xx, retry (same backoff, budget and
-    /// deadline). For "wait until the job is done".
+    /// deadline). For "wait until the job is done". (Feature `jsonpath`.)
+    #[cfg(feature = "jsonpath")]
     pub fn until(self, expectation: &str) -> Self {
         self.with(|r| {
             let e = Expectation::parse(expectation)

@@ -221,6 +221,7 @@ async fn display_leaves_the_cause_to_source_so_a_chain_names_it_once() {
     assert!(err.what().ends_with(&root), "{}", err.what());
 }
 
+#[cfg(feature = "cookies")]
 #[tokio::test]
 async fn a_request_s_own_cookies_join_the_jar_s_and_win_by_name() {
     let server = ScriptServer::builder()

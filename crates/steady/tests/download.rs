@@ -142,6 +142,7 @@ async fn an_error_answer_is_never_written_to_the_file() {
     assert!(files(dir.path()).is_empty());
 }
 
+#[cfg(feature = "jsonpath")]
 #[tokio::test]
 async fn an_error_in_a_200_json_body_is_caught_and_not_saved() {
     let server = ScriptServer::builder()
@@ -181,6 +182,7 @@ async fn an_error_in_a_200_json_body_is_caught_and_not_saved() {
     assert_eq!(std::fs::read(&items).unwrap(), br#"{"items": [1, 2]}"#);
 }
 
+#[cfg(feature = "jsonpath")]
 #[tokio::test]
 async fn expectations_on_a_body_larger_than_the_limit_are_refused_not_skipped() {
     let server = ScriptServer::builder()

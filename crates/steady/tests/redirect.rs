@@ -278,6 +278,7 @@ async fn https_to_http_is_refused_with_credentials_and_followed_without() {
     assert_eq!(plain.total_hits(), 1);
 }
 
+#[cfg(feature = "cookies")]
 #[tokio::test]
 async fn cookies_set_by_a_redirect_go_to_its_target_in_the_same_call() {
     // A login that sets its session cookie on the 302 and expects it on the page it

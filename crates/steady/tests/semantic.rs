@@ -3,12 +3,16 @@
 
 mod support;
 
+#[cfg(feature = "jsonpath")]
 use std::time::Duration;
 
-use steady::ErrorKind;
-use steady::{Layer, Retry};
+#[cfg(feature = "jsonpath")]
+use steady::Retry;
+use steady::{ErrorKind, Layer};
 use steady_chaos::{Reply, ScriptServer};
-use support::{client, fast};
+use support::client;
+#[cfg(feature = "jsonpath")]
+use support::fast;
 
 fn one(body: &str) -> ScriptServer {
     ScriptServer::builder()
@@ -57,6 +61,7 @@ async fn ok_false_and_graphql_partial_data_are_failures() {
     );
 }
 
+#[cfg(feature = "jsonpath")]
 #[tokio::test]
 async fn expectations_over_a_large_nested_body() {
     let items: Vec<serde_json::Value> = (0..20_000)
@@ -95,6 +100,7 @@ async fn expectations_over_a_large_nested_body() {
     );
 }
 
+#[cfg(feature = "jsonpath")]
 #[tokio::test]
 async fn a_malformed_expectation_is_a_usage_error_before_sending() {
     let server = one("{}");
@@ -191,6 +197,7 @@ async fn a_validator_marks_a_response_bad() {
     );
 }
 
+#[cfg(feature = "jsonpath")]
 #[tokio::test]
 async fn until_polls_with_the_backoff_until_the_job_is_done() {
     let server = ScriptServer::builder()
@@ -227,6 +234,7 @@ async fn until_polls_with_the_backoff_until_the_job_is_done() {
         .starts_with("not yet: expected $.state == \"done\", found \"queued\""));
 }
 
+#[cfg(feature = "jsonpath")]
 #[tokio::test]
 async fn polling_that_never_succeeds_ends_with_the_deadline_as_a_semantic_failure() {
     let server = one(r#"{"state": "running"}"#);

@@ -148,6 +148,7 @@ impl Client {
             redirects: inner.redirects,
             max_body: inner.max_body,
             read_timeout: inner.timeouts.read,
+            #[cfg(feature = "cookies")]
             cookies: inner.cookies.as_deref(),
             user_agent: &inner.user_agent,
             sensitive: &inner.sensitive,

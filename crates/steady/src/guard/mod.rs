@@ -35,7 +35,7 @@
 //! successive and concurrent processes (`ClientBuilder::state_file`, `--state`), so a
 //! cron job that runs every minute against a dead API notices that it is dead.
 
-#[cfg(feature = "state")]
+#[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "state")]
 mod sqlite;
@@ -48,7 +48,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-#[cfg(feature = "state")]
+#[cfg(feature = "redis")]
 pub use redis::RedisStore;
 #[cfg(feature = "state")]
 pub use sqlite::SqliteStore;

@@ -118,6 +118,7 @@ pub(crate) struct Wire<'a> {
     /// The read (idle) timeout.
     pub(crate) read_timeout: Duration,
     /// The cookies sent and kept, per hop (steady's own, so `-v` shows them).
+    #[cfg(feature = "cookies")]
     pub(crate) cookies: Option<&'a crate::cookies::CookieJar>,
     /// The `User-Agent` sent unless the request sets one.
     pub(crate) user_agent: &'a reqwest::header::HeaderValue,
@@ -230,6 +231,7 @@ impl Wire<'_> {
         let mut followed: Vec<crate::redirect::Followed> = Vec::new();
         // Cookies set by a redirect on its way (a login that redirects), sent on to
         // the next hops of this call when the client keeps no jar, as requests does.
+        #[cfg(feature = "cookies")]
         let mut call_jar: Option<crate::cookies::CookieJar> = None;
         loop {
             // The headers of this hop, built from the request's (one copy per hop,
@@ -256,6 +258,7 @@ impl Wire<'_> {
             if body_dropped {
                 redirect::drop_body_headers(&mut headers);
             }
+            #[cfg(feature = "cookies")]
             if let Some(stored) = self
                 .cookies
                 .or(call_jar.as_ref())
@@ -292,7 +295,9 @@ impl Wire<'_> {
             let response = sent.map_err(|e| failure(e, url.clone(), hops == 0))?;
             heard.now();
             let status = response.status;
+            #[cfg(feature = "cookies")]
             let sets_cookies = response.headers.contains_key(reqwest::header::SET_COOKIE);
+            #[cfg(feature = "cookies")]
             let jar = match self.cookies {
                 Some(jar) => Some(jar),
                 None if sets_cookies && status.is_redirection() => {
@@ -300,6 +305,7 @@ impl Wire<'_> {
                 }
                 None => None,
             };
+            #[cfg(feature = "cookies")]
             if let Some(jar) = jar.filter(|_| sets_cookies) {
                 let mut set = response.headers.get_all(reqwest::header::SET_COOKIE).iter();
                 jar.set_cookies(&mut set, &url);
@@ -692,6 +698,7 @@ impl Wire<'_> {
     }
 }
 
+#[cfg(feature = "cookies")]
 /// The request's own cookies, then the jar's others (a name the request sets is its
 /// own), as curl and requests merge them; `None` when the jar adds nothing.
 fn merge_cookies(
