@@ -114,6 +114,7 @@ mod seconds;
 mod secret;
 #[cfg(feature = "state")]
 pub mod store;
+pub mod stream;
 pub mod telemetry;
 mod tls;
 #[cfg(feature = "tower")]
@@ -146,6 +147,7 @@ pub use request::RequestBuilder;
 pub use response::{CallLog, Response};
 pub use retry::{Jitter, Retry};
 pub use secret::Secret;
+pub use stream::{Event, Events, Streaming};
 pub use timeout::Timeouts;
 
 /// Installs rustls' crypto provider (ring) for the process, unless one is installed

@@ -49,6 +49,8 @@ pub(crate) struct Request {
     pub(crate) removed: Vec<HeaderName>,
     /// The guards' scope this call is counted in ([`RequestBuilder::scope`]).
     pub(crate) scope: Option<String>,
+    /// Where an accepted answer's body is left unread ([`RequestBuilder::send_streaming`]).
+    pub(crate) handover: Option<crate::stream::Slot>,
 }
 
 impl Request {
@@ -190,6 +192,7 @@ impl RequestBuilder {
             max_body: None,
             removed: Vec::new(),
             scope: None,
+            handover: None,
         });
         RequestBuilder { client, request }
     }

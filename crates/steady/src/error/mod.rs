@@ -67,6 +67,8 @@ struct Inner {
     retryable: bool,
     source: Option<BoxError>,
     scrubber: Scrubber,
+    /// How much of a streamed body had come when it broke.
+    body_received: Option<u64>,
 }
 
 impl Error {
@@ -89,6 +91,7 @@ impl Error {
                 retryable: false,
                 source: None,
                 scrubber: Scrubber::default(),
+                body_received: None,
             }),
         }
     }
@@ -162,6 +165,18 @@ impl Error {
     pub(crate) fn with_guard_log(mut self, log: Vec<GuardEvent>) -> Self {
         self.inner.guard_log = log;
         self
+    }
+
+    /// A streamed body that broke after `bytes` of it had been handed over.
+    pub(crate) fn with_body_received(mut self, bytes: u64) -> Self {
+        self.inner.body_received = Some(bytes);
+        self
+    }
+
+    /// How many bytes of a streamed body ([`crate::RequestBuilder::send_streaming`])
+    /// had been handed over when it broke; `None` for any other failure.
+    pub fn body_received(&self) -> Option<u64> {
+        self.inner.body_received
     }
 
     pub(crate) fn with_elapsed(mut self, elapsed: Duration) -> Self {

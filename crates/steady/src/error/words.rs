@@ -60,6 +60,13 @@ impl Error {
             },
             Kind::Guard(_, message) => format!("not sent: {message}"),
         };
+        let text = match self.inner.body_received {
+            Some(bytes) => format!(
+                "{text}, after {} of the body (a body handed over as it comes is not retried)",
+                crate::duration::human_size(bytes)
+            ),
+            None => text,
+        };
         self.inner.scrubber.scrub(&text)
     }
 

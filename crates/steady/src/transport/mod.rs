@@ -222,6 +222,10 @@ impl Wire<'_> {
         part: Option<&mut Part>,
         heard: &Heard,
     ) -> Result<Exchange, Failure> {
+        if let Some(slot) = &request.handover {
+            // An earlier attempt's answer is not this one's.
+            drop(slot.take());
+        }
         let mut url = request.url.clone();
         let mut method = request.method.clone();
         let mut body = request.body.clone();
@@ -381,6 +385,37 @@ impl Wire<'_> {
             let mut headers = std::mem::take(&mut response.headers);
             let codings =
                 decode::codings(&headers).map_err(|why| Failure::protocol(why, url.clone()))?;
+            // A streamed call: an answer the checks accept leaves with its body unread.
+            if let Some(slot) = request
+                .handover
+                .as_ref()
+                .filter(|_| request.checks.applies(status))
+            {
+                // A length past the call's own limit is refused before the body.
+                if let Some(max) = request.max_body.filter(|_| codings.is_empty()) {
+                    if response.content_length().is_some_and(|n| n > max) {
+                        return Err(Failure::too_large(max, url.clone()));
+                    }
+                }
+                if !codings.is_empty() {
+                    headers.remove(CONTENT_ENCODING);
+                    headers.remove(CONTENT_LENGTH);
+                }
+                slot.put(crate::stream::Handover {
+                    answer: response,
+                    codings,
+                });
+                return Ok(Exchange {
+                    version,
+                    status,
+                    headers,
+                    body: Bytes::new(),
+                    url,
+                    redirect_problem: None,
+                    redirects: followed,
+                    saved: None,
+                });
+            }
             // A stream takes only a body no check needs whole: once out, it is out.
             let download = part.filter(|p| {
                 request.checks.applies(status)
@@ -578,7 +613,7 @@ impl Wire<'_> {
 }
 
 /// Names the fault behind the client's error.
-fn failure(err: HttpError, url: Url, first_hop: bool) -> Failure {
+pub(crate) fn failure(err: HttpError, url: Url, first_hop: bool) -> Failure {
     let fault = fault_of(&err);
     if fault == Fault::Protocol && chain_text(&err).contains("message head is too large") {
         // hyper's limits: 100 headers, and a head of about 400 KiB.

@@ -1,6 +1,7 @@
 //! Shared set-up for the integration tests: clients tuned for millisecond tests.
 #![allow(dead_code, missing_docs)]
 
+pub mod gated;
 pub mod redis;
 
 use std::sync::Arc;

@@ -339,7 +339,9 @@ impl Checks {
                 }
             },
         };
-        if let Some(expected) = &self.expect_type {
+        // A 204 has no body, so no type to check.
+        let typed = status != StatusCode::NO_CONTENT;
+        if let Some(expected) = self.expect_type.as_ref().filter(|_| typed) {
             let ok = if expected.eq_ignore_ascii_case("json") {
                 is_json
             } else {

@@ -1,0 +1,474 @@
+//! Server-sent events (`text/event-stream`): [`RequestBuilder::send_events`].
+//!
+//! An event stream has no end, so the call's deadline bounds each connection up to
+//! its response head (with the call's retries, backoff and guards), and the read
+//! timeout bounds the silence between two pieces of the stream (servers send a
+//! comment line as a heartbeat). When the stream ends or breaks (a reset, a proxy
+//! that closes idle connections, a read timeout), [`Events`] connects again, as a
+//! browser's `EventSource` does: after the server's `retry:` time (default
+//! [`DEFAULT_RECONNECT`]), with `Last-Event-ID` set to the last event's id so that
+//! the server can resume where it stopped, each reconnection a whole call under the
+//! deadline again. A reconnection that fails (its retries spent, a 4xx, a status
+//! other than 200, a content type other than `text/event-stream`) ends the stream
+//! with its error; a `204 No Content` ends it cleanly (the server's way to say stop).
+//!
+//! The parser follows the WHATWG HTML standard's "event stream interpretation": lines
+//! end with CRLF, LF or CR; `:` starts a comment; fields `event`, `data` (joined by
+//! newlines), `id` (ignored when it holds NUL) and `retry` (digits only); a blank
+//! line dispatches the event; an event not finished when a connection ends is
+//! dropped. It is written here because it is a small state machine over bytes that
+//! steady already reads (decoded, timed), and the crates that parse it either read
+//! from a `reqwest::Response` of their own (bypassing steady's stack) or have not
+//! been kept up.
+//!
+//! [`RequestBuilder::send_events`]: crate::RequestBuilder::send_events
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use futures_util::Stream;
+use reqwest::header::{HeaderValue, ACCEPT, CACHE_CONTROL};
+
+use super::{start, BodyReader};
+use crate::error::Error;
+use crate::request::Request;
+use crate::{Client, Response};
+
+/// How long [`Events`] waits before connecting again when the server has not said
+/// (`retry:`): 3 seconds, as browsers do.
+pub const DEFAULT_RECONNECT: Duration = Duration::from_secs(3);
+
+/// The longest line or event accepted (16 MiB): a stream that never ends a line is an
+/// error, not unbounded memory.
+const MAX_EVENT: usize = 16 << 20;
+
+/// One server-sent event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    event: String,
+    data: String,
+    id: String,
+    retry: Option<Duration>,
+}
+
+impl Event {
+    /// The event's type (`event:`), `message` when the server gave none.
+    pub fn event(&self) -> &str {
+        &self.event
+    }
+
+    /// The event's data: its `data:` lines joined by newlines.
+    pub fn data(&self) -> &str {
+        &self.data
+    }
+
+    /// The last event id the server set (`id:`), this event's or an earlier one's;
+    /// empty when none. It is what a reconnection sends as `Last-Event-ID`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The reconnection time the server set with this event's `retry:` field.
+    pub fn retry(&self) -> Option<Duration> {
+        self.retry
+    }
+
+    /// The data parsed as JSON.
+    ///
+    /// # Errors
+    /// The data is not JSON of type `T` (serde's message).
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(&self.data)
+    }
+}
+
+/// The event stream interpretation of the WHATWG HTML standard, fed chunk by chunk.
+#[derive(Debug, Default)]
+pub(crate) struct Parser {
+    line: Vec<u8>,
+    /// The last byte was a CR: an LF right after it ends nothing more.
+    after_cr: bool,
+    /// Nothing read yet on this connection (a leading BOM is dropped).
+    started: bool,
+    event: String,
+    data: String,
+    has_data: bool,
+    retry: Option<Duration>,
+    /// The last event ID buffer: it survives reconnections.
+    pub(crate) last_id: String,
+    /// The reconnection time the server last set.
+    pub(crate) reconnect: Option<Duration>,
+}
+
+impl Parser {
+    /// Reads `bytes`, appending the events they complete to `out`.
+    ///
+    /// # Errors
+    /// A line or an event longer than [`MAX_EVENT`].
+    pub(crate) fn feed(
+        &mut self,
+        mut bytes: &[u8],
+        out: &mut VecDeque<Event>,
+    ) -> Result<(), String> {
+        if !self.started && !bytes.is_empty() {
+            self.started = true;
+            bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        }
+        for &byte in bytes {
+            match byte {
+                b'\n' if self.after_cr => self.after_cr = false,
+                b'\n' | b'\r' => {
+                    self.after_cr = byte == b'\r';
+                    let line = std::mem::take(&mut self.line);
+                    self.line_done(&String::from_utf8_lossy(&line), out);
+                }
+                _ => {
+                    self.after_cr = false;
+                    self.line.push(byte);
+                }
+            }
+            if self.line.len() + self.data.len() > MAX_EVENT {
+                return Err(format!(
+                    "an event or line longer than {}",
+                    crate::duration::human_size(MAX_EVENT as u64)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn line_done(&mut self, line: &str, out: &mut VecDeque<Event>) {
+        if line.is_empty() {
+            self.dispatch(out);
+            return;
+        }
+        if line.starts_with(':') {
+            return;
+        }
+        let (field, value) = match line.split_once(':') {
+            Some((field, value)) => (field, value.strip_prefix(' ').unwrap_or(value)),
+            None => (line, ""),
+        };
+        match field {
+            "event" => value.clone_into(&mut self.event),
+            "data" => {
+                self.data.push_str(value);
+                self.data.push('\n');
+                self.has_data = true;
+            }
+            "id" if !value.contains('\0') => value.clone_into(&mut self.last_id),
+            "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
+                if let Ok(ms) = value.parse::<u64>() {
+                    let retry = Duration::from_millis(ms);
+                    self.reconnect = Some(retry);
+                    self.retry = Some(retry);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn dispatch(&mut self, out: &mut VecDeque<Event>) {
+        let event = std::mem::take(&mut self.event);
+        let retry = self.retry.take();
+        if !self.has_data {
+            self.data.clear();
+            return;
+        }
+        self.has_data = false;
+        let mut data = std::mem::take(&mut self.data);
+        data.pop();
+        out.push_back(Event {
+            event: if event.is_empty() {
+                "message".to_owned()
+            } else {
+                event
+            },
+            data,
+            id: self.last_id.clone(),
+            retry,
+        });
+    }
+
+    /// A connection ended: an event not finished on it is dropped.
+    pub(crate) fn connection_ended(&mut self) {
+        self.line.clear();
+        self.after_cr = false;
+        self.started = false;
+        self.event.clear();
+        self.data.clear();
+        self.has_data = false;
+        self.retry = None;
+    }
+}
+
+impl crate::RequestBuilder {
+    /// Subscribes to server-sent events: sends the request with
+    /// `Accept: text/event-stream` and hands over each [`Event`] as it comes,
+    /// connecting again with `Last-Event-ID` when the stream ends or breaks. The
+    /// deadline bounds each connection's head; the read timeout each silence. See
+    /// [`crate::stream::events`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: steady::Client) -> Result<(), steady::Error> {
+    /// use futures_util::StreamExt;
+    /// let mut events = client.get("https://example.com/feed").send_events().await?;
+    /// while let Some(event) = events.next().await {
+    ///     let event = event?;
+    ///     println!("{} {}: {}", event.id(), event.event(), event.data());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`send`](crate::RequestBuilder::send); also a semantic error when the answer
+    /// is not `text/event-stream`, and a usage error when the request's body cannot be
+    /// sent again for a reconnection (a streamed upload) or its checks read the body.
+    pub async fn send_events(self) -> Result<Events, Error> {
+        let client = self.client;
+        let mut request = self.request?;
+        if !request.headers.contains_key(ACCEPT) {
+            request
+                .headers
+                .insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+        }
+        if !request.headers.contains_key(CACHE_CONTROL) {
+            request
+                .headers
+                .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        }
+        request.checks.expect_type("text/event-stream");
+        let template = request.clone();
+        let (response, reader) = start(&client, request, false).await?;
+        // 204: the server's way to say there is nothing to subscribe to.
+        if response.status() == reqwest::StatusCode::NO_CONTENT {
+            return Ok(Events {
+                response,
+                state: State::Done,
+                reconnects: 0,
+            });
+        }
+        Ok(Events {
+            response,
+            reconnects: 0,
+            state: State::Reading(Box::new(Connection {
+                client,
+                template,
+                reader,
+                parser: Parser::default(),
+                queue: VecDeque::new(),
+                reconnects: 0,
+            })),
+        })
+    }
+}
+
+/// The events of a [`RequestBuilder::send_events`](crate::RequestBuilder::send_events)
+/// subscription, as a [`Stream`]; it ends when the server answers a reconnection with
+/// `204 No Content`, or after an error.
+pub struct Events {
+    response: Response,
+    state: State,
+    reconnects: u32,
+}
+
+/// A wait for the next event: the connection comes back with it.
+type Next = BoxFuture<'static, (Box<Connection>, Option<Result<Event, Error>>)>;
+
+enum State {
+    Reading(Box<Connection>),
+    Waiting(Next),
+    Done,
+}
+
+struct Connection {
+    client: Client,
+    /// The request, sent again on each reconnection.
+    template: Request,
+    reader: BodyReader,
+    parser: Parser,
+    queue: VecDeque<Event>,
+    reconnects: u32,
+}
+
+impl fmt::Debug for Events {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Events")
+            .field("status", &self.response.status())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Events {
+    /// The head of the first connection's response.
+    pub fn response(&self) -> &Response {
+        &self.response
+    }
+
+    /// How many times the stream has connected again so far.
+    pub fn reconnects(&self) -> u32 {
+        self.reconnects
+    }
+}
+
+impl Connection {
+    /// The next event, connecting again as needed; `None` once the server said stop.
+    async fn next(&mut self) -> Option<Result<Event, Error>> {
+        loop {
+            if let Some(event) = self.queue.pop_front() {
+                return Some(Ok(event));
+            }
+            let ended = match self.reader.next().await {
+                Some(Ok(bytes)) => match self.parser.feed(&bytes, &mut self.queue) {
+                    Ok(()) => continue,
+                    Err(why) => {
+                        return Some(Err(self
+                            .reader
+                            .protocol(format!("the event stream has {why}"))))
+                    }
+                },
+                None => None,
+                // Broken or silent past the read timeout: connect again.
+                Some(Err(err))
+                    if err.fault().is_some() && err.layer() == crate::Layer::Transport =>
+                {
+                    Some(err)
+                }
+                Some(Err(err)) => return Some(Err(err)),
+            };
+            if let Some(err) = &ended {
+                tracing::debug!(target: "steady::events", "the event stream broke ({err}); connecting again");
+            }
+            self.parser.connection_ended();
+            let wait = self.parser.reconnect.unwrap_or(DEFAULT_RECONNECT);
+            self.client.inner.clock.sleep(wait).await;
+            let mut request = self.template.clone();
+            if !self.parser.last_id.is_empty() {
+                match HeaderValue::from_str(&self.parser.last_id) {
+                    Ok(id) => {
+                        request.headers.insert("last-event-id", id);
+                    }
+                    Err(_) => {
+                        request.headers.remove("last-event-id");
+                    }
+                }
+            }
+            self.reconnects += 1;
+            match start(&self.client, request, false).await {
+                Ok((response, _)) if response.status() == reqwest::StatusCode::NO_CONTENT => {
+                    return None
+                }
+                Ok((_, reader)) => self.reader = reader,
+                Err(err) => return Some(Err(err)),
+            }
+        }
+    }
+}
+
+impl Stream for Events {
+    type Item = Result<Event, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            match std::mem::replace(&mut self.state, State::Done) {
+                State::Done => return Poll::Ready(None),
+                State::Reading(mut connection) => {
+                    self.state = State::Waiting(Box::pin(async move {
+                        let item = connection.next().await;
+                        (connection, item)
+                    }));
+                }
+                State::Waiting(mut waiting) => match waiting.as_mut().poll(cx) {
+                    Poll::Pending => {
+                        self.state = State::Waiting(waiting);
+                        return Poll::Pending;
+                    }
+                    Poll::Ready((connection, item)) => {
+                        self.reconnects = connection.reconnects;
+                        if let Some(Ok(_)) = &item {
+                            self.state = State::Reading(connection);
+                        }
+                        return Poll::Ready(item);
+                    }
+                },
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(chunks: &[&[u8]]) -> (Vec<Event>, Parser) {
+        let mut parser = Parser::default();
+        let mut out = VecDeque::new();
+        for chunk in chunks {
+            parser.feed(chunk, &mut out).unwrap();
+        }
+        (out.into_iter().collect(), parser)
+    }
+
+    #[test]
+    fn fields_lines_and_comments_as_the_standard_reads_them() {
+        let (events, parser) = parse(&[
+            b"\xEF\xBB\xBF: a comment\r\nid: 1\r\nevent: add\ndata: first\ndata:second\r\rdata\n\n",
+            b"id: 2\nretry: 1500\ndata:  two spaces\n\nretry: soon\nid: a\0b\ndata: x\n\n",
+        ]);
+        let got: Vec<(&str, &str, &str)> = events
+            .iter()
+            .map(|e| (e.event(), e.data(), e.id()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("add", "first\nsecond", "1"),
+                ("message", "", "1"),
+                ("message", " two spaces", "2"),
+                ("message", "x", "2"),
+            ]
+        );
+        assert_eq!(events[2].retry(), Some(Duration::from_millis(1500)));
+        assert_eq!(events[3].retry(), None, "retry: soon is not digits");
+        assert_eq!(parser.reconnect, Some(Duration::from_millis(1500)));
+    }
+
+    #[test]
+    fn a_line_split_across_chunks_and_a_crlf_split_between_them() {
+        let (events, _) = parse(&[b"da", b"ta: he", b"llo\r", b"\n\r", b"\n"]);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].data(), "hello");
+    }
+
+    #[test]
+    fn an_event_without_data_is_not_dispatched_and_an_unfinished_one_is_dropped() {
+        let mut parser = Parser::default();
+        let mut out = VecDeque::new();
+        parser
+            .feed(b"event: ping\n\nid: 7\ndata: half", &mut out)
+            .unwrap();
+        assert!(out.is_empty());
+        parser.connection_ended();
+        parser.feed(b"data: whole\n\n", &mut out).unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            (out[0].event(), out[0].data(), out[0].id()),
+            ("message", "whole", "7")
+        );
+    }
+
+    #[test]
+    fn a_line_that_never_ends_is_refused() {
+        let mut parser = Parser::default();
+        let mut out = VecDeque::new();
+        let big = vec![b'x'; MAX_EVENT + 1];
+        assert!(parser
+            .feed(&big, &mut out)
+            .unwrap_err()
+            .contains("longer than"));
+    }
+}
