@@ -42,13 +42,21 @@ pub(crate) async fn read_request(
                     .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
                     .and_then(|(_, v)| v.trim().parse::<usize>().ok())
                     .unwrap_or(0);
+                let chunked = headers.iter().any(|(n, v)| {
+                    n.eq_ignore_ascii_case("transfer-encoding")
+                        && v.to_ascii_lowercase().contains("chunked")
+                });
                 let _ = buf.split_to(head_len);
-                while buf.len() < content_length {
-                    if stream.read_buf(buf).await? == 0 {
-                        return Err(std::io::ErrorKind::UnexpectedEof.into());
+                let body = if chunked {
+                    read_chunked(stream, buf).await?
+                } else {
+                    while buf.len() < content_length {
+                        if stream.read_buf(buf).await? == 0 {
+                            return Err(std::io::ErrorKind::UnexpectedEof.into());
+                        }
                     }
-                }
-                let body = buf.split_to(content_length).freeze();
+                    buf.split_to(content_length).freeze()
+                };
                 return Ok(Some(Recorded::new(method, target, headers, body)));
             }
             Ok(httparse::Status::Partial) => {
@@ -64,6 +72,36 @@ pub(crate) async fn read_request(
             } else {
                 Err(std::io::ErrorKind::UnexpectedEof.into())
             };
+        }
+    }
+}
+
+/// A chunked request body, decoded (no trailers).
+async fn read_chunked(stream: &mut TcpStream, buf: &mut BytesMut) -> std::io::Result<bytes::Bytes> {
+    let mut body = BytesMut::new();
+    loop {
+        match httparse::parse_chunk_size(buf) {
+            Ok(httparse::Status::Complete((start, size))) => {
+                let size = usize::try_from(size).map_err(|_| std::io::ErrorKind::InvalidData)?;
+                // The data and its CRLF (after the last chunk: the final CRLF).
+                while buf.len() < start + size + 2 {
+                    if stream.read_buf(buf).await? == 0 {
+                        return Err(std::io::ErrorKind::UnexpectedEof.into());
+                    }
+                }
+                let _ = buf.split_to(start);
+                body.extend_from_slice(&buf.split_to(size));
+                let _ = buf.split_to(2);
+                if size == 0 {
+                    return Ok(body.freeze());
+                }
+            }
+            Ok(httparse::Status::Partial) => {
+                if stream.read_buf(buf).await? == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+            }
+            Err(_) => return Err(std::io::ErrorKind::InvalidData.into()),
         }
     }
 }

@@ -51,6 +51,8 @@ pub(crate) struct Request {
     pub(crate) scope: Option<String>,
     /// Where an accepted answer's body is left unread ([`RequestBuilder::send_streaming`]).
     pub(crate) handover: Option<crate::stream::Slot>,
+    /// A body streamed from the caller, sent once ([`RequestBuilder::body_stream`]).
+    pub(crate) upload: Option<crate::stream::upload::Upload>,
 }
 
 impl Request {
@@ -193,11 +195,12 @@ impl RequestBuilder {
             removed: Vec::new(),
             scope: None,
             handover: None,
+            upload: None,
         });
         RequestBuilder { client, request }
     }
 
-    fn with(mut self, f: impl FnOnce(&mut Request) -> Result<(), Error>) -> Self {
+    pub(crate) fn with(mut self, f: impl FnOnce(&mut Request) -> Result<(), Error>) -> Self {
         if let Ok(request) = &mut self.request {
             if let Err(err) = f(request) {
                 self.request = Err(err);
@@ -241,11 +244,11 @@ impl RequestBuilder {
     }
 
     /// A copy of this request, to send again or to change (`None` when the request
-    /// streams its body into a writer, which two sends cannot share, or when it is
-    /// already invalid: `send` reports why).
+    /// streams its body into a writer or from a stream, which two sends cannot share,
+    /// or when it is already invalid: `send` reports why).
     pub fn try_clone(&self) -> Option<RequestBuilder> {
         let request = self.request.as_ref().ok()?;
-        if request.stream_to.is_some() {
+        if request.stream_to.is_some() || request.upload.is_some() {
             return None;
         }
         Some(RequestBuilder {
@@ -299,6 +302,7 @@ impl RequestBuilder {
             let body = serde_json::to_vec(value)
                 .map_err(|e| Error::usage(format!("the JSON body cannot be serialized: {e}")))?;
             r.body = Some(Bytes::from(body));
+            r.upload = None;
             r.headers
                 .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             if !r.headers.contains_key(ACCEPT) {
@@ -316,6 +320,7 @@ impl RequestBuilder {
         let body = crate::multipart::urlencoded(pairs);
         self.with(move |r| {
             r.body = Some(Bytes::from(body.clone()));
+            r.upload = None;
             r.headers.insert(
                 CONTENT_TYPE,
                 HeaderValue::from_static("application/x-www-form-urlencoded"),
@@ -329,6 +334,7 @@ impl RequestBuilder {
     pub fn multipart(self, form: crate::multipart::Multipart) -> Self {
         self.with(move |r| {
             r.body = Some(form.to_bytes());
+            r.upload = None;
             r.headers.insert(
                 CONTENT_TYPE,
                 HeaderValue::from_str(&form.content_type())
@@ -342,6 +348,7 @@ impl RequestBuilder {
     pub fn body(self, body: impl Into<Bytes>) -> Self {
         self.with(|r| {
             r.body = Some(body.into());
+            r.upload = None;
             Ok(())
         })
     }

@@ -129,6 +129,9 @@ impl Client {
         via: Option<&'a crate::transport::Via<'a>>,
     ) -> Result<Response, Error> {
         let inner = &*self.inner;
+        if request.upload.is_some() && (via.is_some() || self.http.is_service()) {
+            return Err(Error::usage(crate::stream::upload::NOT_THROUGH));
+        }
         // Unverified certificates matter only over https (a redirect to another scheme
         // drops the credentials on its way).
         inner

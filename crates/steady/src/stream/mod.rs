@@ -36,6 +36,7 @@
 //! [`RequestBuilder`]: crate::RequestBuilder
 
 pub mod events;
+pub(crate) mod upload;
 
 use std::fmt;
 use std::pin::Pin;

@@ -28,8 +28,11 @@ use reqwest::{Method, StatusCode, Url, Version};
 
 type Pool = hyper_util::client::legacy::Client<
     Bounded<hyper_rustls::HttpsConnector<HttpConnector>>,
-    Full<Bytes>,
+    Outgoing,
 >;
+
+/// A request body: bytes steady holds (and may send again), or the caller's stream.
+pub(crate) type Outgoing = http_body_util::Either<Full<Bytes>, crate::stream::upload::UploadBody>;
 
 /// A connector under one limit for DNS, TCP and TLS together: the connect timeout
 /// steady promises. (hyper-util's own limit covers the TCP connect only; a resolver
@@ -208,6 +211,16 @@ impl Http {
         Ok(Http::Hyper(pool))
     }
 
+    /// Whether this transport is a service steady was given rather than its own
+    /// client (a streamed request body cannot go through one).
+    pub(crate) fn is_service(&self) -> bool {
+        #[cfg(feature = "tower")]
+        if let Http::Service(_) = self {
+            return true;
+        }
+        false
+    }
+
     /// Sends one request; answers its head.
     pub(crate) async fn send(
         &self,
@@ -215,10 +228,17 @@ impl Http {
         url: &Url,
         headers: HeaderMap,
         body: Option<Bytes>,
+        upload: Option<crate::stream::upload::UploadBody>,
     ) -> Result<Answer, HttpError> {
         match self {
             #[cfg(feature = "tower")]
             Http::Service(exchange) => {
+                if upload.is_some() {
+                    return Err(HttpError::Service(
+                        crate::stream::upload::NOT_THROUGH.into(),
+                    ));
+                }
+                let body = Full::new(body.unwrap_or_default());
                 let response = exchange(hyper_request(method, url, headers, body)?)
                     .await
                     .map_err(HttpError::Service)?;
@@ -231,6 +251,10 @@ impl Http {
                 })
             }
             Http::Hyper(pool) => {
+                let body = match upload {
+                    Some(upload) => http_body_util::Either::Right(upload),
+                    None => http_body_util::Either::Left(Full::new(body.unwrap_or_default())),
+                };
                 let response = pool
                     .request(hyper_request(method, url, headers, body)?)
                     .await
@@ -245,7 +269,9 @@ impl Http {
             }
             Http::Reqwest(client) => {
                 let mut builder = client.request(method, url.clone()).headers(headers);
-                if let Some(body) = body {
+                if let Some(upload) = upload {
+                    builder = builder.body(reqwest::Body::wrap(upload));
+                } else if let Some(body) = body {
                     builder = builder.body(body);
                 }
                 let response = builder.send().await.map_err(HttpError::Reqwest)?;
@@ -256,14 +282,14 @@ impl Http {
 }
 
 /// The request as hyper takes it.
-fn hyper_request(
+fn hyper_request<B>(
     method: Method,
     url: &Url,
     headers: HeaderMap,
-    body: Option<Bytes>,
-) -> Result<hyper::Request<Full<Bytes>>, HttpError> {
+    body: B,
+) -> Result<hyper::Request<B>, HttpError> {
     let uri: hyper::Uri = url.as_str().parse().map_err(HttpError::Uri)?;
-    let mut request = hyper::Request::new(Full::new(body.unwrap_or_default()));
+    let mut request = hyper::Request::new(body);
     *request.method_mut() = method;
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;

@@ -291,8 +291,14 @@ impl Wire<'_> {
             let sent = match self.via {
                 Some(via) => via(method.clone(), url.clone(), headers, body.clone()).await,
                 None => {
+                    // A streamed body goes only where the request keeps its body.
+                    let upload = request
+                        .upload
+                        .as_ref()
+                        .filter(|_| !body_dropped)
+                        .map(crate::stream::upload::Upload::body);
                     self.http
-                        .send(method.clone(), &url, headers, body.clone())
+                        .send(method.clone(), &url, headers, body.clone(), upload)
                         .await
                 }
             };

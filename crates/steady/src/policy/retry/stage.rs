@@ -55,6 +55,15 @@ impl Call<'_> {
             ));
             return Decision::Stop(StopReason::NotRetryable);
         }
+        let uploaded = request.upload.as_ref().map_or(0, |u| u.sent());
+        if uploaded > 0 && matches!(decision, Decision::Retry { .. }) {
+            // A stream is read once: what left cannot be sent again.
+            judged.note = Some(format!(
+                "{} of the streamed request body already sent: not retried (a stream cannot be sent twice)",
+                crate::duration::human_size(uploaded)
+            ));
+            return Decision::Stop(StopReason::NotRetryable);
+        }
         if let Decision::Retry { wait, .. } = &mut decision {
             let now_ms = wall_ms(inner.clock.wall());
             if let Err((message, allowed_at)) = inner.guards.withdraw(self.key(), now_ms) {
