@@ -785,7 +785,8 @@ pub struct CurlArgs {
     pub json: Vec<String>,
 
     /// Ask for the head only (a HEAD request), as curl -I; prints the status line and
-    /// headers. With `steady get` (or head); other methods are refused.
+    /// headers of any answer (a 404's too; the exit code still tells). With `steady get`
+    /// (or head); other methods are refused.
     #[arg(short = 'I', long = "head")]
     pub head: bool,
 

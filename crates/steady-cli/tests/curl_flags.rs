@@ -181,6 +181,34 @@ fn head_flag_sends_a_head_and_prints_the_head() {
 }
 
 #[test]
+fn head_flag_prints_the_head_of_an_error_as_steady_head_does() {
+    let srv = ScriptServer::builder()
+        .fallback(Reply::json(404, r#"{"message": "no such thing"}"#).header("X-Version", "7"))
+        .start();
+    let via_flag = steady(&["get", &srv.url("/gone"), "-I"]);
+    let via_head = steady(&["head", &srv.url("/gone")]);
+    assert_eq!(via_flag.code, 4, "{}", via_flag.stderr);
+    assert_eq!(via_head.code, 4, "{}", via_head.stderr);
+    assert!(
+        via_flag.stdout.starts_with("HTTP/1.1 404 Not Found\n"),
+        "{}",
+        via_flag.stdout
+    );
+    assert!(
+        via_flag.stdout.contains("x-version: 7"),
+        "{}",
+        via_flag.stdout
+    );
+    assert_eq!(
+        via_flag.stdout.lines().next(),
+        via_head.stdout.lines().next(),
+        "the same head as steady head"
+    );
+    let seen: Vec<String> = srv.requests().into_iter().map(|r| r.method).collect();
+    assert_eq!(seen, ["HEAD", "HEAD"]);
+}
+
+#[test]
 fn silent_prints_nothing_and_show_error_brings_the_error_back() {
     let srv = ScriptServer::builder()
         .route(
