@@ -467,6 +467,48 @@ fn short_help_fits_a_screen_and_the_manual_has_every_subcommand() {
         !man.stdout.contains("steady\\-get(1)"),
         "no page nothing installs"
     );
+    // Every option has its description, those hidden from -h too.
+    let lines: Vec<&str> = man.stdout.lines().collect();
+    let described = |text: &str| !text.is_empty() && !text.starts_with('.');
+    let mut options = 0;
+    for at in lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| **l == ".TP")
+        .map(|(i, _)| i)
+    {
+        let (Some(name), Some(text)) = (lines.get(at + 1), lines.get(at + 2)) else {
+            continue;
+        };
+        options += 1;
+        assert!(described(text), "the manual has no text for {name}");
+    }
+    assert!(options > 100, "{options} options in the manual");
+    for flag in [
+        "backoff",
+        "cacert",
+        "retries",
+        "breaker\\-failures",
+        "breaker\\-span",
+        "breaker\\-window",
+        "breaker\\-min\\-calls",
+        "breaker\\-open\\-max",
+        "breaker\\-probes",
+        "breaker\\-quorum",
+        "multipart",
+        "fail\\-fast",
+    ] {
+        let item = format!("\\fB\\-\\-{flag}\\fR");
+        let at = lines
+            .iter()
+            .position(|l| l.contains(&item) && !l.starts_with("\\fBsteady"))
+            .filter(|at| *at > 0 && lines[at - 1] == ".TP")
+            .unwrap_or_else(|| panic!("the manual lacks --{flag}"));
+        assert!(
+            described(lines[at + 1]),
+            "the manual has no text for --{flag}"
+        );
+    }
 }
 
 #[test]
