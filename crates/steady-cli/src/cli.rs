@@ -627,6 +627,10 @@ pub struct CallArgs {
 
     /// Send name=value fields as an HTML form (application/x-www-form-urlencoded), or
     /// as multipart/form-data when a file field (name@path) is given.
+    ///
+    /// -f is HTTPie's --form, not curl's --fail: steady fails on HTTP errors by default
+    /// (exit 4 for a 4xx, 5 for a 5xx), so --fail is not needed. curl's habit -fsSL
+    /// still works: -f without fields sends no form.
     #[arg(short = 'f', long)]
     pub form: bool,
 

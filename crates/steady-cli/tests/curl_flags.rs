@@ -443,6 +443,11 @@ fn short_help_fits_a_screen_and_the_manual_has_every_subcommand() {
             long.stdout.contains("Exit codes:\n"),
             "{sub} --help has the table"
         );
+        assert!(
+            long.stdout
+                .contains("-f is HTTPie's --form, not curl's --fail"),
+            "{sub} --help says what -f is"
+        );
     }
     let man = steady(&["man"]);
     assert_eq!(man.code, 0);
@@ -466,6 +471,11 @@ fn short_help_fits_a_screen_and_the_manual_has_every_subcommand() {
     assert!(
         !man.stdout.contains("steady\\-get(1)"),
         "no page nothing installs"
+    );
+    assert!(
+        man.stdout
+            .contains("\\-f is HTTPie\\*(Aqs \\-\\-form, not curl\\*(Aqs \\-\\-fail"),
+        "the manual says what -f is"
     );
     // Every option has its description, those hidden from -h too.
     let lines: Vec<&str> = man.stdout.lines().collect();
