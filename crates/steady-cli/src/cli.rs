@@ -259,11 +259,29 @@ pub enum Command {
     /// Pull a paginated API into a database table: all of it or nothing, resumable.
     #[command(after_long_help = SYNC_HELP)]
     Sync(Box<SyncArgs>),
-    /// Print a shell completion script: steady completions bash > ~/.local/share/bash-completion/completions/steady
+    /// Print a shell completion script (bash, zsh, fish; where it goes: its --help).
+    #[command(after_help = COMPLETIONS_HELP)]
     Completions(CompletionsArgs),
     /// Print the manual page (roff): steady man | man -l -
+    #[command(after_help = MAN_HELP)]
     Man,
 }
+
+/// Where a completion script goes, at the end of `steady completions --help`. The
+/// folders may not exist yet: a redirect into one that does not fails.
+const COMPLETIONS_HELP: &str = "\
+Installing it (the folder may not exist yet, hence mkdir -p):
+  mkdir -p ~/.local/share/bash-completion/completions
+  steady completions bash > ~/.local/share/bash-completion/completions/steady
+  mkdir -p ~/.config/fish/completions
+  steady completions fish > ~/.config/fish/completions/steady.fish
+  zsh: steady completions zsh > _steady, in a folder of $fpath";
+
+/// Where the manual page goes, at the end of `steady man --help`.
+const MAN_HELP: &str = "\
+Installing it, for man steady (the folder may not exist yet, hence mkdir -p):
+  mkdir -p ~/.local/share/man/man1
+  steady man > ~/.local/share/man/man1/steady.1";
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
