@@ -259,11 +259,29 @@ pub enum Command {
     /// Pull a paginated API into a database table: all of it or nothing, resumable.
     #[command(after_long_help = SYNC_HELP)]
     Sync(Box<SyncArgs>),
-    /// Print a shell completion script: steady completions bash > ~/.local/share/bash-completion/completions/steady
+    /// Print a shell completion script (bash, zsh, fish; where it goes: its --help).
+    #[command(after_help = COMPLETIONS_HELP)]
     Completions(CompletionsArgs),
     /// Print the manual page (roff): steady man | man -l -
+    #[command(after_help = MAN_HELP)]
     Man,
 }
+
+/// Where a completion script goes, at the end of `steady completions --help`. The
+/// folders may not exist yet: a redirect into one that does not fails.
+const COMPLETIONS_HELP: &str = "\
+Installing it (the folder may not exist yet, hence mkdir -p):
+  mkdir -p ~/.local/share/bash-completion/completions
+  steady completions bash > ~/.local/share/bash-completion/completions/steady
+  mkdir -p ~/.config/fish/completions
+  steady completions fish > ~/.config/fish/completions/steady.fish
+  zsh: steady completions zsh > _steady, in a folder of $fpath";
+
+/// Where the manual page goes, at the end of `steady man --help`.
+const MAN_HELP: &str = "\
+Installing it, for man steady (the folder may not exist yet, hence mkdir -p):
+  mkdir -p ~/.local/share/man/man1
+  steady man > ~/.local/share/man/man1/steady.1";
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
@@ -627,6 +645,10 @@ pub struct CallArgs {
 
     /// Send name=value fields as an HTML form (application/x-www-form-urlencoded), or
     /// as multipart/form-data when a file field (name@path) is given.
+    ///
+    /// -f is HTTPie's --form, not curl's --fail: steady fails on HTTP errors by default
+    /// (exit 4 for a 4xx, 5 for a 5xx), so --fail is not needed. curl's habit -fsSL
+    /// still works: -f without fields sends no form.
     #[arg(short = 'f', long)]
     pub form: bool,
 
@@ -785,7 +807,8 @@ pub struct CurlArgs {
     pub json: Vec<String>,
 
     /// Ask for the head only (a HEAD request), as curl -I; prints the status line and
-    /// headers. With `steady get` (or head); other methods are refused.
+    /// headers of any answer (a 404's too; the exit code still tells). With `steady get`
+    /// (or head); other methods are refused.
     #[arg(short = 'I', long = "head")]
     pub head: bool,
 

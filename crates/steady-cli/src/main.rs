@@ -307,8 +307,13 @@ fn failed(err: &steady::Error, method: &str, args: &CallArgs) -> anyhow::Result<
             output::response(
                 &args.output,
                 &output::Printed {
-                    // `steady head` prints the head of any answer, as with -i.
-                    head_only: method.eq_ignore_ascii_case("HEAD"),
+                    // A HEAD (`steady head`, or -I on get) prints the head of any
+                    // answer, as with -i: the method sent decides, not the subcommand.
+                    head_only: err
+                        .method()
+                        .map_or(method.eq_ignore_ascii_case("HEAD"), |m| {
+                            *m == steady::Method::HEAD
+                        }),
                     version: err.version().unwrap_or(steady::Version::HTTP_11),
                     status,
                     headers,

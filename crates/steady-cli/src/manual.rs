@@ -9,7 +9,8 @@
 use std::io::Write;
 
 /// The whole page, as roff.
-pub fn render(mut cmd: clap::Command) -> std::io::Result<Vec<u8>> {
+pub fn render(cmd: clap::Command) -> std::io::Result<Vec<u8>> {
+    let mut cmd = with_long_help(cmd);
     cmd.build();
     let man = clap_mangen::Man::new(cmd.clone());
     let mut out = Vec::new();
@@ -80,6 +81,21 @@ pub fn render(mut cmd: clap::Command) -> std::io::Result<Vec<u8>> {
     }
     man.render_version_section(&mut out)?;
     Ok(out)
+}
+
+/// Every option with its text as long help. clap_mangen prints an option's long help,
+/// or else its help unless that is hidden from `-h`; the calling commands hide most of
+/// their options from `-h` (so that it fits a screen), and those with a one-line help
+/// only would have no description in the manual.
+fn with_long_help(cmd: clap::Command) -> clap::Command {
+    cmd.mut_args(|arg| {
+        let help = arg.get_help().cloned();
+        match help {
+            Some(help) if arg.get_long_help().is_none() => arg.long_help(help),
+            _ => arg,
+        }
+    })
+    .mut_subcommands(with_long_help)
 }
 
 /// Text safe in roff: backslashes doubled, no line read as a request.

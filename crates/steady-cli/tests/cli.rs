@@ -881,6 +881,34 @@ fn completions_for_each_shell_and_a_man_page() {
         &man.stdout[..200]
     );
     assert!(man.stdout.contains("batch"));
+    // Every redirect into a folder the help shows comes after a mkdir -p of it.
+    for args in [
+        &["--help"][..],
+        &["completions", "--help"],
+        &["man", "--help"],
+    ] {
+        let help = run(steady().args(args));
+        assert_eq!(help.code, 0, "{args:?}: {}", help.stderr);
+        // Words, as a wrapped line reads.
+        let text = help.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+        for (at, _) in text.match_indices(" > ~/") {
+            let path = text[at + 3..].split(' ').next().unwrap();
+            let folder = &path[..path.rfind('/').unwrap()];
+            assert!(
+                text[..at].contains(&format!("mkdir -p {folder}")),
+                "{args:?}: no mkdir -p {folder} before the redirect into it:\n{}",
+                help.stdout
+            );
+        }
+    }
+    let completions = run(steady().args(["completions", "--help"]));
+    assert!(
+        completions.stdout.contains(
+            "steady completions bash > ~/.local/share/bash-completion/completions/steady"
+        ),
+        "{}",
+        completions.stdout
+    );
 }
 
 #[test]

@@ -181,6 +181,34 @@ fn head_flag_sends_a_head_and_prints_the_head() {
 }
 
 #[test]
+fn head_flag_prints_the_head_of_an_error_as_steady_head_does() {
+    let srv = ScriptServer::builder()
+        .fallback(Reply::json(404, r#"{"message": "no such thing"}"#).header("X-Version", "7"))
+        .start();
+    let via_flag = steady(&["get", &srv.url("/gone"), "-I"]);
+    let via_head = steady(&["head", &srv.url("/gone")]);
+    assert_eq!(via_flag.code, 4, "{}", via_flag.stderr);
+    assert_eq!(via_head.code, 4, "{}", via_head.stderr);
+    assert!(
+        via_flag.stdout.starts_with("HTTP/1.1 404 Not Found\n"),
+        "{}",
+        via_flag.stdout
+    );
+    assert!(
+        via_flag.stdout.contains("x-version: 7"),
+        "{}",
+        via_flag.stdout
+    );
+    assert_eq!(
+        via_flag.stdout.lines().next(),
+        via_head.stdout.lines().next(),
+        "the same head as steady head"
+    );
+    let seen: Vec<String> = srv.requests().into_iter().map(|r| r.method).collect();
+    assert_eq!(seen, ["HEAD", "HEAD"]);
+}
+
+#[test]
 fn silent_prints_nothing_and_show_error_brings_the_error_back() {
     let srv = ScriptServer::builder()
         .route(
@@ -358,27 +386,152 @@ fn user_agent_and_referer() {
 fn other_curl_flags_name_steadys_equivalent_and_send_nothing() {
     let srv = echo();
     let url = srv.url("/x");
-    for (flags, instead) in [
-        (&["--retry", "2"][..], "--retries N"),
-        (&["--retry-max-time", "30"][..], "--timeout DURATION"),
-        (&["--fail"][..], "exit code"),
-        (&["-G"][..], "name==value"),
-        (&["-XPOST"][..], "steady post URL"),
-        (&["--max-redirs", "3"][..], "--max-redirects N"),
-        (&["-F", "a=1"][..], "-f/--form"),
-    ] {
+    // (what is typed, the flag the message names, what it says to do instead)
+    let cases: &[(&[&str], &str, &str)] = &[
+        (&["--retry", "2"], "--retry", "--retries N"),
+        (
+            &["--retry-max-time", "30"],
+            "--retry-max-time",
+            "--timeout DURATION",
+        ),
+        (
+            &["--retry-delay", "2"],
+            "--retry-delay",
+            "--backoff DURATION",
+        ),
+        (
+            &["--retry-connrefused"],
+            "--retry-connrefused",
+            "by default",
+        ),
+        (&["--retry-all-errors"], "--retry-all-errors", "by default"),
+        (&["--fail"], "--fail", "exit code"),
+        (&["--fail-with-body"], "--fail-with-body", "exit code"),
+        (&["-G"], "-G", "name==value"),
+        (&["-XPOST"], "-X", "steady post URL"),
+        (&["--max-redirs", "3"], "--max-redirs", "--max-redirects N"),
+        (&["-F", "a=1"], "-F", "-f/--form"),
+        (&["-j"], "-j", "session cookies"),
+        (&["-sj"], "-j", "session cookies"),
+        (
+            &["--junk-session-cookies"],
+            "--junk-session-cookies",
+            "session cookies",
+        ),
+        (
+            &["--ssl-reqd"],
+            "--ssl-reqd",
+            "https:// URL always uses TLS",
+        ),
+        (&["--ciphers", "ECDHE"], "--ciphers", "rustls"),
+        (&["--crlf"], "--crlf", "--data-binary @FILE"),
+        (&["--unix-socket", "/run/x.sock"], "--unix-socket", "socat"),
+        (&["--tlsv1.2"], "--tlsv1.2", "TLS 1.2 and 1.3"),
+        (&["--tlsv1.3"], "--tlsv1.3", "TLS 1.2 and 1.3"),
+        (&["--tls-max", "1.2"], "--tls-max", "TLS 1.2 and 1.3"),
+        (
+            &["--pinnedpubkey", "sha256//x"],
+            "--pinnedpubkey",
+            "--cacert FILE",
+        ),
+        (&["-0"], "-0", "HTTP/1.1"),
+        (&["--http1.0"], "--http1.0", "HTTP/1.1"),
+        (&["--http1.1"], "--http1.1", "HTTP/1.1"),
+        (&["--http2"], "--http2", "HTTP/2"),
+        (&["-z", "yesterday"], "-z", "If-Modified-Since:"),
+        (
+            &["--time-cond", "yesterday"],
+            "--time-cond",
+            "If-Modified-Since:",
+        ),
+        (&["-R"], "-R", "Last-Modified"),
+        (&["--remote-time"], "--remote-time", "Last-Modified"),
+        (&["-l"], "-l", "HTTP and HTTPS only"),
+        (&["--list-only"], "--list-only", "HTTP and HTTPS only"),
+        (&["-t", "TTYPE=vt100"], "-t", "HTTP and HTTPS only"),
+        (
+            &["--telnet-option", "TTYPE=vt100"],
+            "--telnet-option",
+            "HTTP and HTTPS only",
+        ),
+        (&["--socks5", "h:1080"], "--socks5", "-x http://HOST:PORT"),
+        (
+            &["--socks5-hostname", "h:1080"],
+            "--socks5-hostname",
+            "SOCKS",
+        ),
+        (&["--aws-sigv4", "aws:amz"], "--aws-sigv4", "--header-env"),
+        (
+            &["--doh-url", "https://d/q"],
+            "--doh-url",
+            "system's resolver",
+        ),
+        (&["--path-as-is"], "--path-as-is", "../"),
+        (&["--proto", "=https"], "--proto", "http and https only"),
+        (&["--ipv4"], "--ipv4", "IP address"),
+        (&["-4"], "-4", "IP address"),
+        (&["--ipv6"], "--ipv6", "IP address"),
+        (&["-6"], "-6", "IP address"),
+        (&["--resolve", "h:80:127.0.0.1"], "--resolve", "Host:NAME"),
+        (&["--interface", "eth0"], "--interface", "the system picks"),
+        (&["--limit-rate", "1M"], "--limit-rate", "--rate 10/s"),
+        (
+            &["--max-filesize", "1M"],
+            "--max-filesize",
+            "--max-body SIZE",
+        ),
+        (&["-g"], "-g", "no URL globbing"),
+        (&["--globoff"], "--globoff", "no URL globbing"),
+        (&["--url", "http://h/"], "--url", "steady get URL"),
+        (
+            &["--oauth2-bearer", "t"],
+            "--oauth2-bearer",
+            "--bearer-env VAR",
+        ),
+        (&["--digest"], "--digest", "Basic (-a)"),
+        (&["--negotiate"], "--negotiate", "Basic (-a)"),
+        (&["--ntlm"], "--ntlm", "Basic (-a)"),
+        (&["--cert", "c.pem"], "--cert", "client certificates"),
+        (&["-E", "c.pem"], "-E", "client certificates"),
+        (&["--key", "k.pem"], "--key", "client certificates"),
+        (&["--capath", "/etc/ssl"], "--capath", "--cacert FILE"),
+        (&["--tcp-nodelay"], "--tcp-nodelay", "TCP_NODELAY on"),
+        (
+            &["--keepalive-time", "60"],
+            "--keepalive-time",
+            "kept alive",
+        ),
+        (&["--no-buffer"], "--no-buffer", "as it arrives"),
+        (&["-N"], "-N", "as it arrives"),
+        (&["--progress-bar"], "--progress-bar", "no progress bar"),
+        (&["-#"], "-#", "no progress bar"),
+        (&["--trace", "t.txt"], "--trace", "-v or -vv"),
+        (&["--trace-ascii", "t.txt"], "--trace-ascii", "-v or -vv"),
+        (&["--stderr", "e.txt"], "--stderr", "2> FILE"),
+        (&["--raw"], "--raw", "Accept-Encoding:"),
+        (
+            &["--tr-encoding"],
+            "--tr-encoding",
+            "decodes the body itself",
+        ),
+        (&["--netrc"], "--netrc", "--basic-env VAR"),
+    ];
+    for (flags, flag, instead) in cases {
         let mut args = vec!["get", url.as_str()];
         args.extend_from_slice(flags);
         let out = steady(&args);
         assert_eq!(out.code, 64, "{flags:?}: {}", out.stderr);
-        assert!(out.stderr.contains(instead), "{flags:?}: {}", out.stderr);
+        let said = out.stderr.trim_end();
         assert!(
-            out.stderr.starts_with("steady: curl's "),
-            "{flags:?}: {}",
-            out.stderr
+            said.starts_with(&format!("steady: curl's {flag} is not a steady flag")),
+            "{flags:?}: {said}"
         );
-        assert!(!out.stderr.contains("use '--"), "{flags:?}: {}", out.stderr);
+        assert!(said.contains(instead), "{flags:?}: {said}");
+        assert!(!said.contains("use '--"), "{flags:?}: {said}");
+        assert_eq!(said.lines().count(), 1, "{flags:?}: {said}");
     }
+    let proto = steady(&["get", &url, "--proto", "=https"]);
+    assert!(!proto.stderr.contains("--proxy"), "{}", proto.stderr);
     assert_eq!(srv.total_hits(), 0);
 }
 
@@ -415,6 +568,11 @@ fn short_help_fits_a_screen_and_the_manual_has_every_subcommand() {
             long.stdout.contains("Exit codes:\n"),
             "{sub} --help has the table"
         );
+        assert!(
+            long.stdout
+                .contains("-f is HTTPie's --form, not curl's --fail"),
+            "{sub} --help says what -f is"
+        );
     }
     let man = steady(&["man"]);
     assert_eq!(man.code, 0);
@@ -439,6 +597,53 @@ fn short_help_fits_a_screen_and_the_manual_has_every_subcommand() {
         !man.stdout.contains("steady\\-get(1)"),
         "no page nothing installs"
     );
+    assert!(
+        man.stdout
+            .contains("\\-f is HTTPie\\*(Aqs \\-\\-form, not curl\\*(Aqs \\-\\-fail"),
+        "the manual says what -f is"
+    );
+    // Every option has its description, those hidden from -h too.
+    let lines: Vec<&str> = man.stdout.lines().collect();
+    let described = |text: &str| !text.is_empty() && !text.starts_with('.');
+    let mut options = 0;
+    for at in lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| **l == ".TP")
+        .map(|(i, _)| i)
+    {
+        let (Some(name), Some(text)) = (lines.get(at + 1), lines.get(at + 2)) else {
+            continue;
+        };
+        options += 1;
+        assert!(described(text), "the manual has no text for {name}");
+    }
+    assert!(options > 100, "{options} options in the manual");
+    for flag in [
+        "backoff",
+        "cacert",
+        "retries",
+        "breaker\\-failures",
+        "breaker\\-span",
+        "breaker\\-window",
+        "breaker\\-min\\-calls",
+        "breaker\\-open\\-max",
+        "breaker\\-probes",
+        "breaker\\-quorum",
+        "multipart",
+        "fail\\-fast",
+    ] {
+        let item = format!("\\fB\\-\\-{flag}\\fR");
+        let at = lines
+            .iter()
+            .position(|l| l.contains(&item) && !l.starts_with("\\fBsteady"))
+            .filter(|at| *at > 0 && lines[at - 1] == ".TP")
+            .unwrap_or_else(|| panic!("the manual lacks --{flag}"));
+        assert!(
+            described(lines[at + 1]),
+            "the manual has no text for --{flag}"
+        );
+    }
 }
 
 #[test]

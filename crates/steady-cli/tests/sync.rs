@@ -803,3 +803,21 @@ fn a_failed_first_page_leaves_a_database_of_someone_elses_byte_for_byte() {
     wal.push("-wal");
     assert!(!Path::new(&wal).exists(), "not switched to WAL");
 }
+
+#[test]
+fn the_summary_says_one_page_in_the_singular() {
+    let api = Arc::new(Mutex::new(Api::default()));
+    let server = start(Arc::clone(&api));
+    let url = server.url("/users");
+    let db = db("one-page");
+    let out = steady(&sync_args(&url, &db, &[]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(": 0 records in 1 page (a page with no records): 0 inserted"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(served(&api, 1), 1);
+    assert_eq!(served(&api, 2), 0);
+}

@@ -1,109 +1,17 @@
 //! For curl users: curl's everyday flags where steady has them (`-H`, `-d`, `--json`,
 //! `-m`, `-I`, `-s`, `-w`, `-b`, `-c`, `-O`, `-X` on `steady request`), and a hint
-//! naming steady's equivalent for the curl flags it does not take, instead of clap's
-//! "unexpected argument" and its tip about `--`.
+//! naming steady's equivalent for the curl flags it does not take ([`hints`]).
 //!
-//! Hand-written: the table of curl's flags and their steady equivalents is steady's
-//! own knowledge, and `-w`'s variables are curl's names over steady's outcome.
+//! Hand-written: `-w`'s variables are curl's names over steady's outcome.
+
+mod hints;
+
+pub use hints::{hint, subcommand_hint};
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::exit::UsageError;
-
-/// What steady says when a curl flag it does not take is typed: the flag (long and
-/// short forms) and what to use instead.
-const CURL_ONLY: &[(&[&str], &str)] = &[
-    (&["--retry"], "--retries N (default 3, with backoff, jitter and Retry-After honoured)"),
-    (&["--retry-max-time"], "--timeout DURATION: one deadline covers every attempt and wait"),
-    (&["--retry-delay"], "--backoff DURATION (the first wait; it grows exponentially, with jitter)"),
-    (&["--retry-connrefused", "--retry-all-errors"], "nothing: steady retries what can succeed (refused, reset, timeouts, 408, 429, 5xx) by default"),
-    (&["--fail", "--fail-with-body", "--fail-early"], "nothing: an HTTP error is a non-zero exit code by default (4 for 4xx, 5 for 5xx); -f in steady sends a form"),
-    (&["--max-redirs"], "--max-redirects N"),
-    (&["--noproxy"], "--no-proxy LIST"),
-    (&["-G", "--get"], "steady get URL name==value (query parameters are request items)"),
-    (&["-F", "--form"], "-f/--form with name=value and name@file request items (multipart with a file)"),
-    (&["--form-string"], "-f/--form with name=value request items"),
-    (&["--data-urlencode"], "-f/--form with name=value request items (percent-encoded for you)"),
-    (&["-T", "--upload-file"], "steady put URL @FILE"),
-    (&["-D", "--dump-header"], "-i/--include (the head before the body) or -v (both heads on stderr)"),
-    (&["--trace", "--trace-ascii", "--trace-time"], "-v or -vv (each attempt, decision and head on stderr), or RUST_LOG=trace"),
-    (&["-r", "--range"], "a request item: Range:bytes=0-99"),
-    (&["--limit-rate"], "nothing for bytes per second; --rate 10/s limits requests per second"),
-    (&["-Z", "--parallel"], "steady batch FILE (a JSONL file of requests, resumable, bounded concurrency)"),
-    (&["--http1.1", "--http2", "--http2-prior-knowledge", "--http1.0", "--http3"], "nothing: steady speaks HTTP/2 over TLS when the server offers it, HTTP/1.1 otherwise"),
-    (&["-E", "--cert", "--key", "--cert-type", "--key-type"], "nothing yet: client certificates are not supported by the command line"),
-    (&["--capath"], "--cacert FILE (a PEM file of CA certificates)"),
-    (&["--resolve", "--connect-to"], "nothing yet: call the address and set a Host:NAME request item"),
-    (&["-K", "--config"], "a shell alias or script: steady has no config file for calls"),
-    (&["-n", "--netrc", "--netrc-file"], "--basic-env VAR or --bearer-env VAR (credentials from the environment)"),
-    (&["--oauth2-bearer"], "--bearer-env VAR or --bearer-file PATH (the token stays out of ps and shell history)"),
-    (&["-#", "--progress-bar"], "nothing: steady batch shows progress; a download to -o prints its size when done"),
-    (&["--url"], "the URL as the first argument after the subcommand"),
-    (&["-X", "--request"], "the subcommand: steady post URL, steady put URL, ..., or steady request -X METHOD URL"),
-    (&["-q", "--disable"], "nothing: steady reads no .curlrc"),
-    (&["--create-dirs"], "mkdir -p first: steady refuses a folder that does not exist rather than guess"),
-    (&["-C", "--continue-at"], "nothing yet: a download cut short is retried from the start"),
-    (&["--expect100-timeout", "--tcp-nodelay", "--keepalive-time", "--no-keepalive"], "nothing: steady's connection settings are fixed"),
-    (&["-N", "--no-buffer"], "nothing: a piped body already goes out as it arrives"),
-    (&["--no-progress-meter"], "nothing: steady shows no progress meter for a call"),
-    (&["--max-filesize"], "--max-body SIZE"),
-    (&["--show-headers"], "-i/--include"),
-    (&["--location-trusted"], "nothing: steady strips credentials when a redirect leaves the origin, on purpose; call the new location with them directly"),
-    (&["--speed-time", "--speed-limit"], "--read-timeout DURATION (the longest silence) and --timeout DURATION (one deadline)"),
-    (&["--url-query"], "name==value request items"),
-    (&["-J", "--remote-header-name"], "-o FILE (the name is yours to choose)"),
-    (&["-g", "--globoff"], "nothing: steady does no URL globbing"),
-    (&["-4", "--ipv4", "-6", "--ipv6"], "nothing yet: steady uses the addresses the name resolves to"),
-    (&["-U", "--proxy-user"], "--proxy http://USER:PASSWORD@HOST:PORT"),
-    (&["--digest", "--ntlm", "--negotiate", "--anyauth"], "nothing: steady does Basic (-a) and Bearer (--bearer-env) auth"),
-    (&["--basic"], "nothing: -a USER is Basic auth"),
-    (&["--output-dir"], "-o DIR/FILE"),
-    (&["--data-ascii"], "-d DATA"),
-    (&["--post301", "--post302", "--post303"], "nothing: steady keeps POST on 307/308 and turns it into GET on 301/302/303, as browsers do"),
-    (&["--parallel-max"], "steady batch FILE --concurrency N"),
-    (&["--stderr"], "2> FILE (steady writes messages to stderr)"),
-];
-
-/// A hint for `arg`, a flag clap did not know, when it is one of curl's.
-pub fn hint(arg: &str) -> Option<String> {
-    let flag = arg.split('=').next().unwrap_or(arg);
-    // `-XPOST`, `-sS` and the like: the first letter names the flag.
-    let short =
-        (flag.len() > 2 && flag.starts_with('-') && !flag.starts_with("--")).then(|| &flag[..2]);
-    CURL_ONLY.iter().find_map(|(names, instead)| {
-        names
-            .iter()
-            .any(|n| *n == flag || Some(*n) == short)
-            .then(|| format!("curl's {flag} is not a steady flag; use {instead}"))
-    })
-}
-
-/// A hint for a word typed where the subcommand goes: a URL (as curl and HTTPie take
-/// it), or a method in capitals.
-pub fn subcommand_hint(word: &str) -> Option<String> {
-    let methods = ["get", "head", "post", "put", "patch", "delete", "options"];
-    if methods.contains(&word.to_ascii_lowercase().as_str()) {
-        return Some(format!(
-            "'{word}' is not a subcommand; the method is one, in lower case: steady {} URL",
-            word.to_ascii_lowercase()
-        ));
-    }
-    if word.chars().all(|c| c.is_ascii_uppercase()) && !word.is_empty() {
-        return Some(format!(
-            "'{word}' is not a subcommand; for any other method: steady request {word} URL"
-        ));
-    }
-    let url = word.contains("://")
-        || word.starts_with(':')
-        || word.starts_with("localhost")
-        || word.split('/').next().is_some_and(|h| h.contains('.'));
-    url.then(|| {
-        format!(
-            "steady takes the method first: steady get {word} (or post, put, patch, delete, ...)"
-        )
-    })
-}
 
 /// `steady request -X METHOD URL` as curl writes it, turned into steady's `steady
 /// request METHOD URL`. Only for `request`; elsewhere the subcommand is the method.
@@ -391,34 +299,6 @@ pub fn write_out(format: &str, o: &Outcome) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn curl_flags_get_steady_equivalents() {
-        let h = hint("--retry").unwrap();
-        assert!(h.contains("--retries N"), "{h}");
-        assert!(hint("--retry-max-time").unwrap().contains("--timeout"));
-        assert!(hint("--fail").unwrap().contains("exit code"));
-        assert!(hint("-XPOST")
-            .unwrap()
-            .contains("steady request -X METHOD URL"));
-        assert!(hint("--max-redirs=3").unwrap().contains("--max-redirects"));
-        assert_eq!(hint("--frobnicate"), None);
-    }
-
-    #[test]
-    fn a_url_or_a_method_where_the_subcommand_goes_gets_the_command_meant() {
-        assert!(subcommand_hint("https://api.test/x")
-            .unwrap()
-            .contains("steady get https://api.test/x"));
-        assert!(subcommand_hint(":8080/x")
-            .unwrap()
-            .contains("steady get :8080/x"));
-        assert!(subcommand_hint("GET").unwrap().contains("steady get URL"));
-        assert!(subcommand_hint("PURGE")
-            .unwrap()
-            .contains("steady request PURGE URL"));
-        assert_eq!(subcommand_hint("bach"), None);
-    }
 
     #[test]
     fn request_takes_x_as_curl_writes_it() {
