@@ -57,10 +57,12 @@ echo "== 7. a fleet sharing guards through Redis"
 bash bench/fleet.sh
 echo "== 8. one batch shared by workers through PostgreSQL"
 if [ -n "${QUICK:-}" ]; then N=2000 bash bench/shared.sh; else bash bench/shared.sh; fi
+echo "== 10. what a one-GET program weighs (crates, clean build)"
+if [ -n "${QUICK:-}" ]; then ROUNDS=1 bash bench/weight.sh; else bash bench/weight.sh; fi
 
 python3 - <<'PY'
 import json, platform, os, subprocess
-r = {k: json.load(open(f"bench/results/{k}.json")) for k in ("overhead", "batch", "goodput", "coldstart", "memory", "adaptive", "fleet", "shared")}
+r = {k: json.load(open(f"bench/results/{k}.json")) for k in ("overhead", "batch", "goodput", "coldstart", "memory", "adaptive", "fleet", "shared", "weight")}
 cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
 summary = {"machine": {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release()}, **r}
 json.dump(summary, open("bench/results/summary.json", "w"), indent=2)
@@ -93,6 +95,8 @@ rows = [
   ("shared batch: 1 PostgreSQL worker", f'{r["shared"]["postgres_items_per_s"]["1"]} items/s', "stated"),
   ("shared batch: kill -9, claimed twice", f'{r["shared"]["kill9"]["claimed_twice"]}', "<= 16"),
   ("shared batch: kill -9, recorded", f'{r["shared"]["kill9"]["recorded"]} of {r["shared"]["items"]}', "all, once"),
+  ("one GET: crates, steady/reqwest", f'{r["weight"]["crates"]["ratio"]}x', "<= 1.3x"),
+  ("one GET: clean build, steady/reqwest", f'{r["weight"]["clean_debug_build_s"]["median_ratio"]}x', "<= 1.3x"),
 ]
 print("\n%-40s %16s %10s" % ("claim", "measured", "target"))
 for row in rows:

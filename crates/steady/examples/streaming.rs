@@ -19,7 +19,10 @@ async fn main() -> Result<(), steady::Error> {
         // One 503 first: retried, as any call is, until the head of an answer.
         .route(
             "/export.ndjson",
-            [Reply::status(503), Reply::text(export).header("Content-Type", "application/x-ndjson")],
+            [
+                Reply::status(503),
+                Reply::text(export).header("Content-Type", "application/x-ndjson"),
+            ],
         )
         .route("/upload", [Reply::status(201)])
         .route(
@@ -41,7 +44,10 @@ async fn main() -> Result<(), steady::Error> {
         .build()?;
 
     // 1. An export, chunk by chunk: the head at once, the body as it comes.
-    let mut export = client.get(api.url("/export.ndjson")).send_streaming().await?;
+    let mut export = client
+        .get(api.url("/export.ndjson"))
+        .send_streaming()
+        .await?;
     println!(
         "export: {} after {} attempts",
         export.response().status(),

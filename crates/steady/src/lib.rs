@@ -60,6 +60,15 @@
 //! # }
 //! ```
 //!
+//! ## Bodies as they come
+//!
+//! [`RequestBuilder::send`] reads the body whole (bounded). For a body that is large,
+//! endless or needed as it arrives, [`RequestBuilder::send_streaming`] hands it over as
+//! a `Stream` after the head, [`RequestBuilder::body_stream`] uploads from a stream,
+//! and [`RequestBuilder::send_events`] subscribes to server-sent events; see
+//! [`stream`] for what still applies to the body (read timeout, deadline, decoding) and
+//! what no longer does (retries).
+//!
 //! ## Features
 //!
 //! The default build serves a single call: deadlines and timeouts, classified and

@@ -34,6 +34,7 @@ use futures_util::Stream;
 use reqwest::header::{HeaderValue, ACCEPT, CACHE_CONTROL};
 
 use super::{start, BodyReader};
+use crate::classify::Fault;
 use crate::error::Error;
 use crate::request::Request;
 use crate::{Client, Response};
@@ -332,9 +333,11 @@ impl Connection {
                     }
                 },
                 None => None,
-                // Broken or silent past the read timeout: connect again.
+                // Broken or silent past the read timeout: connect again. (Not a body
+                // past `max_body`: it would be as large the next time.)
                 Some(Err(err))
-                    if err.fault().is_some() && err.layer() == crate::Layer::Transport =>
+                    if err.layer() == crate::Layer::Transport
+                        && err.fault().is_some_and(|f| f != Fault::BodyTooLarge) =>
                 {
                     Some(err)
                 }
