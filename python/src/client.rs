@@ -73,6 +73,76 @@ impl Prepared {
     }
 }
 
+impl Prepared {
+    /// Runs the call up to the head and keeps the body on the wire (`stream=True`).
+    async fn stream(self) -> (Done, Option<steady::Streaming>) {
+        match self.request.send_streaming().await {
+            Ok(streaming) => (
+                Done::Answered(RespInfo::of(streaming.response(), "network", None)),
+                Some(streaming),
+            ),
+            Err(err) => (Done::Failed(ErrInfo::of(&err, Some(&self.client))), None),
+        }
+    }
+}
+
+/// A response body still on the wire (`stream=True`), read piece by piece with the
+/// GIL released; closed when dropped.
+#[pyclass(frozen, module = "steady._steady")]
+pub(crate) struct Body {
+    streaming: Mutex<Option<steady::Streaming>>,
+    client: steady::Client,
+}
+
+#[pymethods]
+impl Body {
+    /// The next piece, decoded: `(True, bytes)`, `(True, None)` at the end, or
+    /// `(False, error dict)` when the body broke (nothing more is read then).
+    fn next<'py>(&self, py: Python<'py>) -> PyResult<(bool, Option<Bound<'py, PyAny>>)> {
+        let taken = self
+            .streaming
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let Some(mut streaming) = taken else {
+            return Ok((true, None));
+        };
+        let (streaming, piece) = wait(
+            py,
+            async move {
+                let piece = streaming.chunk().await;
+                (streaming, piece)
+            },
+            |_| {},
+        )?;
+        match piece {
+            Ok(Some(bytes)) => {
+                *self.streaming.lock().unwrap_or_else(|e| e.into_inner()) = Some(streaming);
+                Ok((true, Some(PyBytes::new(py, &bytes).into_any())))
+            }
+            Ok(None) => Ok((true, None)),
+            Err(err) => Ok((
+                false,
+                Some(
+                    ErrInfo::of(&err, Some(&self.client))
+                        .to_dict(py)?
+                        .into_any(),
+                ),
+            )),
+        }
+    }
+
+    /// Drops the rest of the body (and its connection).
+    fn close(&self) {
+        drop(
+            self.streaming
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(),
+        );
+    }
+}
+
 /// Cancels an async call whose asyncio future was cancelled.
 #[pyclass(frozen, module = "steady._steady")]
 pub(crate) struct Abort {
@@ -134,6 +204,9 @@ fn deliver(delivery: Delivery) {
 /// The result of `send`: `(answered, dict, log lines)`.
 type Sent<'py> = (bool, Bound<'py, PyDict>, Vec<(u8, String)>);
 
+/// The result of `send_stream`: `send`'s, and the body still on the wire.
+type Streamed<'py> = (bool, Bound<'py, PyDict>, Vec<(u8, String)>, Option<Body>);
+
 #[pymethods]
 impl Client {
     #[new]
@@ -165,6 +238,37 @@ impl Client {
         };
         let (ok, dict) = done.to_py(py)?;
         Ok((ok, dict, self.shared.log.drain()))
+    }
+
+    /// As `send`, but the body of an answer is left on the wire and read through the
+    /// returned `Body` (`stream=True`). A call with fallbacks or expectations, which
+    /// need the body whole, is sent as `send` sends it (and returns no `Body`).
+    fn send_stream<'py>(
+        &self,
+        py: Python<'py>,
+        call: &Bound<'py, PyDict>,
+    ) -> PyResult<Streamed<'py>> {
+        let whole = item::<Vec<String>>(call, "expect")?.is_some_and(|e| !e.is_empty());
+        self.shared
+            .log
+            .set_level(item::<u8>(call, "log_level")?.unwrap_or(WARNING));
+        let (done, body) = match self.prepare(call)? {
+            Err(usage) => (Done::Failed(usage.into_info()), None),
+            Ok(prepared) if whole || !prepared.fallbacks.is_empty() => {
+                (wait(py, prepared.run(), |_| {})?, None)
+            }
+            Ok(prepared) => {
+                let client = prepared.client.clone();
+                let (done, streaming) = wait(py, prepared.stream(), |_| {})?;
+                let body = streaming.map(|s| Body {
+                    streaming: Mutex::new(Some(s)),
+                    client,
+                });
+                (done, body)
+            }
+        };
+        let (ok, dict) = done.to_py(py)?;
+        Ok((ok, dict, self.shared.log.drain(), body))
     }
 
     /// Starts a call for asyncio: when it ends, `done(future, answered, dict, log

@@ -143,6 +143,8 @@ pub(crate) struct ErrInfo {
     retryable: bool,
     stop_reason: Option<&'static str>,
     retry_after: Option<f64>,
+    /// How much of a streamed body came before it broke (`stream=True`).
+    body_received: Option<u64>,
 }
 
 impl ErrInfo {
@@ -174,6 +176,7 @@ impl ErrInfo {
             retryable: err.is_retryable(),
             stop_reason: err.stop_reason().map(|r| r.name()),
             retry_after,
+            body_received: err.body_received(),
         }
     }
 
@@ -197,6 +200,7 @@ impl ErrInfo {
             retryable: false,
             stop_reason: None,
             retry_after: None,
+            body_received: None,
         }
     }
 
@@ -219,6 +223,7 @@ impl ErrInfo {
         d.set_item("retryable", self.retryable)?;
         d.set_item("stop_reason", self.stop_reason)?;
         d.set_item("retry_after", self.retry_after)?;
+        d.set_item("body_received", self.body_received)?;
         Ok(d)
     }
 }

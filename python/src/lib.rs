@@ -23,6 +23,7 @@ mod wait;
 fn _steady(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Client>()?;
     m.add_class::<client::Abort>()?;
+    m.add_class::<client::Body>()?;
     m.add("STEADY_VERSION", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

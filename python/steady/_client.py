@@ -216,6 +216,7 @@ class _Base:
             "fallbacks": self._fallback if fallback is _MISSING else _fallbacks(fallback),
             "max_body": None if max_body is None else _count("max_body", max_body),
             "log_level": logger.getEffectiveLevel(),
+            "stream": bool(stream),
         }
         return call, Request(method, url, merged, body)
 
@@ -337,6 +338,12 @@ class Client(_Base):
         a guard, a bad argument: nothing is sent when an argument is wrong).
         """
         call, req = self._call(method, url, *args, **kwargs)
+        if call["stream"]:
+            ok, info, logs, body = self._core.send_stream(call)
+            response = self._finish(ok, info, logs, req)
+            if body is not None:
+                response._on_the_wire(body)
+            return response
         ok, info, logs = self._core.send(call)
         return self._finish(ok, info, logs, req)
 

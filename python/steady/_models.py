@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime
 import json as _json
 from collections.abc import Mapping, MutableMapping
@@ -114,6 +115,10 @@ class Response:
         #: For an answer from a fallback: the outage it covered, as an exception (not raised).
         self.degraded_by: Optional[_exc.RequestException] = None
         self._content: bytes = b""
+        #: The body still on the wire (``stream=True``) until it is read or closed.
+        self._body: Any = None
+        #: ``iter_content`` took the body piece by piece: it is not kept.
+        self._consumed: bool = False
         self._error: Optional[Dict[str, Any]] = None
         self._summary: str = ""
         #: The URL for messages, credentials as ****.
@@ -192,21 +197,49 @@ class Response:
         self.close()
 
     def close(self) -> None:
-        """Nothing to release: the body was read whole (bounded by ``max_body``)."""
+        """Releases a body not read yet (``stream=True``) and its connection; nothing
+        to release otherwise."""
+        body, self._body = self._body, None
+        if body is not None:
+            body.close()
+
+    def _on_the_wire(self, body: Any) -> None:
+        self._body = body
+
+    def _pieces(self) -> Iterator[bytes]:
+        """The rest of a streamed body, piece by piece as it arrives (decoded)."""
+        while self._body is not None:
+            ok, piece = self._body.next()
+            if not ok:
+                self._body = None
+                raise _exc._from_body(piece, response=self, request=self.request)
+            if piece is None:
+                self._body = None
+                return
+            yield piece
 
     @property
     def content(self) -> bytes:
-        """The body, bytes (decompressed)."""
+        """The body, bytes (decompressed). With ``stream=True``, reading it reads the
+        rest of the body (its read timeout and deadline apply; a body that breaks
+        raises)."""
+        if self._body is not None:
+            if self._consumed:
+                raise RuntimeError("The content for this response was already consumed")
+            self._content = b"".join(self._pieces())
+        elif self._consumed:
+            raise RuntimeError("The content for this response was already consumed")
         return self._content
 
     @property
     def text(self) -> str:
         """The body decoded with ``encoding`` (UTF-8 when the server names none),
         undecodable bytes replaced."""
+        content = self.content
         try:
-            return self._content.decode(self.encoding or "utf-8", errors="replace")
+            return content.decode(self.encoding or "utf-8", errors="replace")
         except LookupError:
-            return self._content.decode("utf-8", errors="replace")
+            return content.decode("utf-8", errors="replace")
 
     @property
     def is_redirect(self) -> bool:
@@ -227,24 +260,61 @@ class Response:
             ``json.JSONDecodeError`` and an ``InvalidJSONError``).
         """
         try:
-            return _json.loads(self._content, **kwargs)
+            return _json.loads(self.content, **kwargs)
         except _json.JSONDecodeError as e:
             info = {"layer": "semantic", "kind": "invalid_json", "attempt_log": self.attempt_log, "guard_log": self.guard_log}
             raise _exc.JSONDecodeError(e.msg, e.doc, e.pos, response=self, info=info) from None
 
     def iter_content(self, chunk_size: Optional[int] = 1, decode_unicode: bool = False) -> Iterator[Any]:
-        """The body in chunks (it is already in memory)."""
-        data: Any = self.text if decode_unicode else self._content
-        if chunk_size is None:
-            yield data
+        """The body in chunks of ``chunk_size`` bytes (``None``: as they arrive). With
+        ``stream=True`` the chunks come off the wire as the server sends them, and are
+        not kept: ``content`` cannot be read afterwards (as with requests). A body that
+        breaks part way raises: :class:`~steady.exceptions.ChunkedEncodingError` for a
+        connection cut or reset, ``ReadTimeout`` for a silence past the read timeout,
+        ``DeadlineExceeded``, ``BodyTooLarge``; ``.info["body_received"]`` says how
+        many bytes had come."""
+        if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+            raise TypeError(f"chunk_size must be an int of at least 1 or None, not {chunk_size!r}")
+        if self._body is not None:
+            if self._consumed:
+                raise _exc.StreamConsumedError("the body of this response was already read by iter_content")
+            self._consumed = True
+            pieces: Iterator[bytes] = self._pieces()
+        elif self._consumed:
+            raise _exc.StreamConsumedError("the body of this response was already read by iter_content")
+        else:
+            pieces = iter([self._content] if self._content else [])
+        chunks = pieces if chunk_size is None else _sized(pieces, chunk_size)
+        if not decode_unicode:
+            yield from chunks
             return
-        for i in range(0, len(data), chunk_size):
-            yield data[i : i + chunk_size]
+        try:
+            decoder = codecs.getincrementaldecoder(self.encoding or "utf-8")(errors="replace")
+        except LookupError:
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        for chunk in chunks:
+            text = decoder.decode(chunk)
+            if text:
+                yield text
+        rest = decoder.decode(b"", final=True)
+        if rest:
+            yield rest
 
     def iter_lines(self, chunk_size: int = 512, decode_unicode: bool = False, delimiter: Any = None) -> Iterator[Any]:
-        """The body line by line."""
-        data: Any = self.text if decode_unicode else self._content
-        yield from (data.split(delimiter) if delimiter is not None else data.splitlines())
+        """The body line by line; with ``stream=True``, each line as soon as it is
+        whole (requests' algorithm: a line split across chunks is joined)."""
+        pending = None
+        for chunk in self.iter_content(chunk_size=chunk_size, decode_unicode=decode_unicode):
+            if pending is not None:
+                chunk = pending + chunk
+            lines = chunk.split(delimiter) if delimiter is not None else chunk.splitlines()
+            if lines and lines[-1] and chunk and lines[-1][-1] == chunk[-1]:
+                pending = lines.pop()
+            else:
+                pending = None
+            yield from lines
+        if pending is not None:
+            yield pending
 
     def raise_for_status(self) -> None:
         """Raises when the call failed at the HTTP or semantic layer.
@@ -352,3 +422,16 @@ class _Codes:
 
 #: Status codes by name, as ``requests.codes``.
 codes = _Codes()
+
+
+def _sized(pieces: Iterator[bytes], size: int) -> Iterator[bytes]:
+    """``pieces`` cut and joined into chunks of ``size`` bytes (the last may be shorter)."""
+    buf = bytearray()
+    for piece in pieces:
+        buf += piece
+        whole = len(buf) - len(buf) % size
+        for i in range(0, whole, size):
+            yield bytes(buf[i : i + size])
+        del buf[:whole]
+    if buf:
+        yield bytes(buf)

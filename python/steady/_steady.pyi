@@ -3,7 +3,7 @@
 import asyncio
 from typing import Any, Callable, Dict, List, Optional, Tuple, final
 
-__all__ = ["Abort", "Client", "STEADY_VERSION"]
+__all__ = ["Abort", "Body", "Client", "STEADY_VERSION"]
 
 STEADY_VERSION: str
 
@@ -14,9 +14,17 @@ class Abort:
     def abort(self) -> None: ...
 
 @final
+class Body:
+    def next(self) -> Tuple[bool, Any]: ...
+    def close(self) -> None: ...
+
+@final
 class Client:
     def __new__(cls, settings: Dict[str, Any]) -> "Client": ...
     def send(self, call: Dict[str, Any]) -> _Sent: ...
+    def send_stream(
+        self, call: Dict[str, Any]
+    ) -> Tuple[bool, Dict[str, Any], List[Tuple[int, str]], Optional[Body]]: ...
     def start(
         self,
         call: Dict[str, Any],

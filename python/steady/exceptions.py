@@ -93,6 +93,9 @@ class RequestException(IOError):
         self.retryable: bool = bool(info.get("retryable", False))
         #: Seconds the call took, waits included.
         self.elapsed: float = float(info.get("elapsed") or 0.0)
+        #: For a body read with ``stream=True`` that broke part way: how many bytes of
+        #: it had come (``None`` for any other failure).
+        self.body_received: Optional[int] = info.get("body_received")
         self._explain: Optional[str] = info.get("explain")
 
     @property
@@ -271,3 +274,16 @@ def _from_info(info: Dict[str, Any], response: Any = None, request: Any = None) 
     """The exception for a failed call, from what the core reported."""
     cls = _BY_KIND.get(info.get("kind") or "") or _BY_LAYER.get(info.get("layer") or "", RequestException)
     return cls(info.get("message") or info.get("kind") or "request failed", response=response, request=request, info=info)
+
+
+def _from_body(info: Dict[str, Any], response: Any = None, request: Any = None) -> RequestException:
+    """The exception for a streamed body (``stream=True``) that broke part way: a cut or
+    reset connection is requests' ``ChunkedEncodingError``, undecodable data its
+    ``ContentDecodingError``; timeouts and limits keep their own classes."""
+    kind = info.get("kind") or ""
+    message = info.get("message") or kind
+    if kind in ("connection_reset", "connection_closed", "protocol"):
+        cls = ContentDecodingError if "cannot be decoded" in message else ChunkedEncodingError
+        return cls(message, response=response, request=request, info=info)
+    return _from_info(info, response=response, request=request)
+
