@@ -115,27 +115,27 @@ async fn a_body_closed_before_its_length_is_an_error_not_a_short_body() {
     assert_eq!(server.hits("/export"), 1);
 }
 
-#[tokio::test]
-async fn silence_between_chunks_past_the_read_timeout_ends_the_stream() {
+/// A body that sends "tick" and then nothing, read up to the tick under these limits.
+async fn after_one_tick(read: Duration, deadline: Duration) -> (Gated, steady::Streaming) {
     let server = Gated::start(vec![Script {
-        parts: vec![
-            [chunked_head("text/plain"), chunk("tick")].concat(),
-            LAST_CHUNK.to_vec(),
-        ],
+        parts: vec![[chunked_head("text/plain"), chunk("tick")].concat()],
         close: false,
     }]);
-    let client = fast()
-        .0
-        .read_timeout(Duration::from_millis(50))
-        .build()
-        .unwrap();
+    let client = fast().0.read_timeout(read).build().unwrap();
     let mut body = client
         .get(server.url("/tail"))
+        .timeout(deadline)
         .send_streaming()
         .await
         .unwrap();
     assert_eq!(body.chunk().await.unwrap().unwrap(), "tick");
-    // The gate stays shut: the server says nothing more.
+    (server, body)
+}
+
+#[tokio::test]
+async fn silence_between_chunks_past_the_read_timeout_ends_the_stream() {
+    let (_server, mut body) =
+        after_one_tick(Duration::from_millis(50), Duration::from_secs(30)).await;
     let err = body.chunk().await.unwrap_err();
     assert_eq!(err.fault(), Some(Fault::ReadTimeout));
     assert!(err.is_timeout());
@@ -144,25 +144,8 @@ async fn silence_between_chunks_past_the_read_timeout_ends_the_stream() {
 
 #[tokio::test]
 async fn the_deadline_bounds_the_whole_body() {
-    let server = Gated::start(vec![Script {
-        parts: vec![
-            [chunked_head("text/plain"), chunk("tick")].concat(),
-            LAST_CHUNK.to_vec(),
-        ],
-        close: false,
-    }]);
-    let client = fast()
-        .0
-        .read_timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
-    let mut body = client
-        .get(server.url("/tail"))
-        .timeout(Duration::from_millis(100))
-        .send_streaming()
-        .await
-        .unwrap();
-    assert_eq!(body.chunk().await.unwrap().unwrap(), "tick");
+    let (_server, mut body) =
+        after_one_tick(Duration::from_secs(30), Duration::from_millis(100)).await;
     let err = body.chunk().await.unwrap_err();
     assert_eq!(err.fault(), Some(Fault::Deadline));
     assert_eq!(err.body_received(), Some(4));

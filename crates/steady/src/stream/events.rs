@@ -26,14 +26,15 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_util::future::BoxFuture;
 use futures_util::Stream;
 use reqwest::header::{HeaderValue, ACCEPT, CACHE_CONTROL};
 
-use super::{start, BodyReader};
+use super::{start, BodyReader, Pump, Reader, Reading};
 use crate::classify::Fault;
 use crate::error::Error;
 use crate::request::Request;
@@ -249,21 +250,22 @@ impl crate::RequestBuilder {
         if response.status() == reqwest::StatusCode::NO_CONTENT {
             return Ok(Events {
                 response,
-                state: State::Done,
-                reconnects: 0,
+                pump: Pump::Done,
+                reconnects: Arc::default(),
             });
         }
+        let reconnects = Arc::new(AtomicU32::new(0));
         Ok(Events {
             response,
-            reconnects: 0,
-            state: State::Reading(Box::new(Connection {
+            reconnects: reconnects.clone(),
+            pump: Pump::new(Connection {
                 client,
                 template,
                 reader,
                 parser: Parser::default(),
                 queue: VecDeque::new(),
-                reconnects: 0,
-            })),
+                reconnects,
+            }),
         })
     }
 }
@@ -273,17 +275,8 @@ impl crate::RequestBuilder {
 /// `204 No Content`, or after an error.
 pub struct Events {
     response: Response,
-    state: State,
-    reconnects: u32,
-}
-
-/// A wait for the next event: the connection comes back with it.
-type Next = BoxFuture<'static, (Box<Connection>, Option<Result<Event, Error>>)>;
-
-enum State {
-    Reading(Box<Connection>),
-    Waiting(Next),
-    Done,
+    pump: Pump<Connection>,
+    reconnects: Arc<AtomicU32>,
 }
 
 struct Connection {
@@ -293,7 +286,7 @@ struct Connection {
     reader: BodyReader,
     parser: Parser,
     queue: VecDeque<Event>,
-    reconnects: u32,
+    reconnects: Arc<AtomicU32>,
 }
 
 impl fmt::Debug for Events {
@@ -312,7 +305,7 @@ impl Events {
 
     /// How many times the stream has connected again so far.
     pub fn reconnects(&self) -> u32 {
-        self.reconnects
+        self.reconnects.load(Ordering::Relaxed)
     }
 }
 
@@ -360,7 +353,7 @@ impl Connection {
                     }
                 }
             }
-            self.reconnects += 1;
+            self.reconnects.fetch_add(1, Ordering::Relaxed);
             match start(&self.client, request, false).await {
                 Ok((response, _)) if response.status() == reqwest::StatusCode::NO_CONTENT => {
                     return None
@@ -372,34 +365,22 @@ impl Connection {
     }
 }
 
+impl Reader for Connection {
+    type Item = Event;
+
+    fn read(mut self: Box<Self>) -> Reading<Self> {
+        Box::pin(async move {
+            let item = self.next().await;
+            (self, item)
+        })
+    }
+}
+
 impl Stream for Events {
     type Item = Result<Event, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        loop {
-            match std::mem::replace(&mut self.state, State::Done) {
-                State::Done => return Poll::Ready(None),
-                State::Reading(mut connection) => {
-                    self.state = State::Waiting(Box::pin(async move {
-                        let item = connection.next().await;
-                        (connection, item)
-                    }));
-                }
-                State::Waiting(mut waiting) => match waiting.as_mut().poll(cx) {
-                    Poll::Pending => {
-                        self.state = State::Waiting(waiting);
-                        return Poll::Pending;
-                    }
-                    Poll::Ready((connection, item)) => {
-                        self.reconnects = connection.reconnects;
-                        if let Some(Ok(_)) = &item {
-                            self.state = State::Reading(connection);
-                        }
-                        return Poll::Ready(item);
-                    }
-                },
-            }
-        }
+        self.pump.poll_next(cx)
     }
 }
 

@@ -351,17 +351,69 @@ pub(crate) async fn start(
 /// ```
 pub struct Streaming {
     response: Response,
-    state: State,
+    pump: Pump<BodyReader>,
     received: u64,
 }
 
-/// A read in progress: the reader comes back with the piece it read.
-type Read = BoxFuture<'static, (Box<BodyReader>, Option<Result<Bytes, Error>>)>;
+/// A reader whose next item is read by an async method that holds it across awaits,
+/// driven as a [`Stream`]: it moves into each read's future and comes back with the
+/// item. The stream ends after `None` or an error.
+pub(crate) trait Reader: Send + 'static {
+    type Item: Send + 'static;
 
-enum State {
-    Idle(Box<BodyReader>),
-    Reading(Read),
+    /// Reads the next item.
+    fn read(self: Box<Self>) -> Reading<Self>;
+}
+
+/// A read in progress: the reader comes back with what it read.
+pub(crate) type Reading<R> =
+    BoxFuture<'static, (Box<R>, Option<Result<<R as Reader>::Item, Error>>)>;
+
+pub(crate) enum Pump<R: Reader> {
+    Idle(Box<R>),
+    Reading(Reading<R>),
     Done,
+}
+
+impl<R: Reader> Pump<R> {
+    pub(crate) fn new(reader: R) -> Self {
+        Pump::Idle(Box::new(reader))
+    }
+
+    pub(crate) fn poll_next(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<R::Item, Error>>> {
+        loop {
+            match std::mem::replace(self, Pump::Done) {
+                Pump::Done => return Poll::Ready(None),
+                Pump::Idle(reader) => *self = Pump::Reading(reader.read()),
+                Pump::Reading(mut reading) => match reading.as_mut().poll(cx) {
+                    Poll::Pending => {
+                        *self = Pump::Reading(reading);
+                        return Poll::Pending;
+                    }
+                    Poll::Ready((reader, item)) => {
+                        if let Some(Ok(_)) = &item {
+                            *self = Pump::Idle(reader);
+                        }
+                        return Poll::Ready(item);
+                    }
+                },
+            }
+        }
+    }
+}
+
+impl Reader for BodyReader {
+    type Item = Bytes;
+
+    fn read(mut self: Box<Self>) -> Reading<Self> {
+        Box::pin(async move {
+            let item = self.next().await;
+            (self, item)
+        })
+    }
 }
 
 impl fmt::Debug for Streaming {
@@ -378,7 +430,7 @@ impl Streaming {
     pub(crate) fn new(response: Response, reader: BodyReader) -> Self {
         Streaming {
             response,
-            state: State::Idle(Box::new(reader)),
+            pump: Pump::new(reader),
             received: 0,
         }
     }
@@ -423,29 +475,10 @@ impl Stream for Streaming {
     type Item = Result<Bytes, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        loop {
-            match std::mem::replace(&mut self.state, State::Done) {
-                State::Done => return Poll::Ready(None),
-                State::Idle(mut reader) => {
-                    self.state = State::Reading(Box::pin(async move {
-                        let item = reader.next().await;
-                        (reader, item)
-                    }));
-                }
-                State::Reading(mut reading) => match reading.as_mut().poll(cx) {
-                    Poll::Pending => {
-                        self.state = State::Reading(reading);
-                        return Poll::Pending;
-                    }
-                    Poll::Ready((reader, item)) => {
-                        if let Some(Ok(chunk)) = &item {
-                            self.received += chunk.len() as u64;
-                            self.state = State::Idle(reader);
-                        }
-                        return Poll::Ready(item);
-                    }
-                },
-            }
+        let item = std::task::ready!(self.pump.poll_next(cx));
+        if let Some(Ok(chunk)) = &item {
+            self.received += chunk.len() as u64;
         }
+        Poll::Ready(item)
     }
 }
