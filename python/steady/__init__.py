@@ -20,9 +20,10 @@ The seeds' contract in one call: ``steady.Client().call(url)`` returns the parse
 None for a handled outage, and raises ``HTTPError`` for a 4xx.
 """
 
-from . import exceptions
+from . import adapters, exceptions
 from ._api import delete, get, head, options, patch, post, put, request, session
 from ._args import Fallback
+from .adapters import HTTPAdapter, Retry
 from ._client import (
     DEFAULT_BACKOFF,
     DEFAULT_BACKOFF_MAX,
@@ -106,10 +107,13 @@ __all__ = [
     "Response",
     "SSLError",
     "SemanticError",
+    "HTTPAdapter",
+    "Retry",
     "Session",
     "Timeout",
     "TooManyRedirects",
     "codes",
+    "adapters",
     "delete",
     "exceptions",
     "get",
@@ -121,3 +125,23 @@ __all__ = [
     "request",
     "session",
 ]
+
+
+def _alias_urllib3() -> None:
+    """``from requests.packages.urllib3.util.retry import Retry``, with the import
+    changed to steady, gives steady's Retry (requests keeps urllib3 under that name)."""
+    import sys
+    import types
+
+    parent = sys.modules[__name__]
+    for name in ("packages", "urllib3", "util", "retry"):
+        module = types.ModuleType(f"{parent.__name__}.{name}")
+        module.__doc__ = "requests' urllib3 alias, for code that imports Retry from it: see steady.adapters."
+        module.Retry = Retry  # type: ignore[attr-defined]
+        sys.modules[module.__name__] = module
+        setattr(parent, name, module)
+        parent = module
+
+
+_alias_urllib3()
+

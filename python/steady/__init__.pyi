@@ -17,7 +17,10 @@ from typing import (
     Union,
 )
 
+from . import adapters as adapters
 from . import exceptions as exceptions
+from .adapters import HTTPAdapter as HTTPAdapter
+from .adapters import Retry as Retry
 from .exceptions import (
     BodyTooLarge as BodyTooLarge,
     ChunkedEncodingError as ChunkedEncodingError,
@@ -81,11 +84,14 @@ __all__ = [
     "Response",
     "SSLError",
     "SemanticError",
+    "HTTPAdapter",
+    "Retry",
     "Session",
     "Timeout",
     "TooManyRedirects",
     "codes",
     "delete",
+    "adapters",
     "exceptions",
     "get",
     "head",
@@ -243,6 +249,8 @@ class Client(_Settings):
     def __enter__(self) -> Client: ...
     def __exit__(self, *args: Any) -> None: ...
     def close(self) -> None: ...
+    def mount(self, prefix: str, adapter: Any) -> None: ...
+    def get_adapter(self, url: str) -> Optional[HTTPAdapter]: ...
     def request(
         self,
         method: str,

@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from . import _steady
+from . import adapters as _adapters
 from . import exceptions as _exc
 from ._args import (
     _MISSING,
@@ -47,7 +48,7 @@ class _Base:
 
     # requests' Session attributes steady does not have (verify, proxies, params, ...)
     # fail loudly when set, instead of being ignored.
-    __slots__ = ("_core", "headers", "auth", "_fallback", "_expect", "_idempotency_key", "_cookies_on")
+    __slots__ = ("_core", "headers", "auth", "_fallback", "_expect", "_idempotency_key", "_cookies_on", "_settings", "_mounts")
 
     def __init__(
         self,
@@ -112,6 +113,9 @@ class _Base:
         if breaker not in (True, False, None) and not isinstance(breaker, dict):
             raise ValueError("breaker must be True, False or a dict (failures=, open_for=, open_max=, streak_span=)")
         self._core = _steady.Client(settings)
+        self._settings = settings
+        #: ``(prefix, adapter, core)`` by longest prefix first (``Session.mount``).
+        self._mounts: List[Tuple[str, Any, Any]] = []
         #: Headers sent with every call (a call's own win; None removes one).
         self.headers = CaseInsensitiveDict(headers or {})
         #: ``(user, password)`` sent with every call that sets no ``auth=`` of its own.
@@ -259,18 +263,23 @@ class _Base:
             return MappingProxyType({})
         fd, path = tempfile.mkstemp(prefix="steady-cookies-")
         os.close(fd)
+        jar: Dict[str, str] = {}
+        cores = [self._core]
+        for _, _, core in self._mounts:
+            if all(core is not c for c in cores):
+                cores.append(core)
         try:
-            self._core.save_cookies(path)
-            jar: Dict[str, str] = {}
-            with open(path, encoding="utf-8") as f:
-                for line in f:
-                    if line.startswith("#HttpOnly_"):
-                        line = line[len("#HttpOnly_"):]
-                    elif line.startswith("#") or not line.strip():
-                        continue
-                    fields = line.rstrip("\n").split("\t")
-                    if len(fields) == 7:
-                        jar[fields[5]] = fields[6]
+            for core in cores:
+                core.save_cookies(path)
+                with open(path, encoding="utf-8") as f:
+                    for line in f:
+                        if line.startswith("#HttpOnly_"):
+                            line = line[len("#HttpOnly_"):]
+                        elif line.startswith("#") or not line.strip():
+                            continue
+                        fields = line.rstrip("\n").split("\t")
+                        if len(fields) == 7:
+                            jar[fields[5]] = fields[6]
             return MappingProxyType(jar)
         finally:
             os.unlink(path)
@@ -278,7 +287,16 @@ class _Base:
     def circuit(self, url: str) -> str:
         """The phase of the circuit breaker of ``url``'s host: ``closed``, ``open`` or
         ``half_open``."""
-        return self._core.circuit(url)
+        return self._route(url)[1].circuit(url)
+
+    def _route(self, url: str) -> Tuple[Any, Any]:
+        """The adapter mounted for ``url`` (longest prefix first) and the core that
+        sends its calls; ``(None, the client's own)`` when none matches."""
+        lower = str(url).lower()
+        for prefix, adapter, core in self._mounts:
+            if lower.startswith(prefix.lower()):
+                return adapter, core
+        return None, self._core
 
 
 def _cookies_switch(cookies: Any) -> bool:
@@ -324,6 +342,30 @@ class Client(_Base):
     def close(self) -> None:
         """Nothing to release now; connections close when the client is dropped."""
 
+    def mount(self, prefix: str, adapter: Any) -> None:
+        """requests' ``Session.mount``: calls to URLs that start with ``prefix`` use the
+        retry settings of ``adapter`` (an :class:`steady.adapters.HTTPAdapter` whose
+        ``max_retries`` is a number or a ``Retry``, steady's or urllib3's); the longest
+        matching prefix wins. See :mod:`steady.adapters` for what each setting becomes.
+        """
+        if not hasattr(adapter, "max_retries"):
+            raise TypeError(f"mount takes an HTTPAdapter (steady.adapters.HTTPAdapter), not {type(adapter).__name__}")
+        if not isinstance(adapter, _adapters.HTTPAdapter):
+            adapter = _adapters.HTTPAdapter(max_retries=adapter.max_retries)
+        adapter._warn_unretried(prefix)
+        # One client per adapter: a Session mounting one adapter on http:// and https://
+        # keeps one set of cookies and guards.
+        core = next((c for _, a, c in self._mounts if a is adapter), None)
+        if core is None:
+            core = _steady.Client({**self._settings, **adapter._settings()})
+        mounts = [m for m in self._mounts if m[0] != prefix] + [(prefix, adapter, core)]
+        self._mounts = sorted(mounts, key=lambda m: len(m[0]), reverse=True)
+
+    def get_adapter(self, url: str) -> Any:
+        """The adapter mounted for ``url`` (longest prefix), or None when steady's own
+        settings apply."""
+        return self._route(url)[0]
+
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         """Sends a call: every attempt, wait and redirect under one deadline.
 
@@ -337,15 +379,31 @@ class Client(_Base):
         :class:`~steady.exceptions.RequestException` when no response came (transport,
         a guard, a bad argument: nothing is sent when an argument is wrong).
         """
+        adapter, core = self._route(url)
+        if adapter is not None and "idempotency_key" not in kwargs and str(method).upper() in adapter._keyed_methods():
+            kwargs["idempotency_key"] = "auto"
         call, req = self._call(method, url, *args, **kwargs)
         if call["stream"]:
-            ok, info, logs, body = self._core.send_stream(call)
+            ok, info, logs, body = core.send_stream(call)
             response = self._finish(ok, info, logs, req)
             if body is not None:
                 response._on_the_wire(body)
-            return response
-        ok, info, logs = self._core.send(call)
-        return self._finish(ok, info, logs, req)
+        else:
+            ok, info, logs = core.send(call)
+            response = self._finish(ok, info, logs, req)
+        if adapter is not None and not response.ok and adapter._raises_on(response.status_code):
+            # urllib3's Retry with raise_on_status: requests raises RetryError here.
+            n = len(response.attempt_log)
+            raise _exc.RetryError(
+                f"{req.method} {response._shown_url or req.url}: still {response.status_code} {response.reason} after "
+                f"{n} attempt{'s' if n != 1 else ''} (Caused by ResponseError('too many {response.status_code} error responses'))",
+                response=response,
+                request=req,
+                info={"layer": "http", "kind": "server_error" if response.status_code >= 500 else "client_error",
+                      "attempt_log": response.attempt_log, "guard_log": response.guard_log,
+                      "server_message": response.server_message, "explain": response.explain()},
+            )
+        return response
 
     def get(self, url: str, params: Any = None, **kwargs: Any) -> Response:
         """A GET (retried on a transport failure, 408, 429, 5xx)."""
