@@ -51,6 +51,14 @@ class CaseInsensitiveDict(MutableMapping):
         return str(dict(self.items()))
 
 
+class Cookies(Dict[str, str]):
+    """Cookies by name, as requests' cookie jar reads: ``r.cookies["sid"]``,
+    ``r.cookies.get("sid")``, ``r.cookies.get_dict()``."""
+
+    def get_dict(self) -> Dict[str, str]:
+        return dict(self)
+
+
 def _headers(pairs: Optional[List[Tuple[str, str]]]) -> CaseInsensitiveDict:
     """Headers as requests shows them: a repeated header joined with ', '."""
     headers = CaseInsensitiveDict()
@@ -115,6 +123,7 @@ class Response:
         #: For an answer from a fallback: the outage it covered, as an exception (not raised).
         self.degraded_by: Optional[_exc.RequestException] = None
         self._content: bytes = b""
+        self._set_cookies: List[str] = []
         #: The body still on the wire (``stream=True``) until it is read or closed.
         self._body: Any = None
         #: ``iter_content`` took the body piece by piece: it is not kept.
@@ -172,6 +181,7 @@ class Response:
         self.status_code = status
         self.reason = reason or ""
         self.headers = _headers(headers)
+        self._set_cookies = [v for n, v in headers or () if n.lower() == "set-cookie"]
         self._content = body or b""
         self.request = request
         self.encoding = _charset(self.headers.get("content-type"))
@@ -240,6 +250,32 @@ class Response:
             return content.decode(self.encoding or "utf-8", errors="replace")
         except LookupError:
             return content.decode("utf-8", errors="replace")
+
+    @property
+    def cookies(self) -> "Cookies":
+        """The cookies this response set (``Set-Cookie``), by name; a redirect's are on
+        its entry in ``history``. (A Session keeps them all: ``Session.cookies``.)"""
+        jar = Cookies()
+        for line in self._set_cookies:
+            pair = line.split(";", 1)[0]
+            name, sep, value = pair.partition("=")
+            if sep and name.strip():
+                jar[name.strip()] = value.strip().strip('"')
+        return jar
+
+    @property
+    def apparent_encoding(self) -> str:
+        """The body's encoding as its bytes suggest: ``ascii``, ``utf-8``, or
+        ``ISO-8859-1`` for anything else (steady guesses no further; requests asks
+        charset_normalizer)."""
+        content = self.content
+        if content.isascii():
+            return "ascii"
+        try:
+            content.decode("utf-8")
+            return "utf-8"
+        except UnicodeDecodeError:
+            return "ISO-8859-1"
 
     @property
     def is_redirect(self) -> bool:

@@ -150,3 +150,16 @@ def test_close_releases_a_body_not_read(server):
         assert r.status_code == 200
     assert list(r.iter_content(chunk_size=None)) == []
     assert server.hits("/big") == 1
+
+
+def test_response_cookies_are_the_ones_it_set_and_apparent_encoding_reads_the_bytes(server):
+    url = server.route(
+        "/login",
+        Reply(200, "é".encode("utf-8"), {"Set-Cookie": 'sid="abc"; Path=/; HttpOnly'}),
+    )
+    r = steady.get(url)
+    assert r.cookies["sid"] == "abc"
+    assert r.cookies.get_dict() == {"sid": "abc"}
+    assert r.apparent_encoding == "utf-8"
+    assert steady.get(server.route("/plain", Reply.text(200, "abc"))).apparent_encoding == "ascii"
+    assert steady.get(server.route("/latin", Reply(200, b"\xe9t\xe9"))).apparent_encoding == "ISO-8859-1"
