@@ -246,6 +246,10 @@ pub enum Command {
     /// Any other method: steady request METHOD URL [ITEMS]... (or -X METHOD, as curl)
     #[command(after_help = EXIT_SHORT, after_long_help = EXIT_CODES)]
     Request(RequestArgs),
+    /// Follow a server-sent-events stream: print each event's data as it comes,
+    /// reconnecting with Last-Event-ID when the stream breaks (--format json: JSONL).
+    #[command(after_help = EVENTS_HELP, after_long_help = EXIT_CODES)]
+    Events(EventsArgs),
     /// Serve a fault-injecting HTTP API (or proxy one) to test any client against.
     #[command(after_help = CHAOS_HELP)]
     Chaos(ChaosArgs),
@@ -612,6 +616,24 @@ pub struct DemoArgs {
     /// Seed for the faults (both clients meet the same ones).
     #[arg(long, value_name = "N", default_value_t = 7)]
     pub seed: u64,
+}
+
+/// What `steady events` does beyond a GET, at the end of its `-h`.
+const EVENTS_HELP: &str = "\
+Each event's data is printed as one line (a multi-line data keeps its lines), flushed
+as it comes; --format json prints one object a line: {\"id\", \"event\", \"data\"}.
+The deadline (--timeout) bounds each connection up to its response head, the read
+timeout each silence; a break or an end connects again after the server's retry:
+(default 3s) with Last-Event-ID. A 204 ends it (exit 0); a reconnection that fails
+ends it with that failure's exit code. Ctrl-C ends it (exit 130).";
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Stop after N events (exit 0). Default: follow until the server says stop.
+    #[arg(long, value_name = "N")]
+    pub max_events: Option<u64>,
+    #[command(flatten)]
+    pub call: CallArgs,
 }
 
 #[derive(Debug, Args)]
@@ -1237,6 +1259,8 @@ fn size(text: &str) -> Result<u64, String> {
 pub enum Job {
     /// One HTTP call: the method and its arguments.
     Call(String, Box<CallArgs>),
+    /// A server-sent-events subscription.
+    Events(Box<EventsArgs>),
     Chaos(ChaosArgs),
     Demo(DemoArgs),
     Batch(Box<BatchArgs>),
@@ -1258,6 +1282,7 @@ impl Command {
             Command::Delete(a) => call("DELETE", a),
             Command::Options(a) => call("OPTIONS", a),
             Command::Request(r) => Job::Call(r.method, Box::new(r.call)),
+            Command::Events(a) => Job::Events(Box::new(a)),
             Command::Chaos(a) => Job::Chaos(a),
             Command::Demo(a) => Job::Demo(a),
             Command::Batch(a) => Job::Batch(Box::new(a)),

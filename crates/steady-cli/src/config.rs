@@ -324,6 +324,27 @@ fn streams(args: &CallArgs, method: &Method) -> bool {
 
 /// The request for one invocation, every input read and checked.
 pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result<RequestBuilder> {
+    build(client, method, args, true)
+}
+
+/// The GET of `steady events`: as [`request`], its body never saved nor streamed to
+/// standard output by the call (each event is printed as it comes).
+pub fn events_request(client: &Client, args: &CallArgs) -> anyhow::Result<RequestBuilder> {
+    if args.output.save.is_some() || args.curl.remote_name {
+        return Err(UsageError::new(
+            "steady events prints each event to standard output: redirect it (> FILE) instead of -o/-O",
+        )
+        .into());
+    }
+    build(client, "GET", args, false)
+}
+
+fn build(
+    client: &Client,
+    method: &str,
+    args: &CallArgs,
+    to_stdout: bool,
+) -> anyhow::Result<RequestBuilder> {
     let method = Method::from_bytes(method.as_bytes())
         .map_err(|_| UsageError::new(format!("'{method}' is not a valid HTTP method")))?;
     let curl = &args.curl;
@@ -545,7 +566,7 @@ pub fn request(client: &Client, method: &str, args: &CallArgs) -> anyhow::Result
         if let Some(max) = args.common.limits.max_body {
             request = request.max_body(max);
         }
-    } else if streams(args, &method) {
+    } else if to_stdout && streams(args, &method) {
         request = request.stream_to(std::io::stdout());
         if let Some(max) = args.common.limits.max_body {
             request = request.max_body(max);

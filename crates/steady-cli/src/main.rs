@@ -96,6 +96,7 @@ fn run(cli: Cli, fallback_order: &[FallbackFlag]) -> anyhow::Result<ExitCode> {
         | cli::Command::Delete(a)
         | cli::Command::Options(a) => a.common.telemetry.metrics.clone(),
         cli::Command::Request(r) => r.call.common.telemetry.metrics.clone(),
+        cli::Command::Events(e) => e.call.common.telemetry.metrics.clone(),
         cli::Command::Batch(a) => a.common.telemetry.metrics.clone(),
         cli::Command::Sync(a) => a.common.telemetry.metrics.clone(),
         _ => None,
@@ -129,6 +130,16 @@ fn run_job(cli: Cli, fallback_order: &[FallbackFlag]) -> anyhow::Result<ExitCode
                         output::problem("interrupted; nothing was written");
                         Ok(exit::exit(exit::INTERRUPTED))
                     }
+                }
+            })
+        }
+        Job::Events(args) => {
+            output::set_silent(args.call.output.silent && !args.call.output.show_error);
+            init_logging(args.call.output.verbose, "steady");
+            runtime.block_on(async {
+                tokio::select! {
+                    done = events(&args) => done,
+                    _ = tokio::signal::ctrl_c() => Ok(exit::exit(exit::INTERRUPTED)),
                 }
             })
         }
@@ -220,6 +231,49 @@ async fn call(
         }
         Err(err) => failed(&err, method, args),
     }
+}
+
+/// `steady events`: each event as it comes, until the server says stop, N events, an
+/// error or Ctrl-C.
+async fn events(args: &cli::EventsArgs) -> anyhow::Result<ExitCode> {
+    use futures_util::StreamExt as _;
+    use std::io::Write as _;
+
+    let call = &args.call;
+    let client = config::call_client(call)?;
+    let request = config::events_request(&client, call)?;
+    let mut events = match request.send_events().await {
+        Ok(events) => events,
+        Err(err) => return failed(&err, "GET", call),
+    };
+    let mut seen = 0u64;
+    while args.max_events.is_none_or(|max| seen < max) {
+        let Some(event) = events.next().await else {
+            break;
+        };
+        let event = match event {
+            Ok(event) => event,
+            Err(err) => {
+                output::problem(&err.explain());
+                return Ok(exit::exit(exit::code(&err)));
+            }
+        };
+        seen += 1;
+        let mut out = std::io::stdout().lock();
+        let written = if output::wants_json(&call.output) {
+            let line =
+                serde_json::json!({"id": event.id(), "event": event.event(), "data": event.data()});
+            writeln!(out, "{line}")
+        } else {
+            writeln!(out, "{}", event.data())
+        };
+        // `steady events URL | head -3`: the reader has what it wanted.
+        if written.and_then(|()| out.flush()).is_err() {
+            return Ok(exit::exit(exit::SUCCESS));
+        }
+    }
+    save_session(&client, call);
+    Ok(exit::exit(exit::SUCCESS))
 }
 
 /// curl's `-w FORMAT`, after the body.

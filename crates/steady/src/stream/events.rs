@@ -100,7 +100,11 @@ pub(crate) struct Parser {
     data: String,
     has_data: bool,
     retry: Option<Duration>,
-    /// The last event ID buffer: it survives reconnections.
+    /// The last event ID buffer: `id:` sets it, an event's dispatch makes it the last
+    /// event ID.
+    id_buffer: String,
+    /// The last event ID: the buffer as the last dispatched event left it. A
+    /// reconnection sends it, and the new connection's buffer starts from it.
     pub(crate) last_id: String,
     /// The reconnection time the server last set.
     pub(crate) reconnect: Option<Duration>,
@@ -162,7 +166,7 @@ impl Parser {
                 self.data.push('\n');
                 self.has_data = true;
             }
-            "id" if !value.contains('\0') => value.clone_into(&mut self.last_id),
+            "id" if !value.contains('\0') => value.clone_into(&mut self.id_buffer),
             "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
                 if let Ok(ms) = value.parse::<u64>() {
                     let retry = Duration::from_millis(ms);
@@ -175,6 +179,8 @@ impl Parser {
     }
 
     fn dispatch(&mut self, out: &mut VecDeque<Event>) {
+        // The standard's order: the last event ID first, even for an event without data.
+        self.last_id.clone_from(&self.id_buffer);
         let event = std::mem::take(&mut self.event);
         let retry = self.retry.take();
         if !self.has_data {
@@ -196,8 +202,9 @@ impl Parser {
         });
     }
 
-    /// A connection ended: an event not finished on it is dropped.
+    /// A connection ended: an event not finished on it is dropped, its `id:` with it.
     pub(crate) fn connection_ended(&mut self) {
+        self.id_buffer.clone_from(&self.last_id);
         self.line.clear();
         self.after_cr = false;
         self.started = false;
@@ -433,15 +440,17 @@ mod tests {
         let mut parser = Parser::default();
         let mut out = VecDeque::new();
         parser
-            .feed(b"event: ping\n\nid: 7\ndata: half", &mut out)
+            .feed(b"id: 6\nevent: ping\n\nid: 7\ndata: half", &mut out)
             .unwrap();
         assert!(out.is_empty());
+        // The event without data still made 6 the last event ID; 7 was never dispatched.
         parser.connection_ended();
+        assert_eq!(parser.last_id, "6");
         parser.feed(b"data: whole\n\n", &mut out).unwrap();
         assert_eq!(out.len(), 1);
         assert_eq!(
             (out[0].event(), out[0].data(), out[0].id()),
-            ("message", "whole", "7")
+            ("message", "whole", "6")
         );
     }
 
