@@ -120,7 +120,8 @@ pub(crate) fn codings(headers: &HeaderMap) -> Result<Vec<Coding>, String> {
 fn not_built(coding: &str, feature: &str) -> String {
     format!(
         "a Content-Encoding '{coding}' body, which this build of steady cannot decode \
-         (it did not ask for one; the `{feature}` feature adds the decoder)"
+         (it does not offer it in Accept-Encoding unless asked to; the `{feature}` feature \
+         adds the decoder)"
     )
 }
 

@@ -79,7 +79,7 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `state` | guard state shared by processes in a SQLite file ([`ClientBuilder::state_file`]), the response cache behind `Fallback::cache` |
+//! | `state` | guard state shared by processes in a SQLite file (`ClientBuilder::state_file`), the response cache behind `Fallback::cache` |
 //! | `redis` | guard state shared by a fleet through Redis (`state_file("redis://...")`); implies `state` |
 //! | `brotli`, `zstd` | `br` and `zstd` response bodies (asked for in `Accept-Encoding` only when built in) |
 //! | `jsonpath` | JSONPath expectations (`RequestBuilder::expect`, `until`) and `paginate` |

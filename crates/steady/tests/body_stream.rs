@@ -283,3 +283,22 @@ async fn checks_that_read_the_whole_body_are_refused_before_sending() {
     assert_eq!(err.kind(), ErrorKind::Usage);
     assert_eq!(server.total_hits(), 0);
 }
+
+#[tokio::test]
+async fn an_empty_body_labelled_gzip_is_an_empty_stream_not_an_error() {
+    // nginx labels the empty body of a HEAD (and a 304) with its coding.
+    let server = ScriptServer::builder()
+        .route(
+            "/empty",
+            [Reply::status(200).header("Content-Encoding", "gzip")],
+        )
+        .start();
+    for method in [steady::Method::GET, steady::Method::HEAD] {
+        let body = client()
+            .request(method, server.url("/empty"))
+            .send_streaming()
+            .await
+            .unwrap();
+        assert!(body.collect().await.unwrap().is_empty());
+    }
+}

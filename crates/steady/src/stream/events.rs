@@ -8,9 +8,11 @@
 //! browser's `EventSource` does: after the server's `retry:` time (default
 //! [`DEFAULT_RECONNECT`]), with `Last-Event-ID` set to the last event's id so that
 //! the server can resume where it stopped, each reconnection a whole call under the
-//! deadline again. A reconnection that fails (its retries spent, a 4xx, a status
-//! other than 200, a content type other than `text/event-stream`) ends the stream
-//! with its error; a `204 No Content` ends it cleanly (the server's way to say stop).
+//! deadline again. A reconnection that fails (its retries spent, a 4xx or 5xx, a
+//! content type other than `text/event-stream`) ends the stream with its error; a
+//! `204 No Content` ends it cleanly (the server's way to say stop). Connections that
+//! end without an event wait longer before the next (at least 1 s, doubling to 60 s),
+//! so a server that accepts and closes at once is not asked again in a tight loop.
 //!
 //! The parser follows the WHATWG HTML standard's "event stream interpretation": lines
 //! end with CRLF, LF or CR; `:` starts a comment; fields `event`, `data` (joined by
@@ -43,6 +45,26 @@ use crate::{Client, Response};
 /// How long [`Events`] waits before connecting again when the server has not said
 /// (`retry:`): 3 seconds, as browsers do.
 pub const DEFAULT_RECONNECT: Duration = Duration::from_secs(3);
+
+/// The least wait before connecting again after a connection that brought no event,
+/// doubling with each such connection in a row up to [`MAX_EMPTY_RECONNECT`]: a
+/// server that accepts and closes at once (or says `retry: 0` and sends nothing) is
+/// not asked again in a tight loop.
+const MIN_EMPTY_RECONNECT: Duration = Duration::from_secs(1);
+const MAX_EMPTY_RECONNECT: Duration = Duration::from_secs(60);
+
+/// The wait before connecting again: the server's `retry:` (else the default), and
+/// after `empty` connections in a row without an event, at least 1 s doubling to 60 s.
+fn reconnect_wait(retry: Option<Duration>, empty: u32) -> Duration {
+    let base = retry.unwrap_or(DEFAULT_RECONNECT);
+    if empty == 0 {
+        return base;
+    }
+    let doubled = base
+        .max(MIN_EMPTY_RECONNECT)
+        .saturating_mul(1u32 << (empty - 1).min(16));
+    doubled.min(MAX_EMPTY_RECONNECT.max(base))
+}
 
 /// The longest line or event accepted (16 MiB): a stream that never ends a line is an
 /// error, not unbounded memory.
@@ -94,7 +116,7 @@ pub(crate) struct Parser {
     line: Vec<u8>,
     /// The last byte was a CR: an LF right after it ends nothing more.
     after_cr: bool,
-    /// Nothing read yet on this connection (a leading BOM is dropped).
+    /// A line of this connection has been read (a leading BOM is dropped).
     started: bool,
     event: String,
     data: String,
@@ -115,15 +137,7 @@ impl Parser {
     ///
     /// # Errors
     /// A line or an event longer than [`MAX_EVENT`].
-    pub(crate) fn feed(
-        &mut self,
-        mut bytes: &[u8],
-        out: &mut VecDeque<Event>,
-    ) -> Result<(), String> {
-        if !self.started && !bytes.is_empty() {
-            self.started = true;
-            bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        }
+    pub(crate) fn feed(&mut self, bytes: &[u8], out: &mut VecDeque<Event>) -> Result<(), String> {
         for &byte in bytes {
             match byte {
                 b'\n' if self.after_cr => self.after_cr = false,
@@ -148,6 +162,11 @@ impl Parser {
     }
 
     fn line_done(&mut self, line: &str, out: &mut VecDeque<Event>) {
+        // A byte-order mark may open the stream (even split across chunks).
+        let line = match std::mem::replace(&mut self.started, true) {
+            false => line.strip_prefix('\u{feff}').unwrap_or(line),
+            true => line,
+        };
         if line.is_empty() {
             self.dispatch(out);
             return;
@@ -240,6 +259,12 @@ impl crate::RequestBuilder {
     pub async fn send_events(self) -> Result<Events, Error> {
         let client = self.client;
         let mut request = self.request?;
+        if request.upload.is_some() {
+            return Err(Error::usage(
+                "an event stream connects again with the same request, and a streamed request \
+                 body cannot be sent twice: give the body as bytes",
+            ));
+        }
         if !request.headers.contains_key(ACCEPT) {
             request
                 .headers
@@ -272,6 +297,8 @@ impl crate::RequestBuilder {
                 parser: Parser::default(),
                 queue: VecDeque::new(),
                 reconnects,
+                heard: false,
+                empty: 0,
             }),
         })
     }
@@ -294,6 +321,10 @@ struct Connection {
     parser: Parser,
     queue: VecDeque<Event>,
     reconnects: Arc<AtomicU32>,
+    /// An event came on this connection.
+    heard: bool,
+    /// Connections in a row that ended without an event.
+    empty: u32,
 }
 
 impl fmt::Debug for Events {
@@ -321,6 +352,7 @@ impl Connection {
     async fn next(&mut self) -> Option<Result<Event, Error>> {
         loop {
             if let Some(event) = self.queue.pop_front() {
+                self.heard = true;
                 return Some(Ok(event));
             }
             let ended = match self.reader.next().await {
@@ -347,7 +379,12 @@ impl Connection {
                 tracing::debug!(target: "steady::events", "the event stream broke ({err}); connecting again");
             }
             self.parser.connection_ended();
-            let wait = self.parser.reconnect.unwrap_or(DEFAULT_RECONNECT);
+            self.empty = if std::mem::take(&mut self.heard) {
+                0
+            } else {
+                self.empty + 1
+            };
+            let wait = reconnect_wait(self.parser.reconnect, self.empty);
             self.client.inner.clock.sleep(wait).await;
             let mut request = self.template.clone();
             if !self.parser.last_id.is_empty() {
@@ -452,6 +489,23 @@ mod tests {
             (out[0].event(), out[0].data(), out[0].id()),
             ("message", "whole", "6")
         );
+    }
+
+    #[test]
+    fn a_bom_split_across_chunks_is_dropped() {
+        let (events, _) = parse(&[b"\xEF\xBB", b"\xBFdata: x\n\n"]);
+        assert_eq!(events[0].data(), "x");
+    }
+
+    #[test]
+    fn connections_without_events_wait_longer_and_longer() {
+        let ms = Duration::from_millis;
+        assert_eq!(reconnect_wait(Some(ms(5)), 0), ms(5));
+        assert_eq!(reconnect_wait(None, 0), DEFAULT_RECONNECT);
+        assert_eq!(reconnect_wait(Some(ms(0)), 1), ms(1000));
+        assert_eq!(reconnect_wait(Some(ms(0)), 3), ms(4000));
+        assert_eq!(reconnect_wait(Some(ms(0)), 30), ms(60_000));
+        assert_eq!(reconnect_wait(None, 2), ms(6000));
     }
 
     #[test]

@@ -22,6 +22,11 @@
 //! - the body is decoded (gzip, deflate, br and zstd as built in) chunk by chunk; the
 //!   limit of [`RequestBuilder::max_body`] applies when given, counted after decoding
 //!   (no limit otherwise: memory is the caller's, one chunk at a time).
+//! - the call ends at the head: its span, its `CallEnded` event, the
+//!   `http.client.request.duration` metric, the breaker's and budget's record, and the
+//!   bulkhead and concurrency places are all of the call up to the head; a body that
+//!   breaks afterwards is reported to the caller (the `Err` in the stream) and to no
+//!   guard, and a bulkhead does not bound how many streamed bodies are open at once.
 //! - the checks that need the whole body (the JSON error-in-200 probe, expectations,
 //!   validators) cannot run on a body not yet read: the status and content-type checks
 //!   do; expectations are refused before anything is sent.
@@ -95,6 +100,9 @@ pub(crate) struct BodyReader {
     answer: Option<Answer>,
     /// Decoded bytes collect here between two reads of the decoder's output.
     pipe: Pipe,
+    /// The body's codings; their decoder is made with the first byte (a body with
+    /// none, a HEAD's or a 304's, has nothing to decode).
+    codings: Vec<Coding>,
     decoder: Option<Decoder>,
     max: u64,
     /// Decoded bytes handed over so far.
@@ -151,20 +159,15 @@ impl BodyReader {
         limits: Limits,
         method: Method,
     ) -> Self {
-        let (answer, buffered, decoder, pipe) = match handover {
-            Some(Handover { answer, codings }) => {
-                let pipe = Pipe::default();
-                let decoder = (!codings.is_empty()).then(|| {
-                    Decoder::new(&codings, limits.max, Output::File(Box::new(pipe.clone())))
-                });
-                (Some(answer), None, decoder, pipe)
-            }
-            None => (None, Some(response.bytes().clone()), None, Pipe::default()),
+        let (answer, buffered, codings) = match handover {
+            Some(Handover { answer, codings }) => (Some(answer), None, codings),
+            None => (None, Some(response.bytes().clone()), Vec::new()),
         };
         BodyReader {
             answer,
-            pipe,
-            decoder,
+            pipe: Pipe::default(),
+            codings,
+            decoder: None,
             max: limits.max,
             received: 0,
             read_timeout: limits.read_timeout,
@@ -218,23 +221,27 @@ impl BodyReader {
                     Err(e) => Some(Err(self.undecodable(e))),
                 };
             };
-            match &mut self.decoder {
-                None => {
-                    if self.received + chunk.len() as u64 > self.max {
-                        return Some(Err(self.undecodable(DecodeError::TooLarge)));
-                    }
-                    if let Some(item) = self.hand(chunk) {
-                        return Some(item);
-                    }
+            if self.codings.is_empty() {
+                if self.received + chunk.len() as u64 > self.max {
+                    return Some(Err(self.undecodable(DecodeError::TooLarge)));
                 }
-                Some(decoder) => {
-                    if let Err(e) = decoder.write(&chunk) {
-                        return Some(Err(self.undecodable(e)));
-                    }
-                    if let Some(item) = self.hand(self.pipe.drain()) {
-                        return Some(item);
-                    }
+                if let Some(item) = self.hand(chunk) {
+                    return Some(item);
                 }
+                continue;
+            }
+            if chunk.is_empty() {
+                continue;
+            }
+            let decoder = self.decoder.get_or_insert_with(|| {
+                let out = Output::File(Box::new(self.pipe.clone()));
+                Decoder::new(&self.codings, self.max, out)
+            });
+            if let Err(e) = decoder.write(&chunk) {
+                return Some(Err(self.undecodable(e)));
+            }
+            if let Some(item) = self.hand(self.pipe.drain()) {
+                return Some(item);
             }
         }
     }
@@ -323,8 +330,10 @@ pub(crate) async fn start(
     let total = request.deadline.unwrap_or(client.inner.timeouts.deadline);
     let max = request.max_body.unwrap_or(u64::MAX);
     let response = Box::pin(client.execute(request)).await?;
-    let deadline =
-        bounded.then(|| tokio::time::Instant::now() + total.saturating_sub(response.elapsed()));
+    let deadline = bounded
+        .then(|| tokio::time::Instant::now().checked_add(total.saturating_sub(response.elapsed())));
+    // A deadline too far to add is none at all.
+    let deadline = deadline.flatten();
     let limits = Limits {
         read_timeout: client.inner.timeouts.read,
         deadline,

@@ -1,21 +1,24 @@
 //! Request bodies streamed from the caller ([`RequestBuilder::body_stream`]).
 //!
 //! A stream can be read once. So that a retry never sends half a body or a body
-//! twice, the stream is shared by the attempts of a call and lent to one at a time:
-//! an attempt that fails before taking a byte of it (a refused connection, a DNS
-//! failure, a 503 answered before the body was read) gives it back and the next
-//! attempt sends it whole; once a byte has been handed to the connection, the stream
-//! is spent and the call is not retried (the error says how much was sent). A body
-//! dropped by hyper after the attempt's error is reported (hyper drops it on its
-//! connection task) is waited for rather than raced: the next attempt waits until
-//! the stream comes back or proves spent.
+//! twice, the stream stays with the call and each attempt is lent a lease on it: the
+//! attempt's request body reads the stream through its lease, and the next attempt's
+//! lease revokes it, so a connection that a server answered early (a 503 before the
+//! body was read) stops sending the stream the moment the call moves on. An attempt
+//! that failed before a byte of the stream left leaves it whole for the next attempt;
+//! once a byte has left, or the stream has ended or failed, it is spent: the call is
+//! not retried (the error says how much was sent), and a redirect that asks for the
+//! body again (307, 308) is refused. A stream's own error ends the call with it, never
+//! retried (it is the caller's, not the network's). Each chunk handed to the
+//! connection counts as the attempt being heard from, so an upload longer than the
+//! read timeout is not cut by it.
 //!
 //! [`RequestBuilder::body_stream`]: crate::RequestBuilder::body_stream
 
 use std::fmt;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_util::Stream;
@@ -37,12 +40,13 @@ pub(crate) struct Upload {
 }
 
 struct Lent {
-    /// The stream while no attempt holds it.
-    chunks: Option<Chunks>,
+    chunks: Chunks,
+    /// The lease in force: an attempt's body reads only under its own.
+    lease: u64,
     /// Bytes handed to a connection, by every attempt.
     sent: u64,
-    /// An attempt waiting for the stream to come back.
-    waiting: Option<Waker>,
+    /// The stream ended or failed: there is nothing to send again.
+    done: bool,
 }
 
 impl fmt::Debug for Upload {
@@ -50,6 +54,19 @@ impl fmt::Debug for Upload {
         write!(f, "Upload {{ sent: {} }}", self.sent())
     }
 }
+
+/// The caller's stream failed: its error, kept from the classifier (whose reading of
+/// an I/O error inside it, a reset say, would make it look retryable).
+#[derive(Debug)]
+pub(crate) struct StreamFailed(String);
+
+impl fmt::Display for StreamFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the request body's stream failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for StreamFailed {}
 
 impl Upload {
     pub(crate) fn new<S, E>(stream: S) -> Self
@@ -60,9 +77,10 @@ impl Upload {
         use futures_util::TryStreamExt as _;
         Upload {
             shared: Arc::new(Mutex::new(Lent {
-                chunks: Some(Box::pin(stream.map_err(Into::into))),
+                chunks: Box::pin(stream.map_err(Into::into)),
+                lease: 0,
                 sent: 0,
-                waiting: None,
+                done: false,
             })),
         }
     }
@@ -72,23 +90,33 @@ impl Upload {
         self.shared.lock().map_or(0, |lent| lent.sent)
     }
 
-    /// The body of one attempt.
-    pub(crate) fn body(&self) -> UploadBody {
+    /// Whether another attempt could not send the stream whole.
+    pub(crate) fn spent(&self) -> bool {
+        self.shared
+            .lock()
+            .map_or(true, |lent| lent.sent > 0 || lent.done)
+    }
+
+    /// The body of one attempt, under a new lease (an earlier attempt's body stops).
+    /// `heard` is told of each chunk that leaves.
+    pub(crate) fn body(&self, heard: super::super::transport::Pulse) -> UploadBody {
+        let lease = self.shared.lock().map_or(u64::MAX, |mut lent| {
+            lent.lease += 1;
+            lent.lease
+        });
         UploadBody {
             upload: self.clone(),
-            chunks: Mutex::new(None),
-            sent: 0,
+            lease,
+            heard,
         }
     }
 }
 
-/// One attempt's request body: borrows the stream on first poll, gives it back on
-/// drop when it sent nothing.
+/// One attempt's request body: reads the shared stream while its lease holds.
 pub(crate) struct UploadBody {
     upload: Upload,
-    /// Behind a mutex only so that the body is `Sync`, as reqwest's `Body::wrap` asks.
-    chunks: Mutex<Option<Chunks>>,
-    sent: u64,
+    lease: u64,
+    heard: super::super::transport::Pulse,
 }
 
 impl hyper::body::Body for UploadBody {
@@ -96,61 +124,42 @@ impl hyper::body::Body for UploadBody {
     type Error = BoxError;
 
     fn poll_frame(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = &mut *self;
-        let chunks = this.chunks.get_mut().map_err(|_| poisoned())?;
-        if chunks.is_none() {
-            let mut lent = this.upload.shared.lock().map_err(|_| poisoned())?;
-            match lent.chunks.take() {
-                Some(taken) => *chunks = Some(taken),
-                None if lent.sent > 0 => {
-                    return Poll::Ready(Some(Err(format!(
-                        "the streamed request body was already sent ({} of it) and a stream \
-                         cannot be sent twice",
-                        crate::duration::human_size(lent.sent)
-                    )
-                    .into())))
-                }
-                None => {
-                    // An earlier attempt still holds it: it comes back when that
-                    // attempt's body is dropped.
-                    lent.waiting = Some(cx.waker().clone());
-                    return Poll::Pending;
-                }
-            }
-        }
-        let Some(stream) = chunks.as_mut() else {
-            return Poll::Ready(None);
+        let this = self.get_mut();
+        let mut lent = match this.upload.shared.lock() {
+            Ok(lent) => lent,
+            Err(_) => return Poll::Ready(Some(Err(poisoned()))),
         };
-        match stream.as_mut().poll_next(cx) {
+        if lent.lease != this.lease {
+            return Poll::Ready(Some(Err(
+                "the call moved on to another attempt: this one stops sending the body".into(),
+            )));
+        }
+        if lent.done {
+            return Poll::Ready(Some(Err(format!(
+                "the streamed request body was already sent ({} of it) and a stream cannot \
+                 be sent twice",
+                crate::duration::human_size(lent.sent)
+            )
+            .into())));
+        }
+        match lent.chunks.as_mut().poll_next(cx) {
             Poll::Ready(Some(Ok(bytes))) => {
-                this.sent += bytes.len() as u64;
-                if let Ok(mut lent) = this.upload.shared.lock() {
-                    lent.sent += bytes.len() as u64;
-                }
+                lent.sent += bytes.len() as u64;
+                this.heard.now();
                 Poll::Ready(Some(Ok(Frame::data(bytes))))
             }
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
-            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Ready(Some(Err(e))) => {
+                lent.done = true;
+                Poll::Ready(Some(Err(Box::new(StreamFailed(e.to_string())))))
+            }
+            Poll::Ready(None) => {
+                lent.done = true;
+                Poll::Ready(None)
+            }
             Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-impl Drop for UploadBody {
-    fn drop(&mut self) {
-        let Some(chunks) = self.chunks.get_mut().ok().and_then(Option::take) else {
-            return;
-        };
-        if let Ok(mut lent) = self.upload.shared.lock() {
-            if self.sent == 0 {
-                lent.chunks = Some(chunks);
-            }
-            if let Some(waker) = lent.waiting.take() {
-                waker.wake();
-            }
         }
     }
 }
@@ -191,4 +200,43 @@ impl crate::RequestBuilder {
 
 fn poisoned() -> BoxError {
     "the request body's stream lock was poisoned".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use http_body_util::BodyExt as _;
+
+    use super::*;
+    use crate::transport::Heard;
+
+    fn two_chunks() -> Upload {
+        Upload::new(futures_util::stream::iter(
+            ["a", "b"].map(|s| Ok::<_, std::io::Error>(Bytes::from(s))),
+        ))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_chunk_that_leaves_counts_as_hearing_from_the_server() {
+        let heard = Arc::new(Heard::new());
+        let mut body = two_chunks().body(heard.clone());
+        tokio::time::advance(Duration::from_secs(20)).await;
+        body.frame().await.unwrap().unwrap();
+        // The read timeout's silence starts again from here, not from the attempt's start.
+        assert_eq!(heard.last(), tokio::time::Instant::now());
+    }
+
+    #[tokio::test]
+    async fn a_new_lease_stops_the_body_of_the_attempt_before() {
+        let upload = two_chunks();
+        let mut first = upload.body(Arc::new(Heard::new()));
+        let mut second = upload.body(Arc::new(Heard::new()));
+        let stopped = first.frame().await.unwrap().unwrap_err();
+        assert!(stopped.to_string().contains("another attempt"), "{stopped}");
+        assert_eq!(upload.sent(), 0);
+        let data = second.frame().await.unwrap().unwrap().into_data().unwrap();
+        assert_eq!(data, "a");
+        assert!(upload.spent());
+    }
 }

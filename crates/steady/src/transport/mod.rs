@@ -126,6 +126,10 @@ pub(crate) struct Wire<'a> {
     pub(crate) sensitive: &'a [reqwest::header::HeaderName],
 }
 
+/// An attempt's [`Heard`], shared with what reports activity from elsewhere (a
+/// streamed request body's chunks).
+pub(crate) type Pulse = std::sync::Arc<Heard>;
+
 /// When an attempt last heard from the server.
 ///
 /// The read (idle) timeout and the call's deadline share one timer per attempt
@@ -144,7 +148,7 @@ pub(crate) struct Heard {
 }
 
 impl Heard {
-    fn new() -> Heard {
+    pub(crate) fn new() -> Heard {
         Heard {
             start: tokio::time::Instant::now(),
             last_us: AtomicU64::new(0),
@@ -152,8 +156,8 @@ impl Heard {
         }
     }
 
-    /// The server was just heard from.
-    fn now(&self) {
+    /// The server was just heard from (or a chunk of a streamed request body left).
+    pub(crate) fn now(&self) {
         let us = self.start.elapsed().as_micros() as u64;
         self.last_us.store(us, Ordering::Relaxed);
     }
@@ -174,7 +178,7 @@ impl Heard {
             .unwrap_or_else(|| first.clone())
     }
 
-    fn last(&self) -> tokio::time::Instant {
+    pub(crate) fn last(&self) -> tokio::time::Instant {
         self.start + Duration::from_micros(self.last_us.load(Ordering::Relaxed))
     }
 }
@@ -188,7 +192,7 @@ impl Wire<'_> {
         part: Option<&mut Part>,
         left: Duration,
     ) -> Result<Exchange, Failure> {
-        let heard = Heard::new();
+        let heard = std::sync::Arc::new(Heard::new());
         let deadline = heard.start + left;
         let exchange = self.exchange(request, part, &heard);
         tokio::pin!(exchange);
@@ -220,7 +224,7 @@ impl Wire<'_> {
         &self,
         request: &Request,
         part: Option<&mut Part>,
-        heard: &Heard,
+        heard: &Pulse,
     ) -> Result<Exchange, Failure> {
         if let Some(slot) = &request.handover {
             // An earlier attempt's answer is not this one's.
@@ -296,7 +300,7 @@ impl Wire<'_> {
                         .upload
                         .as_ref()
                         .filter(|_| !body_dropped)
-                        .map(crate::stream::upload::Upload::body);
+                        .map(|upload| upload.body(heard.clone()));
                     self.http
                         .send(method.clone(), &url, headers, body.clone(), upload)
                         .await
@@ -357,6 +361,27 @@ impl Wire<'_> {
                                 body: Bytes::new(),
                                 url,
                                 redirect_problem: Some(problem),
+                                redirects: followed,
+                                saved: None,
+                            });
+                        }
+                        // 307 and 308 keep the body: a stream that has left cannot
+                        // be sent again.
+                        Ok(hop)
+                            if !hop.drop_body
+                                && request.upload.as_ref().is_some_and(|u| u.spent()) =>
+                        {
+                            return Ok(Exchange {
+                                version,
+                                status,
+                                headers: response.headers,
+                                body: Bytes::new(),
+                                url,
+                                redirect_problem: Some(RedirectProblem::Refused(
+                                    "it asks for the request body again, and a streamed body \
+                                     cannot be sent twice"
+                                        .into(),
+                                )),
                                 redirects: followed,
                                 saved: None,
                             });

@@ -30,6 +30,8 @@ impl Call<'_> {
             .config
             .hedge
             .as_ref()
+            // A streamed request body is lent to one attempt at a time.
+            .filter(|_| request.upload.is_none())
             .filter(|_| may_replay(&request.method, &request.headers, false))
             .and_then(|h| h.delay(&inner.guards.latencies, self.key()))
             .filter(|d| *d < left);

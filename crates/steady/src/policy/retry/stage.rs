@@ -55,12 +55,12 @@ impl Call<'_> {
             ));
             return Decision::Stop(StopReason::NotRetryable);
         }
-        let uploaded = request.upload.as_ref().map_or(0, |u| u.sent());
-        if uploaded > 0 && matches!(decision, Decision::Retry { .. }) {
+        let spent = request.upload.as_ref().filter(|u| u.spent());
+        if let (Some(upload), Decision::Retry { .. }) = (spent, &decision) {
             // A stream is read once: what left cannot be sent again.
             judged.note = Some(format!(
                 "{} of the streamed request body already sent: not retried (a stream cannot be sent twice)",
-                crate::duration::human_size(uploaded)
+                crate::duration::human_size(upload.sent())
             ));
             return Decision::Stop(StopReason::NotRetryable);
         }

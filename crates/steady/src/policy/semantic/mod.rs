@@ -14,7 +14,7 @@
 //! 3. the content type is the expected one ([`Checks::expect_type`]);
 //! 4. the body does not report an error (error-in-2xx detection, on by default; see
 //!    below);
-//! 5. every [`Expectation`] holds (a JSONPath and a predicate);
+//! 5. every `Expectation` (feature `jsonpath`) holds (a JSONPath and a predicate);
 //! 6. every `until` expectation holds (polling: a failure here is retried with the
 //!    same backoff, budget and deadline instead of ending the call);
 //! 7. every validator closure accepts it.
