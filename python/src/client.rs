@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{mpsc, Mutex, OnceLock};
 use std::time::Duration;
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use steady::header::{HeaderName, HeaderValue};
@@ -90,56 +90,108 @@ impl Prepared {
 /// GIL released; closed when dropped.
 #[pyclass(frozen, module = "steady._steady")]
 pub(crate) struct Body {
-    streaming: Mutex<Option<steady::Streaming>>,
+    state: Mutex<BodyState>,
     client: steady::Client,
+}
+
+enum BodyState {
+    /// Between two reads.
+    Idle(Box<steady::Streaming>),
+    /// A thread is reading; `close` asks that what it reads be dropped.
+    Reading { close: bool },
+    /// Read to its end, broken, or closed.
+    Closed,
+    /// A read was interrupted (Ctrl-C): what follows is not the rest of the body.
+    Interrupted,
+}
+
+impl Body {
+    fn state(&self) -> std::sync::MutexGuard<'_, BodyState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 #[pymethods]
 impl Body {
-    /// The next piece, decoded: `(True, bytes)`, `(True, None)` at the end, or
-    /// `(False, error dict)` when the body broke (nothing more is read then).
+    /// The next piece, decoded: `(True, bytes)`, `(True, None)` at the end (or after
+    /// `close`), or `(False, error dict)` when the body broke (nothing more is read
+    /// then). Raises RuntimeError when another thread is reading it, or after a read
+    /// was interrupted.
     fn next<'py>(&self, py: Python<'py>) -> PyResult<(bool, Option<Bound<'py, PyAny>>)> {
-        let taken = self
-            .streaming
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        let Some(mut streaming) = taken else {
-            return Ok((true, None));
+        let mut streaming = {
+            let mut state = self.state();
+            match std::mem::replace(&mut *state, BodyState::Reading { close: false }) {
+                BodyState::Idle(streaming) => streaming,
+                BodyState::Closed => {
+                    *state = BodyState::Closed;
+                    return Ok((true, None));
+                }
+                reading @ BodyState::Reading { .. } => {
+                    *state = reading;
+                    return Err(PyRuntimeError::new_err(
+                        "another thread is reading this response's body",
+                    ));
+                }
+                BodyState::Interrupted => {
+                    *state = BodyState::Interrupted;
+                    return Err(PyRuntimeError::new_err(
+                        "a read of this response's body was interrupted: the rest of it cannot be read",
+                    ));
+                }
+            }
         };
-        let (streaming, piece) = wait(
+        let read = wait(
             py,
             async move {
                 let piece = streaming.chunk().await;
                 (streaming, piece)
             },
             |_| {},
-        )?;
+        );
+        let mut state = self.state();
+        let (streaming, piece) = match read {
+            Ok(read) => read,
+            Err(interrupted) => {
+                *state = BodyState::Interrupted;
+                return Err(interrupted);
+            }
+        };
+        if let BodyState::Reading { close: true } = *state {
+            *state = BodyState::Closed;
+            return Ok((true, None));
+        }
         match piece {
             Ok(Some(bytes)) => {
-                *self.streaming.lock().unwrap_or_else(|e| e.into_inner()) = Some(streaming);
+                *state = BodyState::Idle(streaming);
                 Ok((true, Some(PyBytes::new(py, &bytes).into_any())))
             }
-            Ok(None) => Ok((true, None)),
-            Err(err) => Ok((
-                false,
-                Some(
-                    ErrInfo::of(&err, Some(&self.client))
-                        .to_dict(py)?
-                        .into_any(),
-                ),
-            )),
+            Ok(None) => {
+                *state = BodyState::Closed;
+                Ok((true, None))
+            }
+            Err(err) => {
+                *state = BodyState::Closed;
+                Ok((
+                    false,
+                    Some(
+                        ErrInfo::of(&err, Some(&self.client))
+                            .to_dict(py)?
+                            .into_any(),
+                    ),
+                ))
+            }
         }
     }
 
-    /// Drops the rest of the body (and its connection).
+    /// Drops the rest of the body (and its connection); a read in progress ends with
+    /// what it was reading dropped.
     fn close(&self) {
-        drop(
-            self.streaming
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take(),
-        );
+        let mut state = self.state();
+        match &mut *state {
+            BodyState::Reading { close } => *close = true,
+            BodyState::Idle(_) => *state = BodyState::Closed,
+            BodyState::Closed | BodyState::Interrupted => {}
+        }
     }
 }
 
@@ -227,6 +279,20 @@ impl Client {
         Ok(client)
     }
 
+    /// A client with other settings (a mounted adapter's retries) that shares this
+    /// one's guard state, cookies and log: one Session, one set of cookies and guards.
+    fn derive(&self, settings: &Bound<'_, PyDict>) -> PyResult<Self> {
+        let client = Client {
+            config: Config::from_dict(settings)?,
+            shared: self.shared.clone(),
+            clients: Mutex::new(HashMap::new()),
+            pid: std::process::id(),
+        };
+        let timeouts = client.config.timeouts;
+        client.variant(timeouts.connect, timeouts.read, true)?;
+        Ok(client)
+    }
+
     /// Sends a call and waits for its end, the GIL released; Ctrl-C cancels it.
     fn send<'py>(&self, py: Python<'py>, call: &Bound<'py, PyDict>) -> PyResult<Sent<'py>> {
         self.shared
@@ -261,7 +327,7 @@ impl Client {
                 let client = prepared.client.clone();
                 let (done, streaming) = wait(py, prepared.stream(), |_| {})?;
                 let body = streaming.map(|s| Body {
-                    streaming: Mutex::new(Some(s)),
+                    state: Mutex::new(BodyState::Idle(Box::new(s))),
                     client,
                 });
                 (done, body)

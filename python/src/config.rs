@@ -216,6 +216,7 @@ fn breaker_from(d: &Bound<'_, PyDict>) -> PyResult<Breaker> {
 }
 
 /// What every steady client of one Python client shares.
+#[derive(Clone)]
 pub(crate) struct Shared {
     pub(crate) store: Arc<dyn GuardStore>,
     pub(crate) jar: Option<Arc<CookieJar>>,

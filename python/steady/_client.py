@@ -264,22 +264,18 @@ class _Base:
         fd, path = tempfile.mkstemp(prefix="steady-cookies-")
         os.close(fd)
         jar: Dict[str, str] = {}
-        cores = [self._core]
-        for _, _, core in self._mounts:
-            if all(core is not c for c in cores):
-                cores.append(core)
         try:
-            for core in cores:
-                core.save_cookies(path)
-                with open(path, encoding="utf-8") as f:
-                    for line in f:
-                        if line.startswith("#HttpOnly_"):
-                            line = line[len("#HttpOnly_"):]
-                        elif line.startswith("#") or not line.strip():
-                            continue
-                        fields = line.rstrip("\n").split("\t")
-                        if len(fields) == 7:
-                            jar[fields[5]] = fields[6]
+            # Mounted adapters share the Session's jar.
+            self._core.save_cookies(path)
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    if line.startswith("#HttpOnly_"):
+                        line = line[len("#HttpOnly_"):]
+                    elif line.startswith("#") or not line.strip():
+                        continue
+                    fields = line.rstrip("\n").split("\t")
+                    if len(fields) == 7:
+                        jar[fields[5]] = fields[6]
             return MappingProxyType(jar)
         finally:
             os.unlink(path)
@@ -353,11 +349,10 @@ class Client(_Base):
         if not isinstance(adapter, _adapters.HTTPAdapter):
             adapter = _adapters.HTTPAdapter(max_retries=adapter.max_retries)
         adapter._warn_unretried(prefix)
-        # One client per adapter: a Session mounting one adapter on http:// and https://
-        # keeps one set of cookies and guards.
+        # The adapter's retries over the Session's own cookies and guards.
         core = next((c for _, a, c in self._mounts if a is adapter), None)
         if core is None:
-            core = _steady.Client({**self._settings, **adapter._settings()})
+            core = self._core.derive({**self._settings, **adapter._settings()})
         mounts = [m for m in self._mounts if m[0] != prefix] + [(prefix, adapter, core)]
         self._mounts = sorted(mounts, key=lambda m: len(m[0]), reverse=True)
 
@@ -391,7 +386,7 @@ class Client(_Base):
         else:
             ok, info, logs = core.send(call)
             response = self._finish(ok, info, logs, req)
-        if adapter is not None and not response.ok and adapter._raises_on(response.status_code):
+        if adapter is not None and not response.ok and adapter._raises_on(response.status_code, req.method):
             # urllib3's Retry with raise_on_status: requests raises RetryError here.
             n = len(response.attempt_log)
             raise _exc.RetryError(

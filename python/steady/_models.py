@@ -302,8 +302,9 @@ class Response:
             raise _exc.JSONDecodeError(e.msg, e.doc, e.pos, response=self, info=info) from None
 
     def iter_content(self, chunk_size: Optional[int] = 1, decode_unicode: bool = False) -> Iterator[Any]:
-        """The body in chunks of ``chunk_size`` bytes (``None``: as they arrive). With
-        ``stream=True`` the chunks come off the wire as the server sends them, and are
+        """The body in chunks of at most ``chunk_size`` bytes (``None``: as they arrive).
+        With ``stream=True`` the chunks come off the wire as the server sends them (a
+        piece shorter than ``chunk_size`` is handed on at once), and are
         not kept: ``content`` cannot be read afterwards (as with requests). A body that
         breaks part way raises: :class:`~steady.exceptions.ChunkedEncodingError` for a
         connection cut or reset, ``ReadTimeout`` for a silence past the read timeout,
@@ -320,7 +321,7 @@ class Response:
             raise _exc.StreamConsumedError("the body of this response was already read by iter_content")
         else:
             pieces = iter([self._content] if self._content else [])
-        chunks = pieces if chunk_size is None else _sized(pieces, chunk_size)
+        chunks = pieces if chunk_size is None else _bounded(pieces, chunk_size)
         if not decode_unicode:
             yield from chunks
             return
@@ -460,14 +461,13 @@ class _Codes:
 codes = _Codes()
 
 
-def _sized(pieces: Iterator[bytes], size: int) -> Iterator[bytes]:
-    """``pieces`` cut and joined into chunks of ``size`` bytes (the last may be shorter)."""
-    buf = bytearray()
+def _bounded(pieces: Iterator[bytes], size: int) -> Iterator[bytes]:
+    """``pieces`` cut into chunks of at most ``size`` bytes, each handed on as soon as
+    it came (never held back to fill a chunk, as urllib3 reads a chunked body)."""
     for piece in pieces:
-        buf += piece
-        whole = len(buf) - len(buf) % size
-        for i in range(0, whole, size):
-            yield bytes(buf[i : i + size])
-        del buf[:whole]
-    if buf:
-        yield bytes(buf)
+        if len(piece) <= size:
+            yield piece
+            continue
+        view = memoryview(piece)
+        for i in range(0, len(piece), size):
+            yield bytes(view[i : i + size])

@@ -45,6 +45,7 @@ from typing import Any, Collection, Dict, Optional
 RETRIED_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 _UNSAFE = ("POST", "PATCH")
+_UNSET = object()
 
 logger = logging.getLogger("steady")
 
@@ -149,18 +150,31 @@ class HTTPAdapter:
     def _forcelist(self) -> Collection[int]:
         return set(getattr(self.max_retries, "status_forcelist", None) or ())
 
-    def _raises_on(self, status: int) -> bool:
-        """Whether a call that ends on ``status`` raises RetryError, as urllib3's would."""
-        return bool(getattr(self.max_retries, "raise_on_status", True)) and status in self._forcelist()
+    def _allows(self, method: str) -> bool:
+        """Whether the Retry retries ``method`` (urllib3: ``allowed_methods=None`` is
+        every method, ``False`` none)."""
+        r = self.max_retries
+        allowed = getattr(r, "allowed_methods", _UNSET)
+        if allowed is _UNSET:
+            allowed = getattr(r, "method_whitelist", Retry.DEFAULT_ALLOWED_METHODS)
+        if allowed is None:
+            return True
+        if allowed is False:
+            return False
+        return method.upper() in {str(a).upper() for a in allowed}
+
+    def _raises_on(self, status: int, method: str) -> bool:
+        """Whether a call that ends on ``status`` raises RetryError, as urllib3's would:
+        a listed status, for a method the Retry retries."""
+        return (
+            bool(getattr(self.max_retries, "raise_on_status", True))
+            and status in self._forcelist()
+            and self._allows(method)
+        )
 
     def _keyed_methods(self) -> Collection[str]:
         """The unsafe methods the Retry allows: steady sends them with an idempotency key."""
-        allowed = getattr(self.max_retries, "allowed_methods", None)
-        if allowed is None:
-            allowed = getattr(self.max_retries, "method_whitelist", None)
-        if allowed is False or allowed is None:
-            return ()
-        return tuple(m for m in _UNSAFE if m in {str(a).upper() for a in allowed})
+        return tuple(m for m in _UNSAFE if self._allows(m))
 
     def _warn_unretried(self, prefix: str) -> None:
         never = sorted(s for s in self._forcelist() if s not in RETRIED_STATUSES)

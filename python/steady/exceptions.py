@@ -216,7 +216,8 @@ class ProxyError(ConnectionError):
 
 
 class ChunkedEncodingError(RequestException):
-    """A chunked body broke off (requests' name; steady raises ConnectionError)."""
+    """A body read with ``stream=True`` broke off part way (cut or reset); a body read
+    whole that breaks is retried, and raises ConnectionError when it keeps breaking."""
 
 
 class ContentDecodingError(RequestException):
@@ -276,12 +277,20 @@ def _from_info(info: Dict[str, Any], response: Any = None, request: Any = None) 
     return cls(info.get("message") or info.get("kind") or "request failed", response=response, request=request, info=info)
 
 
+class _BodyReadTimeout(ReadTimeout, ConnectionError):
+    """A silence past the read timeout part way through a streamed body: a
+    ``ReadTimeout``, and a ``ConnectionError`` as requests raises there."""
+
+
 def _from_body(info: Dict[str, Any], response: Any = None, request: Any = None) -> RequestException:
     """The exception for a streamed body (``stream=True``) that broke part way: a cut or
     reset connection is requests' ``ChunkedEncodingError``, undecodable data its
-    ``ContentDecodingError``; timeouts and limits keep their own classes."""
+    ``ContentDecodingError``, a read timeout both ``ReadTimeout`` and requests'
+    ``ConnectionError``; the deadline and the size limit keep their own classes."""
     kind = info.get("kind") or ""
     message = info.get("message") or kind
+    if kind == "read_timeout":
+        return _BodyReadTimeout(message, response=response, request=request, info=info)
     if kind in ("connection_reset", "connection_closed", "protocol"):
         cls = ContentDecodingError if "cannot be decoded" in message else ChunkedEncodingError
         return cls(message, response=response, request=request, info=info)

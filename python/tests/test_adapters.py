@@ -77,11 +77,11 @@ def test_a_post_the_retry_allows_is_sent_with_an_idempotency_key(server):
     assert session.post(url, json={"item": 1}).status_code == 201
     keys = [seen.headers.get("idempotency-key") for seen in server.requests("/orders")]
     assert len(keys) == 2 and keys[0] and keys[0] == keys[1]
-    # A POST the Retry does not allow has no key, and is not resent.
+    # A POST the Retry does not allow has no key, is not resent, and its answer comes
+    # back (urllib3 does not retry it, so requests raises no RetryError).
     session.mount("http://", steady.adapters.HTTPAdapter(max_retries=steady.Retry(total=2, status_forcelist=[503])))
     url = server.route("/unkeyed", Reply.json(503, {}))
-    with pytest.raises(steady.exceptions.RetryError):
-        session.post(url, json={"item": 1})
+    assert session.post(url, json={"item": 1}).status_code == 503
     assert server.hits("/unkeyed") == 1
     assert "idempotency-key" not in server.requests("/unkeyed")[0].headers
 
@@ -124,3 +124,19 @@ def test_the_longest_prefix_wins_and_cookies_are_the_sessions(server):
     login = server.route("/api/login", Reply.json(200, {}, {"Set-Cookie": "sid=abc; Path=/"}))
     session.get(login)
     assert session.cookies["sid"] == "abc"
+
+
+def test_a_method_the_retry_does_not_cover_returns_its_answer(server):
+    session = steady.Session(backoff=0.001)
+    session.mount("http://", steady.adapters.HTTPAdapter(max_retries=steady.Retry(total=2, status_forcelist=[503])))
+    url = server.route("/orders", Reply.json(503, {}))
+    r = session.post(url, json={"item": 1})  # urllib3 does not retry a POST: requests returns the 503
+    assert r.status_code == 503
+    assert server.hits("/orders") == 1
+    # allowed_methods=None is every method: the POST is keyed and retried.
+    session.mount("http://", steady.adapters.HTTPAdapter(max_retries=steady.Retry(total=1, allowed_methods=None, status_forcelist=[503])))
+    url = server.route("/any", Reply.json(503, {}))
+    with pytest.raises(steady.exceptions.RetryError):
+        session.post(url, json={"item": 1})
+    assert server.hits("/any") == 2
+    assert server.requests("/any")[0].headers.get("idempotency-key")

@@ -115,6 +115,7 @@ def test_silence_past_the_read_timeout_raises_read_timeout_mid_body():
         with pytest.raises(steady.exceptions.ReadTimeout) as caught:
             next(pieces)
         assert caught.value.body_received == 4
+        assert isinstance(caught.value, steady.exceptions.ConnectionError)  # as requests raises
     finally:
         server.stop()
 
@@ -163,3 +164,27 @@ def test_response_cookies_are_the_ones_it_set_and_apparent_encoding_reads_the_by
     assert r.apparent_encoding == "utf-8"
     assert steady.get(server.route("/plain", Reply.text(200, "abc"))).apparent_encoding == "ascii"
     assert steady.get(server.route("/latin", Reply(200, b"\xe9t\xe9"))).apparent_encoding == "ISO-8859-1"
+
+
+def test_iter_lines_hands_on_a_short_line_without_waiting_for_512_bytes():
+    server = Gated([HEAD + chunk(b"first line\n"), chunk(b"second line\n") + b"0\r\n\r\n"])
+    try:
+        r = steady.get(server.url("/tail"), stream=True)
+        lines = r.iter_lines()
+        assert next(lines) == b"first line"  # before the server sends the second
+        server.open()
+        assert list(lines) == [b"second line"]
+    finally:
+        server.stop()
+
+
+def test_a_closed_body_reads_as_ended():
+    server = Gated([HEAD + chunk(b"a"), chunk(b"b") + b"0\r\n\r\n"])
+    try:
+        r = steady.get(server.url("/x"), stream=True)
+        pieces = r.iter_content(chunk_size=None)
+        assert next(pieces) == b"a"
+        r.close()  # the server still holds "b": the rest is dropped, not waited for
+        assert list(pieces) == []
+    finally:
+        server.stop()
