@@ -351,6 +351,18 @@ impl Wire<'_> {
                         )
                         .map_err(RedirectProblem::Refused),
                     };
+                    // 307 and 308 keep the body: a stream that has left cannot be sent
+                    // again.
+                    let hop = hop.and_then(|hop| {
+                        if !hop.drop_body && request.upload.as_ref().is_some_and(|u| u.spent()) {
+                            return Err(RedirectProblem::Refused(
+                                "it asks for the request body again, and a streamed body \
+                                 cannot be sent twice"
+                                    .into(),
+                            ));
+                        }
+                        Ok(hop)
+                    });
                     match hop {
                         Err(problem) => {
                             // A redirect's body is never read, so never decompressed.
@@ -361,27 +373,6 @@ impl Wire<'_> {
                                 body: Bytes::new(),
                                 url,
                                 redirect_problem: Some(problem),
-                                redirects: followed,
-                                saved: None,
-                            });
-                        }
-                        // 307 and 308 keep the body: a stream that has left cannot
-                        // be sent again.
-                        Ok(hop)
-                            if !hop.drop_body
-                                && request.upload.as_ref().is_some_and(|u| u.spent()) =>
-                        {
-                            return Ok(Exchange {
-                                version,
-                                status,
-                                headers: response.headers,
-                                body: Bytes::new(),
-                                url,
-                                redirect_problem: Some(RedirectProblem::Refused(
-                                    "it asks for the request body again, and a streamed body \
-                                     cannot be sent twice"
-                                        .into(),
-                                )),
                                 redirects: followed,
                                 saved: None,
                             });
