@@ -74,20 +74,51 @@ impl Prepared {
 }
 
 impl Prepared {
-    /// Runs the call up to the head and keeps the body on the wire (`stream=True`).
-    async fn stream(self) -> (Done, Option<steady::Streaming>) {
-        match self.request.send_streaming().await {
-            Ok(streaming) => (
-                Done::Answered(RespInfo::of(streaming.response(), "network", None)),
-                Some(streaming),
-            ),
+    /// Runs the call up to the head and keeps the body on the wire (`stream=True`),
+    /// or subscribes to its server-sent events (`events`).
+    async fn stream(self, events: bool) -> (Done, Option<Source>) {
+        let started = if events {
+            self.request.send_events().await.map(|e| {
+                let info = RespInfo::of(e.response(), "network", None);
+                (info, Source::Events(e))
+            })
+        } else {
+            self.request.send_streaming().await.map(|s| {
+                let info = RespInfo::of(s.response(), "network", None);
+                (info, Source::Bytes(s))
+            })
+        };
+        match started {
+            Ok((info, source)) => (Done::Answered(info), Some(source)),
             Err(err) => (Done::Failed(ErrInfo::of(&err, Some(&self.client))), None),
         }
     }
 }
 
-/// A response body still on the wire (`stream=True`), read piece by piece with the
-/// GIL released; closed when dropped.
+/// What a `Body` reads: a response body's bytes, or an event stream's events.
+enum Source {
+    Bytes(steady::Streaming),
+    Events(steady::Events),
+}
+
+/// One piece of a `Body`.
+enum Piece {
+    Bytes(bytes::Bytes),
+    Event(steady::Event),
+}
+
+impl Source {
+    async fn next(&mut self) -> Option<Result<Piece, steady::Error>> {
+        use futures_util::StreamExt as _;
+        match self {
+            Source::Bytes(s) => s.next().await.map(|r| r.map(Piece::Bytes)),
+            Source::Events(e) => e.next().await.map(|r| r.map(Piece::Event)),
+        }
+    }
+}
+
+/// A response body still on the wire (`stream=True`), or an event stream (`events`),
+/// read piece by piece with the GIL released; closed when dropped.
 #[pyclass(frozen, module = "steady._steady")]
 pub(crate) struct Body {
     state: Mutex<BodyState>,
@@ -96,7 +127,7 @@ pub(crate) struct Body {
 
 enum BodyState {
     /// Between two reads.
-    Idle(Box<steady::Streaming>),
+    Idle(Box<Source>),
     /// A thread is reading; `close` asks that what it reads be dropped.
     Reading { close: bool },
     /// Read to its end, broken, or closed.
@@ -113,7 +144,8 @@ impl Body {
 
 #[pymethods]
 impl Body {
-    /// The next piece, decoded: `(True, bytes)`, `(True, None)` at the end (or after
+    /// The next piece, decoded: `(True, bytes)` (an event stream's: `(True, (id,
+    /// event, data, retry seconds or None))`), `(True, None)` at the end (or after
     /// `close`), or `(False, error dict)` when the body broke (nothing more is read
     /// then). Raises RuntimeError when another thread is reading it, or after a read
     /// was interrupted.
@@ -143,7 +175,7 @@ impl Body {
         let read = wait(
             py,
             async move {
-                let piece = streaming.chunk().await;
+                let piece = streaming.next().await;
                 (streaming, piece)
             },
             |_| {},
@@ -161,15 +193,26 @@ impl Body {
             return Ok((true, None));
         }
         match piece {
-            Ok(Some(bytes)) => {
+            Some(Ok(piece)) => {
                 *state = BodyState::Idle(streaming);
-                Ok((true, Some(PyBytes::new(py, &bytes).into_any())))
+                let piece = match piece {
+                    Piece::Bytes(bytes) => PyBytes::new(py, &bytes).into_any(),
+                    Piece::Event(e) => (
+                        e.id(),
+                        e.event(),
+                        e.data(),
+                        e.retry().map(|r| r.as_secs_f64()),
+                    )
+                        .into_pyobject(py)?
+                        .into_any(),
+                };
+                Ok((true, Some(piece)))
             }
-            Ok(None) => {
+            None => {
                 *state = BodyState::Closed;
                 Ok((true, None))
             }
-            Err(err) => {
+            Some(Err(err)) => {
                 *state = BodyState::Closed;
                 Ok((
                     false,
@@ -314,27 +357,17 @@ impl Client {
         py: Python<'py>,
         call: &Bound<'py, PyDict>,
     ) -> PyResult<Streamed<'py>> {
-        let whole = item::<Vec<String>>(call, "expect")?.is_some_and(|e| !e.is_empty());
-        self.shared
-            .log
-            .set_level(item::<u8>(call, "log_level")?.unwrap_or(WARNING));
-        let (done, body) = match self.prepare(call)? {
-            Err(usage) => (Done::Failed(usage.into_info()), None),
-            Ok(prepared) if whole || !prepared.fallbacks.is_empty() => {
-                (wait(py, prepared.run(), |_| {})?, None)
-            }
-            Ok(prepared) => {
-                let client = prepared.client.clone();
-                let (done, streaming) = wait(py, prepared.stream(), |_| {})?;
-                let body = streaming.map(|s| Body {
-                    state: Mutex::new(BodyState::Idle(Box::new(s))),
-                    client,
-                });
-                (done, body)
-            }
-        };
-        let (ok, dict) = done.to_py(py)?;
-        Ok((ok, dict, self.shared.log.drain(), body))
+        self.open(py, call, false)
+    }
+
+    /// Subscribes to the server-sent events of the call's URL: `send_stream`'s answer,
+    /// the `Body` giving one event at a time (reconnecting with `Last-Event-ID`).
+    fn send_events<'py>(
+        &self,
+        py: Python<'py>,
+        call: &Bound<'py, PyDict>,
+    ) -> PyResult<Streamed<'py>> {
+        self.open(py, call, true)
     }
 
     /// Starts a call for asyncio: when it ends, `done(future, answered, dict, log
@@ -520,6 +553,40 @@ impl Client {
             request: r,
             fallbacks,
         }))
+    }
+}
+
+impl Client {
+    /// `send_stream` (`events` false) or `send_events`: the call up to its head, and
+    /// the body or event stream left to read. A call with fallbacks or expectations,
+    /// which need the body whole, is sent as `send` sends it (and returns no `Body`).
+    fn open<'py>(
+        &self,
+        py: Python<'py>,
+        call: &Bound<'py, PyDict>,
+        events: bool,
+    ) -> PyResult<Streamed<'py>> {
+        let whole = !events && item::<Vec<String>>(call, "expect")?.is_some_and(|e| !e.is_empty());
+        self.shared
+            .log
+            .set_level(item::<u8>(call, "log_level")?.unwrap_or(WARNING));
+        let (done, body) = match self.prepare(call)? {
+            Err(usage) => (Done::Failed(usage.into_info()), None),
+            Ok(prepared) if whole || (!events && !prepared.fallbacks.is_empty()) => {
+                (wait(py, prepared.run(), |_| {})?, None)
+            }
+            Ok(prepared) => {
+                let client = prepared.client.clone();
+                let (done, source) = wait(py, prepared.stream(events), |_| {})?;
+                let body = source.map(|s| Body {
+                    state: Mutex::new(BodyState::Idle(Box::new(s))),
+                    client,
+                });
+                (done, body)
+            }
+        };
+        let (ok, dict) = done.to_py(py)?;
+        Ok((ok, dict, self.shared.log.drain(), body))
     }
 }
 

@@ -35,7 +35,7 @@ from ._client import (
     Client,
     Session,
 )
-from ._models import CaseInsensitiveDict, Request, Response, codes
+from ._models import CaseInsensitiveDict, Event, EventStream, Request, Response, codes
 from ._steady import STEADY_VERSION as _STEADY_VERSION
 from .exceptions import (
     BodyTooLarge,
@@ -89,6 +89,8 @@ __all__ = [
     "DEFAULT_DEADLINE",
     "DEFAULT_READ_TIMEOUT",
     "DEFAULT_RETRIES",
+    "Event",
+    "EventStream",
     "DeadlineExceeded",
     "Fallback",
     "GuardRefused",

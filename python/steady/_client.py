@@ -28,7 +28,7 @@ from ._args import (
     _unsupported,
     _with_params,
 )
-from ._models import CaseInsensitiveDict, Request, Response
+from ._models import CaseInsensitiveDict, EventStream, Request, Response
 
 logger = logging.getLogger("steady")
 logger.addHandler(logging.NullHandler())
@@ -403,6 +403,33 @@ class Client(_Base):
     def get(self, url: str, params: Any = None, **kwargs: Any) -> Response:
         """A GET (retried on a transport failure, 408, 429, 5xx)."""
         return self.request("GET", url, params=params, **kwargs)
+
+    def events(self, url: str, params: Any = None, **kwargs: Any) -> EventStream:
+        """Subscribes to server-sent events: a GET with ``Accept: text/event-stream``
+        (the arguments of :meth:`get`), and each :class:`~steady.Event` as it arrives.
+        The deadline bounds each connection up to its response head, the read timeout
+        each silence; when the stream ends or breaks, steady connects again after the
+        server's ``retry:`` (3 s when it gave none; longer after connections without an
+        event) with ``Last-Event-ID``. A 204 ends the stream; a reconnection that fails
+        raises its exception from the iteration.
+
+        ::
+
+            with client.events("https://api.example.com/feed") as feed:
+                for event in feed:
+                    handle(event.json())
+
+        :raises steady.exceptions.RequestException: the first connection failed (a 4xx
+            or 5xx raises ``HTTPError``; an answer that is not an event stream
+            ``SemanticError``).
+        """
+        adapter, core = self._route(url)
+        call, req = self._call("GET", url, params=params, **kwargs)
+        ok, info, logs, body = core.send_events(call)
+        response = self._finish(ok, info, logs, req)
+        if body is None:
+            response.raise_for_status()
+        return EventStream(response, body)
 
     def options(self, url: str, **kwargs: Any) -> Response:
         """An OPTIONS."""

@@ -471,3 +471,64 @@ def _bounded(pieces: Iterator[bytes], size: int) -> Iterator[bytes]:
         view = memoryview(piece)
         for i in range(0, len(piece), size):
             yield bytes(view[i : i + size])
+
+
+class Event:
+    """One server-sent event (:meth:`steady.Client.events`)."""
+
+    __slots__ = ("id", "event", "data", "retry")
+
+    def __init__(self, id: str, event: str, data: str, retry: Optional[float]) -> None:
+        #: The last event id the server set (this event's or an earlier one's; "" when none).
+        self.id = id
+        #: The event's type (``event:``), ``message`` when the server gave none.
+        self.event = event
+        #: The event's data: its ``data:`` lines joined by newlines.
+        self.data = data
+        #: The reconnection time in seconds this event set (``retry:``), or None.
+        self.retry = retry
+
+    def json(self, **kwargs: Any) -> Any:
+        """The data parsed as JSON."""
+        return _json.loads(self.data, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<Event {self.event} id={self.id!r} data={self.data[:40]!r}>"
+
+
+class EventStream:
+    """The events of a subscription (:meth:`steady.Client.events`), one at a time as
+    they arrive; a context manager that closes the connection."""
+
+    def __init__(self, response: "Response", body: Any) -> None:
+        #: The first connection's response (status, headers, attempts).
+        self.response = response
+        self._body = body
+
+    def __iter__(self) -> "EventStream":
+        return self
+
+    def __next__(self) -> Event:
+        if self._body is None:
+            raise StopIteration
+        ok, item = self._body.next()
+        if not ok:
+            self._body = None
+            raise _exc._from_body(item, response=self.response, request=self.response.request)
+        if item is None:
+            self._body = None
+            raise StopIteration
+        return Event(*item)
+
+    def close(self) -> None:
+        """Ends the subscription and its connection."""
+        body, self._body = self._body, None
+        if body is not None:
+            body.close()
+
+    def __enter__(self) -> "EventStream":
+        return self
+
+    def __exit__(self, *args: Any) -> None:
+        self.close()
+

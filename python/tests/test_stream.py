@@ -188,3 +188,46 @@ def test_a_closed_body_reads_as_ended():
         assert list(pieces) == []
     finally:
         server.stop()
+
+
+SSE_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+
+
+def test_events_come_one_at_a_time_and_a_break_resumes_from_the_last_id():
+    # One connection: event 1, then (gate) event 2 and a half event, then the end.
+    first = Gated([
+        SSE_HEAD + chunk(b"retry: 1\nid: 1\nevent: add\ndata: {\"n\": 1}\n\n"),
+        chunk(b"id: 2\ndata: two\n\nid: 3\ndata: half") + b"0\r\n\r\n",
+    ])
+    try:
+        client = steady.Client()
+        with client.events(first.url("/feed")) as feed:
+            one = next(feed)
+            assert (one.id, one.event, one.json()) == ("1", "add", {"n": 1})
+            assert one.retry == 0.001
+            first.open()
+            two = next(feed)
+            assert (two.id, two.event, two.data) == ("2", "message", "two")
+            assert feed.response.status_code == 200
+        assert "accept: text/event-stream" in first.heads[0].lower()
+    finally:
+        first.stop()
+
+
+def test_events_reconnect_with_last_event_id_and_end_on_204(server):
+    url = server.route(
+        "/feed",
+        Reply(200, "retry: 1\nid: 5\ndata: x\n\nid: 6\ndata: half", {"Content-Type": "text/event-stream"}),
+        Reply(200, "id: 7\ndata: y\n\n", {"Content-Type": "text/event-stream"}),
+        Reply(204),
+    )
+    got = [(e.id, e.data) for e in steady.Client().events(url)]
+    assert got == [("5", "x"), ("7", "y")]
+    assert [s.headers.get("last-event-id") for s in server.requests("/feed")] == [None, "5", "7"]
+
+
+def test_events_on_an_error_or_the_wrong_type_raise_at_once(server):
+    with pytest.raises(steady.exceptions.HTTPError, match="token expired"):
+        steady.Client().events(server.route("/401", Reply.json(401, {"error": "token expired"})))
+    with pytest.raises(steady.exceptions.SemanticError, match="text/event-stream"):
+        steady.Client().events(server.route("/json", Reply.json(200, {"items": []})))
