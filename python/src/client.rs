@@ -14,7 +14,7 @@ use steady::{Fallback, Method, RequestBuilder, Secret, Url};
 use crate::args::{bytes_item, duration_item, item};
 use crate::config::{Config, Shared};
 use crate::convert::{Done, ErrInfo, RespInfo};
-use crate::logs::WARNING;
+use crate::logs::{call_id, CALL, WARNING};
 use crate::wait::{runtime, wait};
 
 /// The most steady clients one Python client keeps (one per timeouts and redirect
@@ -256,6 +256,8 @@ impl Abort {
 struct Delivery {
     end: Done,
     log: std::sync::Arc<crate::logs::LogSink>,
+    /// The call whose log lines go with it.
+    call: u64,
     event_loop: Py<PyAny>,
     future: Py<PyAny>,
     done: Py<PyAny>,
@@ -279,7 +281,7 @@ fn deliver(delivery: Delivery) {
                                 d.event_loop.call_method1(
                                     py,
                                     "call_soon_threadsafe",
-                                    (d.done, d.future, ok, dict, d.log.drain()),
+                                    (d.done, d.future, ok, dict, d.log.drain(d.call)),
                                 )
                             });
                             // A loop closed meanwhile has no one to tell.
@@ -341,12 +343,13 @@ impl Client {
         self.shared
             .log
             .set_level(item::<u8>(call, "log_level")?.unwrap_or(WARNING));
+        let id = call_id();
         let done = match self.prepare(call)? {
-            Ok(prepared) => wait(py, prepared.run(), |_| {})?,
+            Ok(prepared) => wait(py, CALL.scope(id, prepared.run()), |_| {})?,
             Err(usage) => Done::Failed(usage.into_info()),
         };
         let (ok, dict) = done.to_py(py)?;
-        Ok((ok, dict, self.shared.log.drain()))
+        Ok((ok, dict, self.shared.log.drain(id)))
     }
 
     /// As `send`, but the body of an answer is left on the wire and read through the
@@ -384,24 +387,26 @@ impl Client {
         self.shared
             .log
             .set_level(item::<u8>(call, "log_level")?.unwrap_or(WARNING));
+        let id = call_id();
         let prepared = match self.prepare(call)? {
             Ok(prepared) => prepared,
             Err(usage) => {
                 let (ok, dict) = Done::Failed(usage.into_info()).to_py(py)?;
-                return Ok((None, Some((ok, dict, self.shared.log.drain()))));
+                return Ok((None, Some((ok, dict, self.shared.log.drain(id)))));
             }
         };
         let log = self.shared.log.clone();
-        let task = runtime().spawn(async move {
+        let task = runtime().spawn(CALL.scope(id, async move {
             let end = prepared.run().await;
             deliver(Delivery {
                 end,
                 log,
+                call: id,
                 event_loop,
                 future,
                 done,
             });
-        });
+        }));
         Ok((
             Some(Abort {
                 handle: task.abort_handle(),
@@ -570,14 +575,15 @@ impl Client {
         self.shared
             .log
             .set_level(item::<u8>(call, "log_level")?.unwrap_or(WARNING));
+        let id = call_id();
         let (done, body) = match self.prepare(call)? {
             Err(usage) => (Done::Failed(usage.into_info()), None),
             Ok(prepared) if whole || (!events && !prepared.fallbacks.is_empty()) => {
-                (wait(py, prepared.run(), |_| {})?, None)
+                (wait(py, CALL.scope(id, prepared.run()), |_| {})?, None)
             }
             Ok(prepared) => {
                 let client = prepared.client.clone();
-                let (done, source) = wait(py, prepared.stream(events), |_| {})?;
+                let (done, source) = wait(py, CALL.scope(id, prepared.stream(events)), |_| {})?;
                 let body = source.map(|s| Body {
                     state: Mutex::new(BodyState::Idle(Box::new(s))),
                     client,
@@ -586,7 +592,7 @@ impl Client {
             }
         };
         let (ok, dict) = done.to_py(py)?;
-        Ok((ok, dict, self.shared.log.drain(), body))
+        Ok((ok, dict, self.shared.log.drain(id), body))
     }
 }
 

@@ -4,8 +4,12 @@
 //! at or above the level Python last said the logger is enabled for, and queues them;
 //! the Python side drains the queue and logs them, with the GIL, when a call returns.
 //! URLs in events are already redacted by steady; nothing here prints a header or a body.
+//!
+//! Each line belongs to the call whose task told it ([`CALL`], set around every call's
+//! future), and a call's return takes only its own lines: a thread's logging shows its
+//! own calls, not those of another thread that happened to be running.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Mutex;
 
 use steady::event::{CallInfo, Event, Listener};
@@ -15,11 +19,30 @@ pub(crate) const DEBUG: u8 = 10;
 pub(crate) const INFO: u8 = 20;
 pub(crate) const WARNING: u8 = 30;
 
+tokio::task_local! {
+    /// The call a task runs: the owner of the lines its events make.
+    pub(crate) static CALL: u64;
+}
+
+/// A fresh call number.
+pub(crate) fn call_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The most lines a queue keeps: lines no call takes (told outside any call) do not
+/// grow it without bound; the oldest go first.
+const MAX_QUEUED: usize = 10_000;
+
+/// One queued line: the call it belongs to (none when told outside a call), its level
+/// and its text.
+type Line = (Option<u64>, u8, String);
+
 /// A client's queue of log lines.
 #[derive(Debug)]
 pub(crate) struct LogSink {
     level: AtomicU8,
-    queue: Mutex<Vec<(u8, String)>>,
+    queue: Mutex<Vec<Line>>,
 }
 
 impl Default for LogSink {
@@ -37,10 +60,17 @@ impl LogSink {
         self.level.store(level.max(1), Ordering::Relaxed);
     }
 
-    /// The lines queued so far.
-    pub(crate) fn drain(&self) -> Vec<(u8, String)> {
+    /// The lines of call `call` (and those told outside any call), in order; other
+    /// calls' lines stay queued for them.
+    pub(crate) fn drain(&self, call: u64) -> Vec<(u8, String)> {
         let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        std::mem::take(&mut *queue)
+        let (mine, others): (Vec<Line>, Vec<Line>) = std::mem::take(&mut *queue)
+            .into_iter()
+            .partition(|(owner, _, _)| owner.is_none_or(|o| o == call));
+        *queue = others;
+        mine.into_iter()
+            .map(|(_, level, line)| (level, line))
+            .collect()
     }
 
     fn push(&self, level: u8, line: impl FnOnce() -> String) {
@@ -48,10 +78,12 @@ impl LogSink {
             return;
         }
         let line = line();
-        self.queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((level, line));
+        let owner = CALL.try_with(|id| *id).ok();
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if queue.len() >= MAX_QUEUED {
+            queue.remove(0);
+        }
+        queue.push((owner, level, line));
     }
 }
 

@@ -133,3 +133,44 @@ def test_a_forked_child_calls_on_a_runtime_of_its_own(server):
     assert os.read(read_end, 1) == b"\x00"
     os.close(read_end)
     assert server.hits("/ok") == 3
+
+
+def test_each_thread_logs_its_own_calls_lines(server, caplog):
+    """A call's log lines are emitted when that call returns, in its own thread: a call
+    that ends while another is still retrying does not take the other's lines."""
+    import logging
+
+    slow = server.route("/slow", Reply.json(503, {}), HANG)
+    quick = server.route("/quick", Reply.json(200, {}))
+    client = steady.Client(backoff=0.001, retries=1, timeout=(1, 30))
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append((threading.current_thread().name, record.getMessage()))
+
+    handler = Keep(level=logging.DEBUG)
+    logger = logging.getLogger("steady")
+    logger.addHandler(handler)
+    old = logger.level
+    logger.setLevel(logging.DEBUG)
+    try:
+        def slow_call():
+            with pytest.raises(steady.exceptions.ConnectionError):
+                client.get(slow)  # the hang is released: the connection closes
+
+        worker = threading.Thread(target=slow_call, name="slow-caller")
+        worker.start()
+        # The slow call's first attempt (a 503) has ended and told its line; its
+        # second attempt now hangs.
+        assert server.wait_for(2)
+        client.get(quick)  # in this thread, while the slow call is still out
+        server.release.set()
+        worker.join(HANG_LIMIT)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old)
+    mine = [m for t, m in records if t != "slow-caller"]
+    theirs = [m for t, m in records if t == "slow-caller"]
+    assert mine and all("/slow" not in m for m in mine), mine
+    assert any("/slow" in m and "attempt 1/2" in m for m in theirs), theirs
