@@ -106,6 +106,37 @@ pub fn describe() {
         "The adaptive concurrency limit of each host."
     );
     describe_counter!("steady.client.calls", Unit::Count, "Calls, by outcome.");
+    describe_counter!(
+        "steady.client.streams.broken",
+        Unit::Count,
+        "Bodies handed over as they arrived that broke after the call's head, by fault."
+    );
+}
+
+/// A streamed body broke after its call ended at the head (which the call's own
+/// metrics and span counted a success): a counter, and a line at INFO.
+pub(crate) fn stream_broken(
+    method: &reqwest::Method,
+    url: &reqwest::Url,
+    shown_url: &str,
+    fault: crate::classify::Fault,
+    received: u64,
+) {
+    let host = crate::guard::host_key(url);
+    let (address, _) = address(&host);
+    counter!(
+        "steady.client.streams.broken",
+        "http.request.method" => method_label(method),
+        "server.address" => address.to_owned(),
+        "error.type" => fault.name(),
+    )
+    .increment(1);
+    tracing::info!(
+        target: "steady::stream",
+        "{method} {shown_url}: the body broke after {}: {}",
+        crate::duration::human_size(received),
+        fault.words()
+    );
 }
 
 /// The host and port of a host key (`scheme://host:port`).

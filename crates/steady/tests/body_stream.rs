@@ -302,3 +302,44 @@ async fn an_empty_body_labelled_gzip_is_an_empty_stream_not_an_error() {
         assert!(body.collect().await.unwrap().is_empty());
     }
 }
+
+#[tokio::test]
+async fn a_broken_body_is_counted_after_the_call_counted_its_head() {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    let server = ScriptServer::builder()
+        .route(
+            "/export",
+            [Reply::text("0123456789abcdefghij").reset_after(10)],
+        )
+        .start();
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let body = client()
+        .get(server.url("/export"))
+        .send_streaming()
+        .await
+        .unwrap();
+    body.collect().await.unwrap_err();
+    let broken: Vec<(String, u64)> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter(|(key, _, _, _)| key.key().name() == "steady.client.streams.broken")
+        .map(|(key, _, _, value)| {
+            let fault = key
+                .key()
+                .labels()
+                .find(|l| l.key() == "error.type")
+                .map(|l| l.value().to_owned())
+                .unwrap_or_default();
+            let DebugValue::Counter(n) = value else {
+                panic!("a counter")
+            };
+            (fault, n)
+        })
+        .collect();
+    assert_eq!(broken.len(), 1, "{broken:?}");
+    assert_eq!(broken[0].1, 1);
+    assert!(!broken[0].0.is_empty());
+}

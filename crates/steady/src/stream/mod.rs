@@ -25,8 +25,9 @@
 //! - the call ends at the head: its span, its `CallEnded` event, the
 //!   `http.client.request.duration` metric, the breaker's and budget's record, and the
 //!   bulkhead and concurrency places are all of the call up to the head; a body that
-//!   breaks afterwards is reported to the caller (the `Err` in the stream) and to no
-//!   guard, and a bulkhead does not bound how many streamed bodies are open at once.
+//!   breaks afterwards is reported to the caller (the `Err` in the stream), counted in
+//!   `steady.client.streams.broken` and logged at INFO (target `steady::stream`), and
+//!   told to no guard; a bulkhead does not bound how many streamed bodies are open.
 //! - the checks that need the whole body (the JSON error-in-200 probe, expectations,
 //!   validators) cannot run on a body not yet read: the status and content-type checks
 //!   do; expectations are refused before anything is sent.
@@ -274,6 +275,13 @@ impl BodyReader {
     fn broke(&mut self, failure: Failure) -> Error {
         self.answer = None;
         self.decoder = None;
+        crate::telemetry::stream_broken(
+            &self.method,
+            &self.url,
+            &self.shown_url,
+            failure.fault,
+            self.received,
+        );
         let mut err = Error::new(Kind::Fault(failure.fault))
             .with_request(&self.method, self.shown_url.clone())
             .with_scrubber(self.scrubber.clone())
