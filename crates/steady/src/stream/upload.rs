@@ -25,6 +25,7 @@ use futures_util::Stream;
 use hyper::body::Frame;
 
 use crate::error::BoxError;
+use crate::transport::Pulse;
 
 /// Why a streamed body is refused on a borrowed transport.
 pub(crate) const NOT_THROUGH: &str =
@@ -99,7 +100,7 @@ impl Upload {
 
     /// The body of one attempt, under a new lease (an earlier attempt's body stops).
     /// `heard` is told of each chunk that leaves.
-    pub(crate) fn body(&self, heard: super::super::transport::Pulse) -> UploadBody {
+    pub(crate) fn body(&self, heard: Pulse) -> UploadBody {
         let lease = self.shared.lock().map_or(u64::MAX, |mut lent| {
             lent.lease += 1;
             lent.lease
@@ -116,7 +117,7 @@ impl Upload {
 pub(crate) struct UploadBody {
     upload: Upload,
     lease: u64,
-    heard: super::super::transport::Pulse,
+    heard: Pulse,
 }
 
 impl hyper::body::Body for UploadBody {
@@ -219,8 +220,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn each_chunk_that_leaves_counts_as_hearing_from_the_server() {
-        let heard = Arc::new(Heard::new());
-        let mut body = two_chunks().body(heard.clone());
+        let heard = Heard::new(true);
+        let mut body = two_chunks().body(heard.pulse());
         tokio::time::advance(Duration::from_secs(20)).await;
         body.frame().await.unwrap().unwrap();
         // The read timeout's silence starts again from here, not from the attempt's start.
@@ -230,8 +231,8 @@ mod tests {
     #[tokio::test]
     async fn a_new_lease_stops_the_body_of_the_attempt_before() {
         let upload = two_chunks();
-        let mut first = upload.body(Arc::new(Heard::new()));
-        let mut second = upload.body(Arc::new(Heard::new()));
+        let mut first = upload.body(Heard::new(true).pulse());
+        let mut second = upload.body(Heard::new(true).pulse());
         let stopped = first.frame().await.unwrap().unwrap_err();
         assert!(stopped.to_string().contains("another attempt"), "{stopped}");
         assert_eq!(upload.sent(), 0);

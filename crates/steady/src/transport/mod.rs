@@ -126,9 +126,29 @@ pub(crate) struct Wire<'a> {
     pub(crate) sensitive: &'a [reqwest::header::HeaderName],
 }
 
-/// An attempt's [`Heard`], shared with what reports activity from elsewhere (a
-/// streamed request body's chunks).
-pub(crate) type Pulse = std::sync::Arc<Heard>;
+/// What a streamed request body tells its attempt's timer: a chunk just left. Shared
+/// with the body (which outlives a borrow), so made only for attempts that upload one.
+#[derive(Debug, Clone)]
+pub(crate) struct Pulse {
+    start: tokio::time::Instant,
+    /// Microseconds after `start`.
+    last_us: std::sync::Arc<AtomicU64>,
+}
+
+impl Pulse {
+    fn new(start: tokio::time::Instant) -> Pulse {
+        Pulse {
+            start,
+            last_us: std::sync::Arc::default(),
+        }
+    }
+
+    /// A chunk of the body just left.
+    pub(crate) fn now(&self) {
+        let us = self.start.elapsed().as_micros() as u64;
+        self.last_us.store(us, Ordering::Relaxed);
+    }
+}
 
 /// When an attempt last heard from the server.
 ///
@@ -143,20 +163,31 @@ pub(crate) struct Heard {
     start: tokio::time::Instant,
     /// Microseconds after `start`.
     last_us: AtomicU64,
+    /// When the attempt's streamed request body last sent a chunk (only attempts
+    /// that upload one).
+    sent: Option<Pulse>,
     /// Where a redirect took the attempt (the hop a timeout names).
     hop: std::sync::Mutex<Option<Url>>,
 }
 
 impl Heard {
-    pub(crate) fn new() -> Heard {
+    /// `uploads`: the attempt sends a streamed request body, whose chunks count too.
+    pub(crate) fn new(uploads: bool) -> Heard {
+        let start = tokio::time::Instant::now();
         Heard {
-            start: tokio::time::Instant::now(),
+            start,
             last_us: AtomicU64::new(0),
+            sent: uploads.then(|| Pulse::new(start)),
             hop: std::sync::Mutex::new(None),
         }
     }
 
-    /// The server was just heard from (or a chunk of a streamed request body left).
+    /// What the attempt's streamed request body ticks.
+    pub(crate) fn pulse(&self) -> Pulse {
+        self.sent.clone().unwrap_or_else(|| Pulse::new(self.start))
+    }
+
+    /// The server was just heard from.
     pub(crate) fn now(&self) {
         let us = self.start.elapsed().as_micros() as u64;
         self.last_us.store(us, Ordering::Relaxed);
@@ -179,7 +210,12 @@ impl Heard {
     }
 
     pub(crate) fn last(&self) -> tokio::time::Instant {
-        self.start + Duration::from_micros(self.last_us.load(Ordering::Relaxed))
+        let heard = self.last_us.load(Ordering::Relaxed);
+        let sent = self
+            .sent
+            .as_ref()
+            .map_or(0, |p| p.last_us.load(Ordering::Relaxed));
+        self.start + Duration::from_micros(heard.max(sent))
     }
 }
 
@@ -192,7 +228,7 @@ impl Wire<'_> {
         part: Option<&mut Part>,
         left: Duration,
     ) -> Result<Exchange, Failure> {
-        let heard = std::sync::Arc::new(Heard::new());
+        let heard = Heard::new(request.upload.is_some());
         let deadline = heard.start + left;
         let exchange = self.exchange(request, part, &heard);
         tokio::pin!(exchange);
@@ -224,7 +260,7 @@ impl Wire<'_> {
         &self,
         request: &Request,
         part: Option<&mut Part>,
-        heard: &Pulse,
+        heard: &Heard,
     ) -> Result<Exchange, Failure> {
         if let Some(slot) = &request.handover {
             // An earlier attempt's answer is not this one's.
@@ -300,7 +336,7 @@ impl Wire<'_> {
                         .upload
                         .as_ref()
                         .filter(|_| !body_dropped)
-                        .map(|upload| upload.body(heard.clone()));
+                        .map(|upload| upload.body(heard.pulse()));
                     self.http
                         .send(method.clone(), &url, headers, body.clone(), upload)
                         .await
